@@ -1,0 +1,61 @@
+import NIOCore
+import Hummingbird
+import Logging
+import Prometheus
+import SealpostStorage
+
+/// What `sealpost serve` needs to build the API; kept apart from the CLI so tests build the
+/// same application in-process.
+public struct APIConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// Requests per minute per key per endpoint.
+    public var rateLimit: Int
+    public var serverName: String?
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, rateLimit: Int = 600, serverName: String? = "sealpost") {
+        self.host = host
+        self.port = port
+        self.rateLimit = rateLimit
+        self.serverName = serverName
+    }
+}
+
+/// The router: every route, grouped by resource, behind the shared middleware.
+public func buildRouter(
+    store: any SealpostStore,
+    rateLimit: Int,
+    registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
+) -> Router<SealpostRequestContext> {
+    let router = Router(context: SealpostRequestContext.self)
+    router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: ErrorMiddleware())
+    SystemRoutes(registry: registry).register(on: router)
+
+    // Everything below authenticates and counts against the caller's rate limit.
+    router.add(middleware: AuthMiddleware(store: store))
+    router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(limit: rateLimit)))
+    let tenants = TenantResolver(store: store)
+    EnforcedTLSRoutes(store: store, tenants: tenants).register(on: router)
+    APIKeyRoutes(store: store, tenants: tenants).register(on: router)
+    ScopeRoutes().register(on: router)
+    SubuserRoutes(store: store).register(on: router)
+    return router
+}
+
+public func buildApplication(
+    store: any SealpostStore,
+    configuration: APIConfiguration,
+    logger: Logger,
+    registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+    onServerRunning: (@Sendable (any Channel) async -> Void)? = nil
+) -> some ApplicationProtocol {
+    let router = buildRouter(store: store, rateLimit: configuration.rateLimit, registry: registry)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: configuration.serverName),
+        onServerRunning: onServerRunning ?? { _ in },
+        logger: logger
+    )
+}

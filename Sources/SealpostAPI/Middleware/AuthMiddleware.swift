@@ -1,0 +1,39 @@
+import Hummingbird
+import SealpostSettings
+import SealpostStorage
+
+/// Resolves `Authorization: Bearer SG.…` to a `Principal`, or leaves it unset.
+///
+/// It never rejects by itself: routes decide which scope they need, and the rate limiter
+/// needs to know who is asking before any 401 is answered.
+struct AuthMiddleware: RouterMiddleware {
+    typealias Context = SealpostRequestContext
+    let store: any SealpostStore
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        context.principal = try await authenticate(request.headers[.authorization])
+        return try await next(request, context)
+    }
+
+    func authenticate(_ header: String?) async throws -> Principal? {
+        guard let header, let token = Self.bearerToken(header), let presented = APIKeyToken(presented: token) else { return nil }
+        guard let (key, user) = try await store.keyWithUser(id: presented.id) else {
+            // Same work as for a known key, so response time does not tell which key ids exist.
+            _ = presented.matches(storedHash: Self.decoyHash)
+            return nil
+        }
+        guard presented.matches(storedHash: key.secretHash), key.revokedAt == nil else { return nil }
+        return Principal(key: key, user: user)
+    }
+
+    /// `Bearer <token>`, with the scheme matched case-insensitively (RFC 9110 §11.1).
+    static func bearerToken(_ header: String) -> Substring? {
+        let trimmed = header.drop(while: { $0 == " " })
+        guard trimmed.count > 7, trimmed.prefix(7).lowercased() == "bearer " else { return nil }
+        let token = trimmed.dropFirst(7).drop(while: { $0 == " " })
+        return token.isEmpty ? nil : token
+    }
+
+    private static let decoyHash = [UInt8](repeating: 0, count: 32)
+}

@@ -1,0 +1,61 @@
+import Hummingbird
+import SealpostSettings
+import SealpostStorage
+
+/// `GET` and `PATCH /v3/user/settings/enforced_tls`, SendGrid's contract.
+struct EnforcedTLSRoutes {
+    static let path: RouterPath = "/v3/user/settings/enforced_tls"
+    let store: any SealpostStore
+    let tenants: TenantResolver
+
+    func register(on router: Router<SealpostRequestContext>) {
+        router.get(Self.path, use: get)
+        router.patch(Self.path, use: patch)
+        router.methodNotAllowed(Self.path, allow: [.get, .patch])
+    }
+
+    @Sendable func get(_ request: Request, context: SealpostRequestContext) async throws -> Response {
+        let principal = try context.require(scope: Scope.enforcedTLSRead)
+        let target = try await tenants.target(request, principal: principal)
+        let settings = try await store.enforcedTLS(userID: target.user.id)
+        return JSONResponse.make(json: settings.json)
+    }
+
+    @Sendable func patch(_ request: Request, context: SealpostRequestContext) async throws -> Response {
+        let principal = try context.require(scope: Scope.enforcedTLSUpdate)
+        let target = try await tenants.target(request, principal: principal)
+        let patch = try Self.parsePatch(try await JSONBody.jsonObject(request) ?? [:])
+        let actor = AuditActor(keyID: principal.key.id, onBehalfOf: target.onBehalfOf, via: "api")
+        let (_, new) = try await store.updateEnforcedTLS(userID: target.user.id, patch: patch, actor: actor)
+        return JSONResponse.make(json: new.json)
+    }
+
+    /// Validates a PATCH body field by field. All problems are reported at once, each naming
+    /// its field; unknown fields are ignored (forward compatibility, as SendGrid does).
+    static func parsePatch(_ body: [String: JSONValue]) throws -> EnforcedTLSPatch {
+        var patch = EnforcedTLSPatch()
+        var errors: [APIError.Item] = []
+        for field in ["require_tls", "require_valid_cert"] {
+            guard let value = body[field] else { continue }
+            guard case .bool(let flag) = value else {
+                errors.append(.init(field: field, message: "\(field) must be a boolean (true or false), not \(value.typeName)"))
+                continue
+            }
+            if field == "require_tls" { patch.requireTLS = flag } else { patch.requireValidCert = flag }
+        }
+        if let value = body["version"] {
+            let version: TLSVersion? = switch value {
+            case .number(let n): TLSVersion(number: n)
+            case .string(let s): TLSVersion(text: s)
+            default: nil
+            }
+            if let version {
+                patch.version = version
+            } else {
+                errors.append(.init(field: "version", message: "version must be one of 1.1, 1.2 or 1.3"))
+            }
+        }
+        if !errors.isEmpty { throw APIError(.badRequest, errors: errors) }
+        return patch
+    }
+}

@@ -1,0 +1,250 @@
+/// Sealpost's own OpenAPI 3.1 description of every route it serves.
+///
+/// Shared routes follow SendGrid's official description (same paths, operation ids, schemas,
+/// `on-behalf-of` parameter); the additions (400, 405, 413, 429 answers and rate-limit headers)
+/// document what Sealpost really answers. A test checks live answers against this document.
+enum OpenAPIDocument {
+    static let json = #"""
+{
+  "openapi": "3.1.0",
+  "info": {
+    "title": "Sealpost API",
+    "version": "1.0.0",
+    "description": "Self-hosted outbound mail relay with Enforced TLS. Wire-compatible with the Twilio SendGrid v3 API for the routes listed here."
+  },
+  "servers": [{"url": "http://127.0.0.1:8080"}],
+  "security": [{"BearerAuth": []}],
+  "paths": {
+    "/v3/user/settings/enforced_tls": {
+      "get": {
+        "operationId": "ListEnforcedTlsSetting",
+        "summary": "Retrieve current Enforced TLS settings.",
+        "tags": ["Enforced TLS"],
+        "parameters": [{"$ref": "#/components/parameters/OnBehalfOf"}],
+        "responses": {
+          "200": {"description": "The settings.", "headers": {"X-RateLimit-Limit": {"$ref": "#/components/headers/X-RateLimit-Limit"}, "X-RateLimit-Remaining": {"$ref": "#/components/headers/X-RateLimit-Remaining"}, "X-RateLimit-Reset": {"$ref": "#/components/headers/X-RateLimit-Reset"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EnforcedTlsResponse"}}}},
+          "401": {"$ref": "#/components/responses/Error401"},
+          "403": {"$ref": "#/components/responses/Error403"},
+          "429": {"$ref": "#/components/responses/Error429"}
+        }
+      },
+      "patch": {
+        "operationId": "UpdateEnforcedTlsSetting",
+        "summary": "Update Enforced TLS settings. Absent fields keep their value.",
+        "tags": ["Enforced TLS"],
+        "parameters": [{"$ref": "#/components/parameters/OnBehalfOf"}],
+        "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/EnforcedTlsRequest"}}}},
+        "responses": {
+          "200": {"description": "The whole settings object after the change.", "headers": {"X-RateLimit-Limit": {"$ref": "#/components/headers/X-RateLimit-Limit"}, "X-RateLimit-Remaining": {"$ref": "#/components/headers/X-RateLimit-Remaining"}, "X-RateLimit-Reset": {"$ref": "#/components/headers/X-RateLimit-Reset"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EnforcedTlsResponse"}}}},
+          "400": {"$ref": "#/components/responses/Error400"},
+          "401": {"$ref": "#/components/responses/Error401"},
+          "403": {"$ref": "#/components/responses/Error403"},
+          "413": {"$ref": "#/components/responses/Error413"},
+          "429": {"$ref": "#/components/responses/Error429"}
+        }
+      }
+    },
+    "/v3/api_keys": {
+      "post": {
+        "operationId": "CreateApiKey",
+        "summary": "Create an API key. Without scopes the key gets the caller's own scopes.",
+        "tags": ["API Keys"],
+        "parameters": [{"$ref": "#/components/parameters/OnBehalfOf"}],
+        "requestBody": {"content": {"application/json": {"schema": {
+          "type": "object", "required": ["name"],
+          "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100}, "scopes": {"type": "array", "items": {"type": "string"}}}
+        }}}},
+        "responses": {
+          "201": {"description": "The key, shown this once.", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["api_key", "api_key_id", "name", "scopes"],
+            "properties": {"api_key": {"type": "string"}, "api_key_id": {"type": "string"}, "name": {"type": "string"}, "scopes": {"type": "array", "items": {"type": "string"}}}
+          }}}},
+          "400": {"$ref": "#/components/responses/Error400"},
+          "401": {"$ref": "#/components/responses/Error401"},
+          "403": {"$ref": "#/components/responses/Error403"},
+          "413": {"$ref": "#/components/responses/Error413"},
+          "429": {"$ref": "#/components/responses/Error429"}
+        }
+      },
+      "get": {
+        "operationId": "ListApiKey",
+        "summary": "List the live API keys of the user.",
+        "tags": ["API Keys"],
+        "parameters": [{"$ref": "#/components/parameters/OnBehalfOf"}],
+        "responses": {
+          "200": {"description": "Keys, without secrets.", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["result"],
+            "properties": {"result": {"type": "array", "items": {"type": "object", "required": ["api_key_id", "name"], "properties": {"api_key_id": {"type": "string"}, "name": {"type": "string"}}}}}
+          }}}},
+          "401": {"$ref": "#/components/responses/Error401"},
+          "403": {"$ref": "#/components/responses/Error403"},
+          "429": {"$ref": "#/components/responses/Error429"}
+        }
+      }
+    },
+    "/v3/api_keys/{api_key_id}": {
+      "parameters": [{"name": "api_key_id", "in": "path", "required": true, "schema": {"type": "string"}}, {"$ref": "#/components/parameters/OnBehalfOf"}],
+      "get": {
+        "operationId": "GetApiKey",
+        "summary": "Show one API key and its scopes.",
+        "tags": ["API Keys"],
+        "responses": {
+          "200": {"description": "The key, without its secret.", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["api_key_id", "name", "scopes"],
+            "properties": {"api_key_id": {"type": "string"}, "name": {"type": "string"}, "scopes": {"type": "array", "items": {"type": "string"}}}
+          }}}},
+          "401": {"$ref": "#/components/responses/Error401"},
+          "403": {"$ref": "#/components/responses/Error403"},
+          "404": {"$ref": "#/components/responses/Error404"},
+          "429": {"$ref": "#/components/responses/Error429"}
+        }
+      },
+      "delete": {
+        "operationId": "DeleteApiKey",
+        "summary": "Revoke an API key. It stops working at once.",
+        "tags": ["API Keys"],
+        "responses": {
+          "204": {"description": "Revoked."},
+          "401": {"$ref": "#/components/responses/Error401"},
+          "403": {"$ref": "#/components/responses/Error403"},
+          "404": {"$ref": "#/components/responses/Error404"},
+          "429": {"$ref": "#/components/responses/Error429"}
+        }
+      }
+    },
+    "/v3/scopes": {
+      "get": {
+        "operationId": "ListScope",
+        "summary": "The scopes of the presented key.",
+        "tags": ["API Key Permissions"],
+        "responses": {
+          "200": {"description": "Scopes.", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["scopes"], "properties": {"scopes": {"type": "array", "items": {"type": "string"}}}
+          }}}},
+          "401": {"$ref": "#/components/responses/Error401"},
+          "429": {"$ref": "#/components/responses/Error429"}
+        }
+      }
+    },
+    "/v3/subusers": {
+      "post": {
+        "operationId": "CreateSubuser",
+        "summary": "Create a subuser of the calling parent account. A password is accepted and ignored.",
+        "tags": ["Subusers API"],
+        "requestBody": {"content": {"application/json": {"schema": {
+          "type": "object", "required": ["username", "email"],
+          "properties": {"username": {"type": "string"}, "email": {"type": "string", "format": "email"}, "password": {"type": "string"}, "ips": {"type": "array", "items": {"type": "string"}}}
+        }}}},
+        "responses": {
+          "201": {"description": "The subuser.", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["username", "user_id", "email"],
+            "properties": {"username": {"type": "string"}, "user_id": {"type": "integer"}, "email": {"type": "string"}, "credit_allocation": {"type": "object", "properties": {"type": {"type": "string"}}}}
+          }}}},
+          "400": {"$ref": "#/components/responses/Error400"},
+          "401": {"$ref": "#/components/responses/Error401"},
+          "403": {"$ref": "#/components/responses/Error403"},
+          "413": {"$ref": "#/components/responses/Error413"},
+          "429": {"$ref": "#/components/responses/Error429"}
+        }
+      },
+      "get": {
+        "operationId": "ListSubuser",
+        "summary": "List the subusers of the calling parent account.",
+        "tags": ["Subusers API"],
+        "parameters": [
+          {"name": "username", "in": "query", "schema": {"type": "string"}},
+          {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+          {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}
+        ],
+        "responses": {
+          "200": {"description": "Subusers.", "content": {"application/json": {"schema": {
+            "type": "array", "items": {"type": "object", "required": ["id", "username", "email", "disabled"],
+              "properties": {"id": {"type": "integer"}, "username": {"type": "string"}, "email": {"type": "string"}, "disabled": {"type": "boolean"}}}
+          }}}},
+          "400": {"$ref": "#/components/responses/Error400"},
+          "401": {"$ref": "#/components/responses/Error401"},
+          "403": {"$ref": "#/components/responses/Error403"},
+          "429": {"$ref": "#/components/responses/Error429"}
+        }
+      }
+    },
+    "/healthz": {
+      "get": {
+        "operationId": "Health",
+        "summary": "Liveness probe. No authentication.",
+        "security": [],
+        "responses": {"200": {"description": "Alive.", "content": {"text/plain": {"schema": {"type": "string"}}}}}
+      }
+    },
+    "/metrics": {
+      "get": {
+        "operationId": "Metrics",
+        "summary": "Prometheus metrics. No authentication; bind the API to a private address.",
+        "security": [],
+        "responses": {"200": {"description": "Prometheus text format.", "content": {"text/plain": {"schema": {"type": "string"}}}}}
+      }
+    },
+    "/openapi.json": {
+      "get": {
+        "operationId": "OpenAPI",
+        "summary": "This document.",
+        "security": [],
+        "responses": {"200": {"description": "OpenAPI 3.1.", "content": {"application/json": {"schema": {"type": "object"}}}}}
+      }
+    }
+  },
+  "components": {
+    "securitySchemes": {"BearerAuth": {"type": "http", "scheme": "bearer", "description": "A SendGrid-shaped API key: SG.<key id>.<secret>."}},
+    "parameters": {
+      "OnBehalfOf": {
+        "name": "on-behalf-of", "in": "header", "required": false, "schema": {"type": "string"},
+        "description": "Act for a subuser (its username) or a customer account (account-id <id>) of the calling parent account."
+      }
+    },
+    "schemas": {
+      "Version": {"type": "number", "enum": [1.1, 1.2, 1.3]},
+      "EnforcedTlsRequest": {
+        "type": "object",
+        "properties": {
+          "require_tls": {"type": "boolean"},
+          "require_valid_cert": {"type": "boolean"},
+          "version": {"anyOf": [{"$ref": "#/components/schemas/Version"}, {"type": "string", "enum": ["1.1", "1.2", "1.3"]}]}
+        }
+      },
+      "EnforcedTlsResponse": {
+        "type": "object",
+        "required": ["require_tls", "require_valid_cert", "version"],
+        "properties": {
+          "require_tls": {"type": "boolean"},
+          "require_valid_cert": {"type": "boolean"},
+          "version": {"$ref": "#/components/schemas/Version", "default": 1.1}
+        }
+      },
+      "ErrorResponse": {
+        "type": "object",
+        "required": ["errors"],
+        "properties": {
+          "errors": {"type": "array", "minItems": 1, "items": {
+            "type": "object", "required": ["field", "message"],
+            "properties": {"field": {"type": ["string", "null"]}, "message": {"type": "string"}}
+          }}
+        }
+      }
+    },
+    "headers": {
+      "X-RateLimit-Limit": {"schema": {"type": "integer"}, "description": "Requests allowed per minute for this key and endpoint."},
+      "X-RateLimit-Remaining": {"schema": {"type": "integer"}},
+      "X-RateLimit-Reset": {"schema": {"type": "integer"}, "description": "Unix time at which the window restarts."}
+    },
+    "responses": {
+      "Error400": {"description": "Invalid input; each error names its field.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}},
+      "Error401": {"description": "authorization required", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}},
+      "Error403": {"description": "access forbidden", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}},
+      "Error404": {"description": "resource not found", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}},
+      "Error413": {"description": "content too large", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}},
+      "Error429": {"description": "too many requests", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
+    }
+  }
+}
+"""#
+}

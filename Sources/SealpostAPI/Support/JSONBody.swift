@@ -1,0 +1,33 @@
+import NIOCore
+import Foundation
+import Hummingbird
+
+/// Reading JSON request bodies with a size bound and SendGrid-shaped errors.
+enum JSONBody {
+    /// Default bound for the small management bodies of this API.
+    static let defaultLimit = 64 * 1024
+
+    /// The body as a JSON object, or `nil` when the body is empty (a PATCH with no body
+    /// changes nothing, as SendGrid's spec makes the body optional).
+    static func jsonObject(_ request: Request, limit: Int = defaultLimit) async throws -> [String: JSONValue]? {
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw APIError.contentTooLarge
+        }
+        let bytes = Data(buffer.readableBytesView)
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return nil }
+        let value: JSONValue
+        do {
+            value = try JSONDecoder().decode(JSONValue.self, from: bytes)
+        } catch {
+            throw APIError.badRequest(field: nil, "request body is not valid JSON")
+        }
+        guard case .object(let object) = value else {
+            throw APIError.badRequest(field: nil, "request body must be a JSON object")
+        }
+        return object
+    }
+}

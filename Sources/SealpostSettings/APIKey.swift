@@ -1,0 +1,91 @@
+import Crypto
+import Foundation
+
+/// A SendGrid-shaped API key: `SG.<22-char key id>.<43-char secret>` (69 characters).
+///
+/// The key id is public (it is the `api_key_id` of the API and what logs and the audit trail
+/// name); the secret is shown once at creation and only its SHA-256 is stored. A plain hash is
+/// enough because the secret carries 256 random bits: there is nothing to brute-force.
+public struct APIKeyToken: Sendable, Equatable {
+    public static let idLength = 22
+    public static let secretLength = 43
+
+    public let id: String
+    public let secret: String
+
+    /// The full key, as handed to the user exactly once.
+    public var plaintext: String { "SG.\(id).\(secret)" }
+
+    public static func generate() -> APIKeyToken {
+        APIKeyToken(id: randomBase64URL(bytes: 16), secret: randomBase64URL(bytes: 32))
+    }
+
+    /// Parses a presented key; `nil` for anything that is not exactly SendGrid's shape.
+    public init?(presented: some StringProtocol) {
+        let parts = presented.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "SG",
+              parts[1].utf8.count == Self.idLength, parts[2].utf8.count == Self.secretLength,
+              parts[1].utf8.allSatisfy(Self.isBase64URL), parts[2].utf8.allSatisfy(Self.isBase64URL)
+        else { return nil }
+        self.id = String(parts[1])
+        self.secret = String(parts[2])
+    }
+
+    private init(id: String, secret: String) {
+        self.id = id
+        self.secret = secret
+    }
+
+    public var secretHash: [UInt8] { Self.hash(secret: secret) }
+
+    public static func hash(secret: String) -> [UInt8] {
+        Array(SHA256.hash(data: Data(secret.utf8)))
+    }
+
+    /// Compares the presented secret with a stored hash in time independent of where they differ.
+    public func matches(storedHash: [UInt8]) -> Bool {
+        constantTimeEqual(secretHash, storedHash)
+    }
+
+    private static func isBase64URL(_ c: UInt8) -> Bool {
+        (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x5F
+    }
+
+    private static func randomBase64URL(bytes count: Int) -> String {
+        var rng = SystemRandomNumberGenerator()
+        let bytes = (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &rng) }
+        return Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}
+
+/// Constant-time equality for equal-length digests; unequal lengths are simply unequal.
+public func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    guard a.count == b.count else { return false }
+    var diff: UInt8 = 0
+    for i in a.indices { diff |= a[i] ^ b[i] }
+    return diff == 0
+}
+
+/// A key as stored: never the secret itself.
+public struct StoredAPIKey: Sendable, Equatable {
+    public var id: String
+    public var userID: Int64
+    public var name: String
+    public var grant: ScopeGrant
+    public var secretHash: [UInt8]
+    public var createdAt: Date
+    public var revokedAt: Date?
+
+    public init(id: String, userID: Int64, name: String, grant: ScopeGrant, secretHash: [UInt8], createdAt: Date, revokedAt: Date? = nil) {
+        self.id = id
+        self.userID = userID
+        self.name = name
+        self.grant = grant
+        self.secretHash = secretHash
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+    }
+}

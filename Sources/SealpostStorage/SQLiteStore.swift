@@ -1,0 +1,239 @@
+import Foundation
+import GRDB
+import SealpostSettings
+
+/// The embedded default store: one SQLite file in WAL mode.
+///
+/// `synchronous = FULL` makes every committed transaction survive power loss, not only a
+/// killed process, so a 200 answer always means the change is on disk.
+public final class SQLiteStore: SealpostStore {
+    let pool: DatabasePool
+
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    /// Throws `StoreError.schemaTooNew` if the file was migrated by a newer Sealpost.
+    public init(path: String) throws {
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.foreignKeysEnabled = true
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        pool = try DatabasePool(path: path, configuration: config)
+        let migrator = SQLiteMigrations.migrator
+        let (superseded, applied) = try pool.read { db in
+            (try migrator.hasBeenSuperseded(db), try migrator.appliedIdentifiers(db))
+        }
+        if superseded { throw StoreError.schemaTooNew(applied: applied.sorted()) }
+        try migrator.migrate(pool)
+    }
+
+    // MARK: Tenancy
+
+    public func createAccount(name: String, email: String?) async throws -> User {
+        try await insertUser(kind: .account, name: name, email: email, parentID: nil)
+    }
+
+    public func createSubuser(parentID: Int64, username: String, email: String?) async throws -> User {
+        try await insertUser(kind: .subuser, name: username, email: email, parentID: parentID)
+    }
+
+    public func createCustomer(parentID: Int64, name: String) async throws -> User {
+        try await insertUser(kind: .customer, name: name, email: nil, parentID: parentID)
+    }
+
+    private func insertUser(kind: UserKind, name: String, email: String?, parentID: Int64?) async throws -> User {
+        let now = Date()
+        do {
+            return try await pool.write { db in
+                if let parentID {
+                    guard let parent = try Self.fetchUser(db, sql: "SELECT * FROM users WHERE id = ?", [parentID]) else {
+                        throw StoreError.notFound("parent account \(parentID)")
+                    }
+                    guard parent.kind == .account else { throw StoreError.notAParent(parent.name) }
+                }
+                try db.execute(
+                    sql: "INSERT INTO users (kind, name, email, parent_id, created_at) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [kind.rawValue, name, email, parentID, now.timeIntervalSince1970])
+                let id = db.lastInsertedRowID
+                let d = EnforcedTLSSettings.default
+                try db.execute(
+                    sql: "INSERT INTO enforced_tls (user_id, require_tls, require_valid_cert, version) VALUES (?, ?, ?, ?)",
+                    arguments: [id, d.requireTLS, d.requireValidCert, d.version.rawValue])
+                return User(id: id, kind: kind, name: name, email: email, parentID: parentID, createdAt: now)
+            }
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+            throw StoreError.nameTaken(name)
+        }
+    }
+
+    public func user(named name: String) async throws -> User? {
+        try await pool.read { db in try Self.fetchUser(db, sql: "SELECT * FROM users WHERE name = ?", [name]) }
+    }
+
+    public func user(id: Int64) async throws -> User? {
+        try await pool.read { db in try Self.fetchUser(db, sql: "SELECT * FROM users WHERE id = ?", [id]) }
+    }
+
+    public func subusers(parentID: Int64, username: String?, limit: Int, offset: Int) async throws -> [User] {
+        try await pool.read { db in
+            var sql = "SELECT * FROM users WHERE kind = 'subuser' AND parent_id = ?"
+            var args: StatementArguments = [parentID]
+            if let username {
+                sql += " AND name = ?"
+                args += [username]
+            }
+            sql += " ORDER BY id LIMIT ? OFFSET ?"
+            args += [limit, offset]
+            return try Row.fetchAll(db, sql: sql, arguments: args).map(Self.user(from:))
+        }
+    }
+
+    public func subuser(parentID: Int64, username: String) async throws -> User? {
+        try await pool.read { db in
+            try Self.fetchUser(db, sql: "SELECT * FROM users WHERE kind = 'subuser' AND parent_id = ? AND name = ?", [parentID, username])
+        }
+    }
+
+    public func customer(parentID: Int64, id: Int64) async throws -> User? {
+        try await pool.read { db in
+            try Self.fetchUser(db, sql: "SELECT * FROM users WHERE kind = 'customer' AND parent_id = ? AND id = ?", [parentID, id])
+        }
+    }
+
+    // MARK: API keys
+
+    public func insertKey(_ key: StoredAPIKey) async throws {
+        try await pool.write { db in
+            guard try Self.fetchUser(db, sql: "SELECT * FROM users WHERE id = ?", [key.userID]) != nil else {
+                throw StoreError.notFound("user \(key.userID)")
+            }
+            try db.execute(
+                sql: "INSERT INTO api_keys (id, user_id, name, scopes, secret_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [key.id, key.userID, key.name, Self.encode(key.grant), Data(key.secretHash),
+                            key.createdAt.timeIntervalSince1970, key.revokedAt?.timeIntervalSince1970])
+        }
+    }
+
+    public func keyWithUser(id: String) async throws -> (StoredAPIKey, User)? {
+        try await pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT k.id AS k_id, k.user_id AS k_user_id, k.name AS k_name, k.scopes AS k_scopes,
+                       k.secret_hash AS k_secret_hash, k.created_at AS k_created_at, k.revoked_at AS k_revoked_at,
+                       u.*
+                FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.id = ?
+                """, arguments: [id])
+            else { return nil }
+            let key = StoredAPIKey(
+                id: row["k_id"], userID: row["k_user_id"], name: row["k_name"],
+                grant: try Self.decodeGrant(row["k_scopes"]),
+                secretHash: [UInt8]((row["k_secret_hash"] as Data?) ?? Data()),
+                createdAt: Date(timeIntervalSince1970: row["k_created_at"]),
+                revokedAt: (row["k_revoked_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+            return (key, try Self.user(from: row))
+        }
+    }
+
+    public func keys(userID: Int64) async throws -> [StoredAPIKey] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM api_keys WHERE user_id = ? AND revoked_at IS NULL ORDER BY created_at, id", arguments: [userID])
+                .map(Self.key(from:))
+        }
+    }
+
+    public func revokeKey(id: String, userID: Int64?) async throws -> Bool {
+        let now = Date().timeIntervalSince1970
+        return try await pool.write { db in
+            if let userID {
+                try db.execute(sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL", arguments: [now, id, userID])
+            } else {
+                try db.execute(sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [now, id])
+            }
+            return db.changesCount > 0
+        }
+    }
+
+    // MARK: Enforced TLS
+
+    public func enforcedTLS(userID: Int64) async throws -> EnforcedTLSSettings {
+        try await pool.read { db in
+            guard let settings = try Self.fetchSettings(db, userID: userID) else { throw StoreError.notFound("user \(userID)") }
+            return settings
+        }
+    }
+
+    public func updateEnforcedTLS(userID: Int64, patch: EnforcedTLSPatch, actor: AuditActor) async throws
+        -> (old: EnforcedTLSSettings, new: EnforcedTLSSettings)
+    {
+        let now = Date().timeIntervalSince1970
+        return try await pool.write { db in
+            guard let old = try Self.fetchSettings(db, userID: userID) else { throw StoreError.notFound("user \(userID)") }
+            let new = old.applying(patch)
+            try db.execute(
+                sql: "UPDATE enforced_tls SET require_tls = ?, require_valid_cert = ?, version = ? WHERE user_id = ?",
+                arguments: [new.requireTLS, new.requireValidCert, new.version.rawValue, userID])
+            try db.execute(
+                sql: "INSERT INTO settings_audit (user_id, key_id, on_behalf_of, via, old_value, new_value, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [userID, actor.keyID, actor.onBehalfOf, actor.via, old.json, new.json, now])
+            return (old, new)
+        }
+    }
+
+    public func auditEntries(userID: Int64?) async throws -> [AuditEntry] {
+        try await pool.read { db in
+            var sql = "SELECT a.*, u.name AS user_name FROM settings_audit a JOIN users u ON u.id = a.user_id"
+            var args: StatementArguments = []
+            if let userID {
+                sql += " WHERE a.user_id = ?"
+                args += [userID]
+            }
+            sql += " ORDER BY a.id"
+            return try Row.fetchAll(db, sql: sql, arguments: args).map { row in
+                let decoder = JSONDecoder()
+                return AuditEntry(
+                    id: row["id"], userID: row["user_id"], userName: row["user_name"],
+                    actor: AuditActor(keyID: row["key_id"], onBehalfOf: row["on_behalf_of"], via: row["via"]),
+                    old: try decoder.decode(EnforcedTLSSettings.self, from: Data((row["old_value"] as String).utf8)),
+                    new: try decoder.decode(EnforcedTLSSettings.self, from: Data((row["new_value"] as String).utf8)),
+                    at: Date(timeIntervalSince1970: row["at"]))
+            }
+        }
+    }
+
+    // MARK: Row mapping
+
+    private static func fetchUser(_ db: Database, sql: String, _ args: StatementArguments) throws -> User? {
+        try Row.fetchOne(db, sql: sql, arguments: args).map(user(from:))
+    }
+
+    private static func fetchSettings(_ db: Database, userID: Int64) throws -> EnforcedTLSSettings? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM enforced_tls WHERE user_id = ?", arguments: [userID]) else { return nil }
+        guard let version = TLSVersion(rawValue: row["version"]) else { throw StoreError.notFound("TLS version \(row["version"] as String)") }
+        return EnforcedTLSSettings(requireTLS: row["require_tls"], requireValidCert: row["require_valid_cert"], version: version)
+    }
+
+    private static func user(from row: Row) throws -> User {
+        guard let kind = UserKind(rawValue: row["kind"]) else { throw StoreError.notFound("user kind \(row["kind"] as String)") }
+        return User(id: row["id"], kind: kind, name: row["name"], email: row["email"], parentID: row["parent_id"],
+                    createdAt: Date(timeIntervalSince1970: row["created_at"]))
+    }
+
+    private static func key(from row: Row) throws -> StoredAPIKey {
+        StoredAPIKey(
+            id: row["id"], userID: row["user_id"], name: row["name"], grant: try decodeGrant(row["scopes"]),
+            secretHash: [UInt8]((row["secret_hash"] as Data?) ?? Data()),
+            createdAt: Date(timeIntervalSince1970: row["created_at"]),
+            revokedAt: (row["revoked_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+    }
+
+    private static func encode(_ grant: ScopeGrant) throws -> String? {
+        switch grant {
+        case .fullAccess: return nil
+        case .scopes(let set): return String(decoding: try JSONEncoder().encode(set.sorted()), as: UTF8.self)
+        }
+    }
+
+    private static func decodeGrant(_ text: String?) throws -> ScopeGrant {
+        guard let text else { return .fullAccess }
+        return .scopes(Set(try JSONDecoder().decode([String].self, from: Data(text.utf8))))
+    }
+}

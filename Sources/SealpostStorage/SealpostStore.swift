@@ -1,0 +1,62 @@
+import Foundation
+import SealpostSettings
+
+/// Everything Sealpost persists, behind one interface.
+///
+/// The HTTP API and the CLI talk only to this protocol. The SQLite implementation is the
+/// default; a PostgreSQL one (several nodes on one database) must pass the same test suite.
+public protocol SealpostStore: Sendable {
+    // MARK: Tenancy
+    func createAccount(name: String, email: String?) async throws -> User
+    func createSubuser(parentID: Int64, username: String, email: String?) async throws -> User
+    func createCustomer(parentID: Int64, name: String) async throws -> User
+    func user(named name: String) async throws -> User?
+    func user(id: Int64) async throws -> User?
+    /// Subusers of one parent, oldest first; `username` filters on an exact name.
+    func subusers(parentID: Int64, username: String?, limit: Int, offset: Int) async throws -> [User]
+    /// A subuser by username, only if it belongs to `parentID`.
+    func subuser(parentID: Int64, username: String) async throws -> User?
+    /// A customer account by id, only if it belongs to `parentID`.
+    func customer(parentID: Int64, id: Int64) async throws -> User?
+
+    // MARK: API keys
+    func insertKey(_ key: StoredAPIKey) async throws
+    /// The key (revoked or not) and the user it belongs to, in one read: this is the hot path
+    /// of every authenticated request.
+    func keyWithUser(id: String) async throws -> (StoredAPIKey, User)?
+    /// Live (not revoked) keys of one user, oldest first.
+    func keys(userID: Int64) async throws -> [StoredAPIKey]
+    /// Marks a key revoked. With `userID`, only a key of that user is touched.
+    /// Returns false when there was no such live key.
+    func revokeKey(id: String, userID: Int64?) async throws -> Bool
+
+    // MARK: Enforced TLS
+    func enforcedTLS(userID: Int64) async throws -> EnforcedTLSSettings
+    /// Applies `patch` atomically and records the change in the audit trail, in one
+    /// durable transaction. Returns the settings before and after.
+    func updateEnforcedTLS(userID: Int64, patch: EnforcedTLSPatch, actor: AuditActor) async throws
+        -> (old: EnforcedTLSSettings, new: EnforcedTLSSettings)
+    /// The audit trail, oldest first; `userID` restricts it to one user.
+    func auditEntries(userID: Int64?) async throws -> [AuditEntry]
+}
+
+public enum StoreError: Error, Equatable, CustomStringConvertible {
+    /// A unique name is already taken.
+    case nameTaken(String)
+    /// The referenced user or key does not exist.
+    case notFound(String)
+    /// The parent of a subuser or customer account must be a parent account.
+    case notAParent(String)
+    /// The database was written by a newer Sealpost; refusing beats corrupting it.
+    case schemaTooNew(applied: [String])
+
+    public var description: String {
+        switch self {
+        case .nameTaken(let name): "the name \(name) is already taken"
+        case .notFound(let what): "\(what) not found"
+        case .notAParent(let name): "\(name) is not a parent account"
+        case .schemaTooNew(let applied):
+            "the database schema is newer than this Sealpost knows (applied migrations: \(applied.joined(separator: ", "))); upgrade Sealpost"
+        }
+    }
+}

@@ -1,0 +1,13 @@
+import ArgumentParser
+
+@main
+struct Sealpost: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sealpost",
+        abstract: "Self-hosted outbound mail relay with SendGrid-compatible Enforced TLS.",
+        subcommands: [
+            ServeCommand.self, AccountsCommand.self, SubusersCommand.self, CustomersCommand.self,
+            KeysCommand.self, AuditCommand.self,
+        ]
+    )
+}
