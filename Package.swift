@@ -78,7 +78,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SealpostStorageTests",
-            dependencies: ["SealpostStorage", "SealpostSettings"],
+            dependencies: ["SealpostStorage", "SealpostSettings", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -88,6 +88,8 @@ let package = Package(
                 "SealpostStorage",
                 "SealpostSettings",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings

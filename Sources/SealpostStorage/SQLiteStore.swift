@@ -15,10 +15,10 @@ public final class SQLiteStore: SealpostStore {
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.foreignKeysEnabled = true
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         pool = try DatabasePool(path: path, configuration: config)
+        // GRDB sets NORMAL when it enables WAL on the (single, long-lived) writer connection;
+        // raise it afterwards so commits are fsynced before we answer.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         let migrator = SQLiteMigrations.migrator
         let (superseded, applied) = try pool.read { db in
             (try migrator.hasBeenSuperseded(db), try migrator.appliedIdentifiers(db))
@@ -42,7 +42,8 @@ public final class SQLiteStore: SealpostStore {
     }
 
     private func insertUser(kind: UserKind, name: String, email: String?, parentID: Int64?) async throws -> User {
-        let now = Date()
+        // Whole seconds, so the value returned equals the value read back later.
+        let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         do {
             return try await pool.write { db in
                 if let parentID {

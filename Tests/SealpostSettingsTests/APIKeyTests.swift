@@ -1,0 +1,46 @@
+import Testing
+@testable import SealpostSettings
+
+@Suite struct APIKeyTests {
+    @Test func generatedKeysHaveSendGridShape() {
+        let token = APIKeyToken.generate()
+        let text = token.plaintext
+        #expect(text.count == 69)
+        #expect(text.hasPrefix("SG."))
+        #expect(token.id.count == 22 && token.secret.count == 43)
+        #expect(APIKeyToken(presented: text) == token)
+    }
+
+    @Test func keysAreUnique() {
+        let ids = Set((0..<200).map { _ in APIKeyToken.generate().plaintext })
+        #expect(ids.count == 200)
+    }
+
+    @Test(arguments: [
+        "", "SG.", "SG..", "sg.aaaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "SG.aaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "SG.aaaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.x",
+        "SG.aaaaaaaaaaaaaaaaaaaa+a.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "XX.aaaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    ])
+    func malformedKeysAreRejected(text: String) {
+        #expect(APIKeyToken(presented: text) == nil)
+    }
+
+    @Test func secretMatchesOnlyItsOwnHash() {
+        let a = APIKeyToken.generate()
+        let b = APIKeyToken.generate()
+        #expect(a.matches(storedHash: a.secretHash))
+        #expect(!a.matches(storedHash: b.secretHash))
+        #expect(!a.matches(storedHash: []))
+        #expect(a.secretHash.count == 32)
+        #expect(a.secretHash != Array(a.secret.utf8), "only a hash is ever stored")
+    }
+
+    @Test func constantTimeEquality() {
+        #expect(constantTimeEqual([1, 2, 3], [1, 2, 3]))
+        #expect(!constantTimeEqual([1, 2, 3], [1, 2, 4]))
+        #expect(!constantTimeEqual([1, 2, 3], [1, 2]))
+        #expect(constantTimeEqual([], []))
+    }
+}
