@@ -1,4 +1,5 @@
 import Hummingbird
+import Metrics
 import SealpostSettings
 
 /// The authenticated caller: the key that was presented and the user that owns it.
@@ -23,8 +24,14 @@ public struct SealpostRequestContext: RequestContext {
 
     /// The caller, who must hold `scope`; otherwise 401 (no valid key) or 403 (missing scope).
     public func require(scope: String?) throws -> Principal {
-        guard let principal else { throw APIError.unauthorized }
-        if let scope, !principal.key.grant.allows(scope) { throw APIError.forbidden }
+        guard let principal else {
+            Counter(label: "sealpost_api_auth_failures_total", dimensions: [("status", "401")]).increment()
+            throw APIError.unauthorized
+        }
+        if let scope, !principal.key.grant.allows(scope) {
+            Counter(label: "sealpost_api_auth_failures_total", dimensions: [("status", "403")]).increment()
+            throw APIError.forbidden
+        }
         return principal
     }
 }

@@ -136,7 +136,7 @@ public final class SQLiteStore: SealpostStore {
 
     public func keys(userID: Int64) async throws -> [StoredAPIKey] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM api_keys WHERE user_id = ? AND revoked_at IS NULL ORDER BY created_at, id", arguments: [userID])
+            try Row.fetchAll(db, sql: "SELECT * FROM api_keys WHERE user_id = ? AND revoked_at IS NULL ORDER BY rowid", arguments: [userID])
                 .map(Self.key(from:))
         }
     }

@@ -106,3 +106,16 @@ def test_bad_options_fail_clearly(sealpost):
     assert r.returncode != 0 and "HOST:PORT" in r.stderr
     r = sealpost.cli("serve", "--rate-limit", "0", check=False)
     assert r.returncode != 0 and "rate limit" in r.stderr
+
+
+def test_metrics_count_requests_and_settings_changes(sealpost):
+    sealpost.cli("accounts", "create", "acme")
+    key = sealpost.key("acme")
+    sealpost.start()
+    h = {"Authorization": f"Bearer {key}"}
+    requests.patch(sealpost.url + PATH, headers=h, json={"require_tls": True}, timeout=10)
+    requests.get(sealpost.url + PATH, timeout=10)
+    text = requests.get(sealpost.url + "/metrics", timeout=10).text
+    assert 'sealpost_enforced_tls_updates_total{changed="true"} 1' in text
+    assert 'sealpost_api_auth_failures_total{status="401"} 1' in text
+    assert "hb_requests" in text or "http_requests" in text

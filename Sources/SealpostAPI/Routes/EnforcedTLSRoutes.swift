@@ -1,4 +1,5 @@
 import Hummingbird
+import Metrics
 import SealpostSettings
 import SealpostStorage
 
@@ -26,7 +27,13 @@ struct EnforcedTLSRoutes {
         let target = try await tenants.target(request, principal: principal)
         let patch = try Self.parsePatch(try await JSONBody.jsonObject(request) ?? [:])
         let actor = AuditActor(keyID: principal.key.id, onBehalfOf: target.onBehalfOf, via: "api")
-        let (_, new) = try await store.updateEnforcedTLS(userID: target.user.id, patch: patch, actor: actor)
+        let (old, new) = try await store.updateEnforcedTLS(userID: target.user.id, patch: patch, actor: actor)
+        if old != new {
+            context.logger.info("enforced TLS changed", metadata: [
+                "user": "\(target.user.name)", "key_id": "\(principal.key.id)", "old": "\(old.json)", "new": "\(new.json)",
+            ])
+        }
+        Counter(label: "sealpost_enforced_tls_updates_total", dimensions: [("changed", old != new ? "true" : "false")]).increment()
         return JSONResponse.make(json: new.json)
     }
 

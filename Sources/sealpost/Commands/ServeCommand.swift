@@ -7,6 +7,7 @@ import Metrics
 import Prometheus
 import SealpostAPI
 import SealpostStorage
+import ServiceLifecycle
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the Sealpost API server.")
@@ -42,7 +43,16 @@ struct ServeCommand: AsyncParsableCommand {
                 let bound = channel.localAddress?.port ?? port
                 logger.info("listening", metadata: ["address": "http://\(host):\(bound)"])
             })
-        try await app.runService()
+        if !Self.isLoopback(host) {
+            logger.warning("serving the API over plain HTTP on a non-loopback address: API keys cross the network in clear", metadata: ["host": "\(host)"])
+        }
+        // One service group for everything the process runs, stopped together on SIGTERM/SIGINT.
+        let services = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await services.run()
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     /// `HOST:PORT`, `[v6]:PORT` or `:PORT`.
