@@ -48,6 +48,14 @@ enum SQLiteMigrations {
                 CREATE INDEX settings_audit_user ON settings_audit(user_id);
                 """)
         }
+        migrator.registerMigration("v2-generation") { db in
+            // Bumped by every write transaction, by any process: lets a server tell its own
+            // commits from everybody else's (see SQLiteCache).
+            try db.execute(sql: """
+                CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+                INSERT INTO meta (key, value) VALUES ('generation', 0);
+                """)
+        }
         return migrator
     }
 }

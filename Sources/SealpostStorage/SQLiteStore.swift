@@ -8,6 +8,14 @@ import SealpostSettings
 /// killed process, so a 200 answer always means the change is on disk.
 public final class SQLiteStore: SealpostStore {
     let pool: DatabasePool
+    let cache: SQLiteCache
+    private let settingsWrites: GroupCommit<SettingsChange, (old: EnforcedTLSSettings, new: EnforcedTLSSettings)>
+
+    struct SettingsChange: Sendable {
+        var userID: Int64
+        var patch: EnforcedTLSPatch
+        var actor: AuditActor
+    }
 
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     /// Throws `StoreError.schemaTooNew` if the file was migrated by a newer Sealpost.
@@ -25,6 +33,27 @@ public final class SQLiteStore: SealpostStore {
         }
         if superseded { throw StoreError.schemaTooNew(applied: applied.sorted()) }
         try migrator.migrate(pool)
+        let cache = try SQLiteCache(path: path)
+        let pool = self.pool
+        self.cache = cache
+        self.settingsWrites = GroupCommit { changes in await Self.commit(changes, pool: pool, cache: cache) }
+    }
+
+    /// Every write transaction moves `meta.generation` on by one and returns the value it found.
+    private static func bumpGeneration(_ db: Database) throws -> Int64 {
+        let before = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'generation'")) ?? 0
+        try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'generation'").execute(arguments: [before + 1])
+        return before
+    }
+
+    /// A write whose effect on cached data is not worth patching: the cache is dropped after it.
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let (value, before) = try await pool.write { db in
+            let before = try Self.bumpGeneration(db)
+            return (try body(db), before)
+        }
+        cache.afterOwnCommit(generationBefore: before) { $0.clear() }
+        return value
     }
 
     // MARK: Tenancy
@@ -45,7 +74,7 @@ public final class SQLiteStore: SealpostStore {
         // Whole seconds, so the value returned equals the value read back later.
         let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         do {
-            return try await pool.write { db in
+            return try await write { db in
                 if let parentID {
                     guard let parent = try Self.fetchUser(db, sql: "SELECT * FROM users WHERE id = ?", [parentID]) else {
                         throw StoreError.notFound("parent account \(parentID)")
@@ -90,21 +119,31 @@ public final class SQLiteStore: SealpostStore {
     }
 
     public func subuser(parentID: Int64, username: String) async throws -> User? {
-        try await pool.read { db in
+        let cacheKey = "\(parentID) \(username)"
+        let epoch = try cache.validate()
+        if let hit = cache.lookup({ $0.subusers[cacheKey] }) { return hit }
+        let user = try await pool.read { db in
             try Self.fetchUser(db, sql: "SELECT * FROM users WHERE kind = 'subuser' AND parent_id = ? AND name = ?", [parentID, username])
         }
+        cache.fill(epoch: epoch) { $0.subusers[cacheKey] = .some(user) }
+        return user
     }
 
     public func customer(parentID: Int64, id: Int64) async throws -> User? {
-        try await pool.read { db in
+        let cacheKey = "\(parentID) \(id)"
+        let epoch = try cache.validate()
+        if let hit = cache.lookup({ $0.customers[cacheKey] }) { return hit }
+        let user = try await pool.read { db in
             try Self.fetchUser(db, sql: "SELECT * FROM users WHERE kind = 'customer' AND parent_id = ? AND id = ?", [parentID, id])
         }
+        cache.fill(epoch: epoch) { $0.customers[cacheKey] = .some(user) }
+        return user
     }
 
     // MARK: API keys
 
     public func insertKey(_ key: StoredAPIKey) async throws {
-        try await pool.write { db in
+        try await write { db in
             guard try Self.fetchUser(db, sql: "SELECT * FROM users WHERE id = ?", [key.userID]) != nil else {
                 throw StoreError.notFound("user \(key.userID)")
             }
@@ -116,6 +155,14 @@ public final class SQLiteStore: SealpostStore {
     }
 
     public func keyWithUser(id: String) async throws -> (StoredAPIKey, User)? {
+        let epoch = try cache.validate()
+        if let hit = cache.lookup({ $0.keys[id] }) { return hit }
+        let found = try await fetchKeyWithUser(id: id)
+        cache.fill(epoch: epoch) { $0.keys[id] = .some(found) }
+        return found
+    }
+
+    private func fetchKeyWithUser(id: String) async throws -> (StoredAPIKey, User)? {
         try await pool.read { db in
             guard let row = try Row.fetchOne(db, sql: """
                 SELECT k.id AS k_id, k.user_id AS k_user_id, k.name AS k_name, k.scopes AS k_scopes,
@@ -143,7 +190,7 @@ public final class SQLiteStore: SealpostStore {
 
     public func revokeKey(id: String, userID: Int64?) async throws -> Bool {
         let now = Date().timeIntervalSince1970
-        return try await pool.write { db in
+        return try await write { db in
             if let userID {
                 try db.execute(sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL", arguments: [now, id, userID])
             } else {
@@ -156,26 +203,62 @@ public final class SQLiteStore: SealpostStore {
     // MARK: Enforced TLS
 
     public func enforcedTLS(userID: Int64) async throws -> EnforcedTLSSettings {
-        try await pool.read { db in
+        let epoch = try cache.validate()
+        if let hit = cache.lookup({ $0.settings[userID] }) { return hit }
+        let settings = try await pool.read { db in
             guard let settings = try Self.fetchSettings(db, userID: userID) else { throw StoreError.notFound("user \(userID)") }
             return settings
         }
+        cache.fill(epoch: epoch) { $0.settings[userID] = settings }
+        return settings
     }
 
     public func updateEnforcedTLS(userID: Int64, patch: EnforcedTLSPatch, actor: AuditActor) async throws
         -> (old: EnforcedTLSSettings, new: EnforcedTLSSettings)
     {
+        try await settingsWrites.submit(SettingsChange(userID: userID, patch: patch, actor: actor))
+    }
+
+    /// One transaction for a batch of settings changes, applied in arrival order, each in its
+    /// own savepoint so that one bad change (an unknown user) does not fail the others.
+    private static func commit(_ changes: [SettingsChange], pool: DatabasePool, cache: SQLiteCache) async
+        -> [Result<(old: EnforcedTLSSettings, new: EnforcedTLSSettings), any Error>]
+    {
         let now = Date().timeIntervalSince1970
-        return try await pool.write { db in
-            guard let old = try Self.fetchSettings(db, userID: userID) else { throw StoreError.notFound("user \(userID)") }
-            let new = old.applying(patch)
-            try db.execute(
-                sql: "UPDATE enforced_tls SET require_tls = ?, require_valid_cert = ?, version = ? WHERE user_id = ?",
-                arguments: [new.requireTLS, new.requireValidCert, new.version.rawValue, userID])
-            try db.execute(
-                sql: "INSERT INTO settings_audit (user_id, key_id, on_behalf_of, via, old_value, new_value, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                arguments: [userID, actor.keyID, actor.onBehalfOf, actor.via, old.json, new.json, now])
-            return (old, new)
+        do {
+            let (results, before) = try await pool.write { db in
+                let before = try bumpGeneration(db)
+                var results: [Result<(old: EnforcedTLSSettings, new: EnforcedTLSSettings), any Error>] = []
+                for change in changes {
+                    do {
+                        var outcome: (old: EnforcedTLSSettings, new: EnforcedTLSSettings)?
+                        try db.inSavepoint {
+                            guard let old = try fetchSettings(db, userID: change.userID) else { throw StoreError.notFound("user \(change.userID)") }
+                            let new = old.applying(change.patch)
+                            try db.cachedStatement(sql: "UPDATE enforced_tls SET require_tls = ?, require_valid_cert = ?, version = ? WHERE user_id = ?")
+                                .execute(arguments: [new.requireTLS, new.requireValidCert, new.version.rawValue, change.userID])
+                            try db.cachedStatement(sql: """
+                                INSERT INTO settings_audit (user_id, key_id, on_behalf_of, via, old_value, new_value, at)
+                                VALUES (?, ?, ?, ?, ?, ?, ?)
+                                """).execute(arguments: [change.userID, change.actor.keyID, change.actor.onBehalfOf, change.actor.via, old.json, new.json, now])
+                            outcome = (old, new)
+                            return .commit
+                        }
+                        results.append(.success(outcome!))
+                    } catch {
+                        results.append(.failure(error))
+                    }
+                }
+                return (results, before)
+            }
+            cache.afterOwnCommit(generationBefore: before) { state in
+                for (change, result) in zip(changes, results) {
+                    if case .success(let r) = result { state.settings[change.userID] = r.new }
+                }
+            }
+            return results
+        } catch {
+            return changes.map { _ in .failure(error) }
         }
     }
 
@@ -207,7 +290,7 @@ public final class SQLiteStore: SealpostStore {
     }
 
     private static func fetchSettings(_ db: Database, userID: Int64) throws -> EnforcedTLSSettings? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM enforced_tls WHERE user_id = ?", arguments: [userID]) else { return nil }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM enforced_tls WHERE user_id = ?"), arguments: [userID]) else { return nil }
         guard let version = TLSVersion(rawValue: row["version"]) else { throw StoreError.notFound("TLS version \(row["version"] as String)") }
         return EnforcedTLSSettings(requireTLS: row["require_tls"], requireValidCert: row["require_valid_cert"], version: version)
     }
