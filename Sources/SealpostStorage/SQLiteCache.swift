@@ -47,9 +47,13 @@ final class SQLiteCache: Sendable {
         probe = try DatabaseQueue(path: path, configuration: config)
     }
 
+    /// Set inside `SQLiteStore.consistentReads`: the probe already ran for this request.
+    @TaskLocal static var validatedInScope = false
+
     /// Checks for foreign commits and returns the epoch under which lookups may fill the cache.
     func validate() throws -> UInt64 {
-        try state.withLock { state in
+        if Self.validatedInScope { return state.withLock { $0.epoch } }
+        return try state.withLock { state in
             let version = try probe.inDatabase { db in try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0 }
             if version != state.dataVersion {
                 let (v, g) = try snapshot()

@@ -56,6 +56,59 @@ enum SQLiteMigrations {
                 INSERT INTO meta (key, value) VALUES ('generation', 0);
                 """)
         }
+        migrator.registerMigration("v3-mail-queue") { db in
+            try db.execute(sql: """
+                -- One composed message per personalization of a mail-send request.
+                CREATE TABLE messages (
+                    id TEXT PRIMARY KEY,
+                    x_message_id TEXT NOT NULL,
+                    user_id INTEGER NOT NULL REFERENCES users(id),
+                    mail_from TEXT NOT NULL,
+                    smtp_id TEXT NOT NULL,
+                    content BLOB NOT NULL,
+                    categories TEXT NOT NULL,
+                    custom_args TEXT NOT NULL,
+                    created_at REAL NOT NULL
+                );
+                -- One row per recipient delivery: the durable queue.
+                CREATE TABLE deliveries (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    message_id TEXT NOT NULL REFERENCES messages(id),
+                    user_id INTEGER NOT NULL,
+                    recipient TEXT NOT NULL,
+                    domain TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('queued', 'delivered', 'bounced', 'blocked', 'dropped')),
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at REAL NOT NULL,
+                    expires_at REAL NOT NULL,
+                    lease_until REAL NOT NULL DEFAULT 0,
+                    last_result TEXT,
+                    updated_at REAL NOT NULL
+                );
+                CREATE INDEX deliveries_due ON deliveries(state, next_attempt_at);
+                -- Event Webhook events, kept until posted (and afterwards, for inspection).
+                CREATE TABLE events (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    user_id INTEGER NOT NULL,
+                    sg_event_id TEXT NOT NULL UNIQUE,
+                    event TEXT NOT NULL,
+                    email TEXT NOT NULL,
+                    payload TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    posted_at REAL
+                );
+                CREATE INDEX events_unposted ON events(posted_at, user_id, id);
+                -- SendGrid's blocks list.
+                CREATE TABLE blocks (
+                    user_id INTEGER NOT NULL,
+                    email TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    created INTEGER NOT NULL,
+                    PRIMARY KEY (user_id, email)
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -47,13 +47,23 @@ public final class SQLiteStore: SealpostStore {
     }
 
     /// A write whose effect on cached data is not worth patching: the cache is dropped after it.
-    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await write(keepingCache: false, body)
+    }
+
+    /// `keepingCache`: the write touches nothing the cache holds (the mail queue, events).
+    func write<T: Sendable>(keepingCache: Bool, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         let (value, before) = try await pool.write { db in
             let before = try Self.bumpGeneration(db)
             return (try body(db), before)
         }
-        cache.afterOwnCommit(generationBefore: before) { $0.clear() }
+        cache.afterOwnCommit(generationBefore: before) { state in if !keepingCache { state.clear() } }
         return value
+    }
+
+    public func consistentReads<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        _ = try cache.validate()
+        return try await SQLiteCache.$validatedInScope.withValue(true) { try await body() }
     }
 
     // MARK: Tenancy

@@ -5,7 +5,7 @@ import SealpostSettings
 ///
 /// The HTTP API and the CLI talk only to this protocol. The SQLite implementation is the
 /// default; a PostgreSQL one (several nodes on one database) must pass the same test suite.
-public protocol SealpostStore: Sendable {
+public protocol SealpostStore: MailQueueStore {
     // MARK: Tenancy
     func createAccount(name: String, email: String?) async throws -> User
     func createSubuser(parentID: Int64, username: String, email: String?) async throws -> User
@@ -38,6 +38,14 @@ public protocol SealpostStore: Sendable {
         -> (old: EnforcedTLSSettings, new: EnforcedTLSSettings)
     /// The audit trail, oldest first; `userID` restricts it to one user.
     func auditEntries(userID: Int64?) async throws -> [AuditEntry]
+
+    /// Runs one request's reads against a state at least as new as the moment it starts,
+    /// letting an implementation check for foreign changes once per request instead of per read.
+    func consistentReads<T: Sendable>(_ body: () async throws -> T) async throws -> T
+}
+
+extension SealpostStore {
+    public func consistentReads<T: Sendable>(_ body: () async throws -> T) async throws -> T { try await body() }
 }
 
 public enum StoreError: Error, Equatable, CustomStringConvertible {

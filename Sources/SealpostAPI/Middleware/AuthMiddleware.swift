@@ -11,9 +11,11 @@ struct AuthMiddleware: RouterMiddleware {
     let store: any SealpostStore
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var context = context
-        context.principal = try await authenticate(request.headers[.authorization])
-        return try await next(request, context)
+        try await store.consistentReads {
+            var context = context
+            context.principal = try await authenticate(request.headers[.authorization])
+            return try await next(request, context)
+        }
     }
 
     func authenticate(_ header: String?) async throws -> Principal? {

@@ -12,18 +12,20 @@ struct RequestLogMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
         var status = 500
-        defer {
+        func log() {
             let elapsed = ContinuousClock.now - started
             let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
             var metadata: Logger.Metadata = [
                 "method": "\(request.method.rawValue)",
                 "path": "\(request.uri.path)",
                 "status": "\(status)",
-                "duration_ms": "\(String(format: "%.2f", ms))",
+                "duration_ms": "\((ms * 100).rounded() / 100)",
             ]
             if let keyID = request.headers[.authorization].flatMap(Self.keyID) { metadata["key_id"] = "\(keyID)" }
             context.logger.info("request", metadata: metadata)
         }
+        // Built only when it will be written: this runs on every request.
+        defer { if context.logger.logLevel <= .info { log() } }
         let response = try await next(request, context)
         status = response.status.code
         return response

@@ -30,4 +30,26 @@ enum JSONBody {
         }
         return object
     }
+
+    /// The body decoded as `T`, with the same errors as `jsonObject`; `nil` for an empty body.
+    static func decode<T: Decodable>(_ type: T.Type, _ request: Request, limit: Int = defaultLimit) async throws -> T? {
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw APIError.contentTooLarge
+        }
+        let bytes = Data(buffer.readableBytesView)
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return nil }
+        do {
+            return try JSONDecoder().decode(T.self, from: bytes)
+        } catch DecodingError.typeMismatch(_, let context) where context.codingPath.isEmpty {
+            throw APIError.badRequest(field: nil, "request body must be a JSON object")
+        } catch DecodingError.valueNotFound(_, let context) where context.codingPath.isEmpty {
+            throw APIError.badRequest(field: nil, "request body must be a JSON object")
+        } catch {
+            throw APIError.badRequest(field: nil, "request body is not valid JSON")
+        }
+    }
 }

@@ -1,0 +1,150 @@
+import Foundation
+import GRDB
+
+extension SQLiteStore {
+    public func enqueue(_ messages: [NewMessage], events: [EventRecord], lifetime: TimeInterval) async throws {
+        let now = Date().timeIntervalSince1970
+        try await write(keepingCache: true) { db in
+            for m in messages {
+                try db.execute(
+                    sql: """
+                        INSERT INTO messages (id, x_message_id, user_id, mail_from, smtp_id, content, categories, custom_args, created_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [m.id, m.xMessageID, m.userID, m.mailFrom, m.smtpID, Data(m.content),
+                                try Self.json(m.categories), try Self.json(m.customArgs), now])
+                let due = max(now, m.notBefore.timeIntervalSince1970)
+                for recipient in m.recipients {
+                    let domain = recipient.split(separator: "@").last.map { $0.lowercased() } ?? ""
+                    try db.cachedStatement(sql: """
+                        INSERT INTO deliveries (message_id, user_id, recipient, domain, state, next_attempt_at, expires_at, updated_at)
+                        VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
+                        """).execute(arguments: [m.id, m.userID, recipient, domain, due, due + lifetime, now])
+                }
+            }
+            try Self.insert(events, db: db, now: now)
+        }
+    }
+
+    public func claimDeliveries(now: Date, limit: Int, lease: TimeInterval) async throws -> [QueuedDelivery] {
+        let t = now.timeIntervalSince1970
+        return try await write(keepingCache: true) { db in
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT d.id, d.message_id, d.user_id, d.recipient, d.domain, d.attempts, d.expires_at,
+                       m.mail_from, m.smtp_id, m.content, m.categories, m.custom_args
+                FROM deliveries d JOIN messages m ON m.id = d.message_id
+                WHERE d.state = 'queued' AND d.next_attempt_at <= ? AND d.lease_until <= ?
+                ORDER BY d.next_attempt_at, d.id LIMIT ?
+                """), arguments: [t, t, limit])
+            let leaseStatement = try db.cachedStatement(sql: "UPDATE deliveries SET lease_until = ?, attempts = attempts + 1 WHERE id = ?")
+            return try rows.map { row in
+                let id: Int64 = row["id"]
+                try leaseStatement.execute(arguments: [t + lease, id])
+                return QueuedDelivery(
+                    id: id, messageID: row["message_id"], userID: row["user_id"], recipient: row["recipient"], domain: row["domain"],
+                    attempts: (row["attempts"] as Int) + 1, mailFrom: row["mail_from"], smtpID: row["smtp_id"],
+                    content: [UInt8]((row["content"] as Data?) ?? Data()),
+                    categories: try JSONDecoder().decode([String].self, from: Data((row["categories"] as String).utf8)),
+                    customArgs: try JSONDecoder().decode([String: String].self, from: Data((row["custom_args"] as String).utf8)),
+                    expiresAt: Date(timeIntervalSince1970: row["expires_at"]))
+            }
+        }
+    }
+
+    public func resolve(_ updates: [DeliveryUpdate]) async throws {
+        let now = Date().timeIntervalSince1970
+        try await write(keepingCache: true) { db in
+            let final = try db.cachedStatement(sql: "UPDATE deliveries SET state = ?, lease_until = 0, last_result = ?, updated_at = ? WHERE id = ?")
+            let later = try db.cachedStatement(sql: "UPDATE deliveries SET next_attempt_at = ?, lease_until = 0, last_result = ?, updated_at = ? WHERE id = ?")
+            for u in updates {
+                switch u.resolution {
+                case .delivered: try final.execute(arguments: ["delivered", u.result, now, u.deliveryID])
+                case .bounced: try final.execute(arguments: ["bounced", u.result, now, u.deliveryID])
+                case .blocked: try final.execute(arguments: ["blocked", u.result, now, u.deliveryID])
+                case .deferred(let until): try later.execute(arguments: [until.timeIntervalSince1970, u.result, now, u.deliveryID])
+                }
+                if let b = u.block {
+                    try db.cachedStatement(sql: """
+                        INSERT INTO blocks (user_id, email, reason, status, created) VALUES (?, ?, ?, ?, ?)
+                        ON CONFLICT (user_id, email) DO UPDATE SET reason = excluded.reason, status = excluded.status, created = excluded.created
+                        """).execute(arguments: [b.userID, b.email.lowercased(), b.reason, b.status, b.created])
+                }
+            }
+            try Self.insert(updates.map(\.event), db: db, now: now)
+        }
+    }
+
+    public func events(userID: Int64?, limit: Int) async throws -> [EventRecord] {
+        try await pool.read { db in
+            var sql = "SELECT * FROM events"
+            var args: StatementArguments = []
+            if let userID {
+                sql += " WHERE user_id = ?"
+                args += [userID]
+            }
+            sql += " ORDER BY id LIMIT ?"
+            args += [limit]
+            return try Row.fetchAll(db, sql: sql, arguments: args).map {
+                EventRecord(userID: $0["user_id"], sgEventID: $0["sg_event_id"], event: $0["event"], email: $0["email"], payload: $0["payload"])
+            }
+        }
+    }
+
+    public func queueCounts() async throws -> [String: Int] {
+        try await pool.read { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state") {
+                counts[row["state"]] = row["n"]
+            }
+            return counts
+        }
+    }
+
+    public func blocks(userID: Int64, query: BlockQuery) async throws -> [BlockRecord] {
+        try await pool.read { db in
+            var sql = "SELECT * FROM blocks WHERE user_id = ?"
+            var args: StatementArguments = [userID]
+            if let start = query.startTime {
+                sql += " AND created >= ?"
+                args += [start]
+            }
+            if let end = query.endTime {
+                sql += " AND created <= ?"
+                args += [end]
+            }
+            if let prefix = query.emailPrefix {
+                // SendGrid: prefix match, with % as a wildcard.
+                sql += " AND email LIKE ? ESCAPE '\\'"
+                let escaped = prefix.lowercased().replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "_", with: "\\_")
+                args += [escaped + "%"]
+            }
+            sql += " ORDER BY created DESC, email LIMIT ? OFFSET ?"
+            args += [query.limit, query.offset]
+            return try Row.fetchAll(db, sql: sql, arguments: args).map {
+                BlockRecord(userID: $0["user_id"], email: $0["email"], reason: $0["reason"], status: $0["status"], created: $0["created"])
+            }
+        }
+    }
+
+    public func deleteBlock(userID: Int64, email: String) async throws -> Bool {
+        try await write(keepingCache: true) { db in
+            try db.execute(sql: "DELETE FROM blocks WHERE user_id = ? AND email = ?", arguments: [userID, email.lowercased()])
+            return db.changesCount > 0
+        }
+    }
+
+    private static func insert(_ events: [EventRecord], db: Database, now: Double) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO events (user_id, sg_event_id, event, email, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)
+            """)
+        for e in events {
+            try statement.execute(arguments: [e.userID, e.sgEventID, e.event, e.email, e.payload, now])
+        }
+    }
+
+    private static func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
