@@ -82,8 +82,12 @@ final class SQLiteCache: Sendable {
     /// After this process committed a transaction that moved the generation from `before` to
     /// `before + 1`: keep the cache (patched by `apply`) if nobody else wrote; drop it otherwise.
     func afterOwnCommit(generationBefore before: Int64, apply: (inout State) -> Void) {
+        // Read outside the lock so requests are not held up. Safe: if a request's `validate()`
+        // moved the cache on meanwhile, its generation no longer equals `before` and the
+        // cache is dropped; a too-old `dataVersion` only causes one extra refresh.
+        let snap = try? snapshot()
         state.withLock { state in
-            guard let (v, g) = try? snapshot() else {
+            guard let (v, g) = snap else {
                 state.clear()
                 state.dataVersion = -1
                 return

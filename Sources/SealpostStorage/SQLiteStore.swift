@@ -229,8 +229,8 @@ public final class SQLiteStore: SealpostStore {
         try await settingsWrites.submit(SettingsChange(userID: userID, patch: patch, actor: actor))
     }
 
-    /// One transaction for a batch of settings changes, applied in arrival order, each in its
-    /// own savepoint so that one bad change (an unknown user) does not fail the others.
+    /// One transaction for a batch of settings changes, applied in arrival order, one bad change
+    /// (an unknown user) failing alone.
     private static func commit(_ changes: [SettingsChange], pool: DatabasePool, cache: SQLiteCache) async
         -> [Result<(old: EnforcedTLSSettings, new: EnforcedTLSSettings), any Error>]
     {
@@ -238,26 +238,22 @@ public final class SQLiteStore: SealpostStore {
         do {
             let (results, before) = try await pool.write { db in
                 let before = try bumpGeneration(db)
+                let update = try db.cachedStatement(sql: "UPDATE enforced_tls SET require_tls = ?, require_valid_cert = ?, version = ? WHERE user_id = ?")
+                let audit = try db.cachedStatement(sql: """
+                    INSERT INTO settings_audit (user_id, key_id, on_behalf_of, via, old_value, new_value, at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """)
                 var results: [Result<(old: EnforcedTLSSettings, new: EnforcedTLSSettings), any Error>] = []
                 for change in changes {
-                    do {
-                        var outcome: (old: EnforcedTLSSettings, new: EnforcedTLSSettings)?
-                        try db.inSavepoint {
-                            guard let old = try fetchSettings(db, userID: change.userID) else { throw StoreError.notFound("user \(change.userID)") }
-                            let new = old.applying(change.patch)
-                            try db.cachedStatement(sql: "UPDATE enforced_tls SET require_tls = ?, require_valid_cert = ?, version = ? WHERE user_id = ?")
-                                .execute(arguments: [new.requireTLS, new.requireValidCert, new.version.rawValue, change.userID])
-                            try db.cachedStatement(sql: """
-                                INSERT INTO settings_audit (user_id, key_id, on_behalf_of, via, old_value, new_value, at)
-                                VALUES (?, ?, ?, ?, ?, ?, ?)
-                                """).execute(arguments: [change.userID, change.actor.keyID, change.actor.onBehalfOf, change.actor.via, old.json, new.json, now])
-                            outcome = (old, new)
-                            return .commit
-                        }
-                        results.append(.success(outcome!))
-                    } catch {
-                        results.append(.failure(error))
+                    // Checked before any write of this change, so a failing change leaves
+                    // nothing behind and needs no savepoint.
+                    guard let old = try fetchSettings(db, userID: change.userID) else {
+                        results.append(.failure(StoreError.notFound("user \(change.userID)")))
+                        continue
                     }
+                    let new = old.applying(change.patch)
+                    try update.execute(arguments: [new.requireTLS, new.requireValidCert, new.version.rawValue, change.userID])
+                    try audit.execute(arguments: [change.userID, change.actor.keyID, change.actor.onBehalfOf, change.actor.via, old.json, new.json, now])
+                    results.append(.success((old, new)))
                 }
                 return (results, before)
             }
