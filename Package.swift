@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
     ],
     targets: [
         // Pure domain: settings, tenancy, scopes, API keys. No I/O, no frameworks.
@@ -39,11 +41,32 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // libresolv, for MX lookups (headers and library come with libc6-dev).
+        .systemLibrary(name: "CResolv", path: "Sources/CResolv"),
+        // Delivery: TLS policy (pure), SMTP client, routing, the queue scheduler, events.
+        .target(
+            name: "SealpostDelivery",
+            dependencies: [
+                "SealpostSettings",
+                "SealpostStorage",
+                "CResolv",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // HTTP API: Hummingbird router, auth, rate limits, SendGrid-shaped errors, OpenAPI.
         .target(
             name: "SealpostAPI",
             dependencies: [
                 "SealpostSettings",
+                "SealpostDelivery",
                 "SealpostStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -58,6 +81,7 @@ let package = Package(
             name: "sealpost",
             dependencies: [
                 "SealpostAPI",
+                "SealpostDelivery",
                 "SealpostStorage",
                 "SealpostSettings",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -74,6 +98,11 @@ let package = Package(
         .testTarget(
             name: "SealpostSettingsTests",
             dependencies: ["SealpostSettings"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SealpostDeliveryTests",
+            dependencies: ["SealpostDelivery", "SealpostSettings", "SealpostStorage"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,52 @@
+import Foundation
+import X509
+
+/// Judges a server's certificate chain against the trust roots, the host name and the clock,
+/// naming the first problem found (RFC 8460 result types map onto the verdicts).
+///
+/// The TLS handshake itself accepts any certificate: opportunistic delivery must work with
+/// self-signed servers, and a handshake that fails on verification cannot say *why*.
+public struct CertificateEvaluator: Sendable {
+    let roots: CertificateStore
+
+    /// The system's trust roots.
+    public static let system = CertificateEvaluator(roots: CertificateStore.systemTrustRoots)
+
+    public init(roots: CertificateStore) { self.roots = roots }
+
+    /// Trust roots from a PEM file (one or more certificates).
+    public init(pemFile path: String) throws {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let blocks = text.components(separatedBy: "-----END CERTIFICATE-----").compactMap { chunk -> String? in
+            guard let start = chunk.range(of: "-----BEGIN CERTIFICATE-----") else { return nil }
+            return String(chunk[start.lowerBound...]) + "-----END CERTIFICATE-----\n"
+        }
+        let certificates = try blocks.map { try Certificate(pemEncoded: $0) }
+        guard !certificates.isEmpty else { throw CertificateEvaluatorError.noCertificates(path) }
+        self.roots = CertificateStore(certificates)
+    }
+
+    /// `chain` is what the server presented, leaf first, DER-encoded.
+    public func verdict(chain: [[UInt8]], hostname: String, now: Date = Date()) async -> CertificateVerdict {
+        guard let leafDER = chain.first, let leaf = try? Certificate(derEncoded: leafDER) else { return .invalid }
+        let intermediates = CertificateStore(chain.dropFirst().compactMap { try? Certificate(derEncoded: $0) })
+        var full = Verifier(rootCertificates: roots) {
+            RFC5280Policy(validationTime: now)
+            ServerIdentityPolicy(serverHostname: hostname, serverIP: nil)
+        }
+        if case .validCertificate = await full.validate(leaf: leaf, intermediates: intermediates) { return .valid }
+        if now < leaf.notValidBefore || now > leaf.notValidAfter { return .expired }
+        var chainOnly = Verifier(rootCertificates: roots) { RFC5280Policy(validationTime: now) }
+        if case .validCertificate = await chainOnly.validate(leaf: leaf, intermediates: intermediates) { return .hostMismatch }
+        return .untrusted
+    }
+}
+
+public enum CertificateEvaluatorError: Error, CustomStringConvertible {
+    case noCertificates(String)
+    public var description: String {
+        switch self {
+        case .noCertificates(let path): "no certificate found in \(path)"
+        }
+    }
+}

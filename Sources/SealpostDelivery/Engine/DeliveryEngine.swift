@@ -1,0 +1,310 @@
+import Foundation
+import Logging
+import Metrics
+import SealpostSettings
+import SealpostStorage
+import ServiceLifecycle
+
+/// Settings of the delivery engine (`sealpost serve` flags).
+public struct DeliveryConfiguration: Sendable {
+    /// How long a message may stay queued before it bounces (default 72 h).
+    public var lifetime: TimeInterval = 72 * 3600
+    /// First retry delay; doubles per attempt up to `maxRetryDelay`.
+    public var retryBase: TimeInterval = 60
+    public var maxRetryDelay: TimeInterval = 3600
+    /// Sessions in flight at once, in all.
+    public var maxSessions = 32
+    /// Sessions in flight at once to one destination (domain and policy).
+    public var maxSessionsPerDestination = 4
+    /// Messages sent over one SMTP session before it is closed.
+    public var messagesPerSession = 100
+    /// Deliveries claimed per scheduling round.
+    public var claimBatch = 1000
+    /// How long a claimed delivery stays leased to this node.
+    public var lease: TimeInterval = 900
+    /// Idle poll interval.
+    public var pollInterval: Duration = .milliseconds(250)
+
+    public init() {}
+}
+
+/// The scheduler: claims due deliveries from the durable queue, groups them by destination and
+/// sender policy, delivers each group over shared SMTP sessions, and records every recipient's
+/// fate with its event in one transaction per session.
+public final class DeliveryEngine: Service, Sendable {
+    let store: any SealpostStore
+    let client: SMTPDeliveryClient
+    let resolver: NextHopResolver
+    let configuration: DeliveryConfiguration
+    let logger: Logger
+    private let wakeStream: AsyncStream<Void>
+    private let wakeContinuation: AsyncStream<Void>.Continuation
+
+    public init(store: any SealpostStore, client: SMTPDeliveryClient, resolver: NextHopResolver,
+                configuration: DeliveryConfiguration, logger: Logger) {
+        self.store = store
+        self.client = client
+        self.resolver = resolver
+        self.configuration = configuration
+        self.logger = logger
+        (wakeStream, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Intake calls this after queueing, so new mail goes out without waiting for a poll.
+    public func wake() { wakeContinuation.yield() }
+
+    public func run() async throws {
+        logger.info("delivery engine started", metadata: ["max_sessions": "\(configuration.maxSessions)"])
+        await withGracefulShutdownHandler {
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                let worked: Bool
+                do {
+                    worked = try await runOnce()
+                } catch {
+                    logger.error("delivery round failed", metadata: ["error": "\(error)"])
+                    worked = false
+                }
+                if !worked { await idle() }
+            }
+        } onGracefulShutdown: {
+            self.wakeContinuation.yield()
+        }
+        logger.info("delivery engine stopped")
+    }
+
+    /// Waits for a wake-up or the poll interval, whichever comes first.
+    private func idle() async {
+        let interval = configuration.pollInterval
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [wakeStream] in
+                var it = wakeStream.makeAsyncIterator()
+                _ = await it.next()
+            }
+            group.addTask { try? await Task.sleep(for: interval) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// One scheduling round. Returns false when nothing was due.
+    @discardableResult
+    public func runOnce(now: Date = Date()) async throws -> Bool {
+        let claimed = try await store.claimDeliveries(now: now, limit: configuration.claimBatch, lease: configuration.lease)
+        if claimed.isEmpty { return false }
+        var settingsByUser: [Int64: EnforcedTLSSettings] = [:]
+        for userID in Set(claimed.map(\.userID)) {
+            settingsByUser[userID] = (try? await store.enforcedTLS(userID: userID)) ?? .default
+        }
+        // A destination is a recipient domain under one policy: messages of senders with different
+        // Enforced TLS settings never share a session.
+        struct Destination: Hashable { var domain: String; var settings: String }
+        var groups: [Destination: [QueuedDelivery]] = [:]
+        for d in claimed {
+            let settings = settingsByUser[d.userID] ?? .default
+            groups[Destination(domain: d.domain, settings: settings.json), default: []].append(d)
+        }
+        var jobs: [(String, EnforcedTLSSettings, [QueuedDelivery])] = []
+        for (destination, deliveries) in groups {
+            let settings = settingsByUser[deliveries[0].userID] ?? .default
+            for chunk in Self.split(deliveries, sessions: configuration.maxSessionsPerDestination, perSession: configuration.messagesPerSession) {
+                jobs.append((destination.domain, settings, chunk))
+            }
+        }
+        let maxSessions = configuration.maxSessions
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var running = 0
+            for (domain, settings, chunk) in jobs {
+                if running >= maxSessions {
+                    try await group.next()
+                    running -= 1
+                }
+                group.addTask { try await self.deliver(domain: domain, settings: settings, deliveries: chunk) }
+                running += 1
+            }
+            try await group.waitForAll()
+        }
+        return true
+    }
+
+    /// Splits one destination's deliveries into at most `sessions` sessions (by message, so
+    /// all recipients of a message share a transaction), each at most `perSession` messages.
+    static func split(_ deliveries: [QueuedDelivery], sessions: Int, perSession: Int) -> [[QueuedDelivery]] {
+        var byMessage: [(String, [QueuedDelivery])] = []
+        var index: [String: Int] = [:]
+        for d in deliveries {
+            if let i = index[d.messageID] { byMessage[i].1.append(d) } else {
+                index[d.messageID] = byMessage.count
+                byMessage.append((d.messageID, [d]))
+            }
+        }
+        let count = max(1, min(sessions, byMessage.count))
+        var chunks = Array(repeating: [[QueuedDelivery]](), count: count)
+        for (i, message) in byMessage.enumerated() { chunks[i % count].append(message.1) }
+        return chunks.flatMap { messages in stride(from: 0, to: messages.count, by: perSession).map { Array(messages[$0..<min($0 + perSession, messages.count)]).flatMap { $0 } } }
+            .filter { !$0.isEmpty }
+    }
+
+    /// Delivers one chunk to one destination and stores the outcome of every recipient.
+    func deliver(domain: String, settings: EnforcedTLSSettings, deliveries: [QueuedDelivery]) async throws {
+        let policy = PolicySet([EnforcedTLSPolicy(settings: settings)])
+        var outcomes: [Int64: [HostOutcome]] = [:]
+        var sessionTLS: [Int64: SessionTLS] = [:]
+        var lastMX: [Int64: String] = [:]
+        var failureDetail: [Int64: (TLSFailure, String)] = [:]
+        let hops = await resolver.resolve(domain: domain)
+        switch hops {
+        case .undeliverable(let reason):
+            for d in deliveries { outcomes[d.id] = [.permanentFailure("550 5.1.2 \(reason)")] }
+        case .temporaryFailure(let reason):
+            for d in deliveries { outcomes[d.id] = [.temporaryFailure(reason)] }
+        case .hosts(let hosts):
+            var pending = deliveries
+            for hop in hosts where !pending.isEmpty {
+                let messages = Self.outbound(pending)
+                let outcome = await client.deliver(messages.map(\.0), host: hop.host, port: hop.port, policy: policy, logger: logger)
+                var stillPending: [QueuedDelivery] = []
+                switch outcome {
+                case .unreachable(let reason):
+                    for d in pending {
+                        outcomes[d.id, default: []].append(.temporaryFailure(reason))
+                        lastMX[d.id] = hop.host
+                    }
+                    stillPending = pending
+                    logAttempt(domain: domain, mx: hop.host, tls: nil, result: "unreachable: \(reason)", count: pending.count)
+                case .policyRefused(let failure, _):
+                    for d in pending {
+                        outcomes[d.id, default: []].append(.policyFailure(failure))
+                        failureDetail[d.id] = (failure, hop.host)
+                        lastMX[d.id] = hop.host
+                    }
+                    stillPending = pending
+                    logAttempt(domain: domain, mx: hop.host, tls: nil, result: "refused by policy: \(failure.rawValue)", count: pending.count)
+                case .completed(let tls, let results):
+                    for ((_, group), recipientResults) in zip(messages, results) {
+                        for (d, result) in zip(group, recipientResults) {
+                            lastMX[d.id] = hop.host
+                            sessionTLS[d.id] = tls
+                            switch result {
+                            case .delivered(let reply): outcomes[d.id, default: []].append(.delivered(reply))
+                            case .permanent(let reply): outcomes[d.id, default: []].append(.permanentFailure(reply))
+                            case .temporary(let reply): outcomes[d.id, default: []].append(.temporaryFailure(reply))
+                            }
+                        }
+                    }
+                    logAttempt(domain: domain, mx: hop.host, tls: tls, result: Self.summary(results), count: pending.count)
+                }
+                pending = stillPending
+            }
+        }
+        let now = Date()
+        var updates: [DeliveryUpdate] = []
+        for d in deliveries {
+            let fate = RecipientFate.combine(outcomes[d.id] ?? [])
+            updates.append(update(for: d, fate: fate, tls: sessionTLS[d.id], mx: lastMX[d.id], failure: failureDetail[d.id], settings: settings, now: now))
+        }
+        try await store.resolve(updates)
+    }
+
+    /// Groups deliveries into messages (one transaction per message, all its recipients).
+    static func outbound(_ deliveries: [QueuedDelivery]) -> [(OutboundMessage, [QueuedDelivery])] {
+        var order: [String] = []
+        var byMessage: [String: [QueuedDelivery]] = [:]
+        for d in deliveries {
+            if byMessage[d.messageID] == nil { order.append(d.messageID) }
+            byMessage[d.messageID, default: []].append(d)
+        }
+        return order.map { id in
+            let group = byMessage[id]!
+            return (OutboundMessage(id: id, mailFrom: group[0].mailFrom, recipients: group.map(\.recipient), content: group[0].content), group)
+        }
+    }
+
+    static func summary(_ results: [[RecipientResult]]) -> String {
+        var delivered = 0, permanent = 0, temporary = 0
+        for r in results.joined() {
+            switch r {
+            case .delivered: delivered += 1
+            case .permanent: permanent += 1
+            case .temporary: temporary += 1
+            }
+        }
+        return "delivered=\(delivered) bounced=\(permanent) deferred=\(temporary)"
+    }
+
+    private func logAttempt(domain: String, mx: String, tls: SessionTLS?, result: String, count: Int) {
+        logger.info("delivery attempt", metadata: [
+            "domain": "\(domain)", "mx": "\(mx)", "recipients": "\(count)",
+            "tls_level": "\(tls?.reached.rawValue ?? "none")",
+            "tls_version": "\(tls?.version?.rawValue ?? "-")", "tls_cipher": "\(tls?.cipher ?? "-")",
+            "result": "\(result)",
+        ])
+    }
+
+    private func update(for d: QueuedDelivery, fate: RecipientFate, tls: SessionTLS?, mx: String?,
+                        failure: (TLSFailure, String)?, settings: EnforcedTLSSettings, now: Date) -> DeliveryUpdate {
+        let subject = EventFactory.Subject(d)
+        var tlsFields: [String: Any] = ["tls": (tls?.reached ?? .none) == .none ? 0 : 1]
+        if let version = tls?.version { tlsFields["tls_version"] = version.rawValue }
+        if let cipher = tls?.cipher { tlsFields["tls_cipher"] = cipher }
+        if let mx { tlsFields["mx"] = mx }
+        let versionLabel = tls?.version?.rawValue ?? "none"
+        switch fate {
+        case .delivered(let reply):
+            Counter(label: "sealpost_deliveries_total", dimensions: [("result", "delivered"), ("tls_version", versionLabel)]).increment()
+            var fields = tlsFields
+            fields["response"] = reply
+            return DeliveryUpdate(deliveryID: d.id, resolution: .delivered, result: reply,
+                                  event: EventFactory.make("delivered", subject, fields: fields, now: now))
+        case .bounced(let reason):
+            Counter(label: "sealpost_deliveries_total", dimensions: [("result", "bounced"), ("tls_version", versionLabel)]).increment()
+            return bounce(d, subject: subject, reason: reason, fields: tlsFields, now: now)
+        case .blocked(let tlsFailure):
+            Counter(label: "sealpost_deliveries_total", dimensions: [("result", "blocked"), ("tls_version", "none")]).increment()
+            let level = EnforcedTLSPolicy(settings: settings).level
+            var detail: [String: Any] = [
+                "result_type": tlsFailure.rawValue,
+                "policy": "enforced_tls",
+                "required_level": level.description,
+                "minimum_version": settings.version.rawValue,
+            ]
+            if let failure { detail["mx_host"] = failure.1 }
+            let fields: [String: Any] = [
+                "type": "blocked", "reason": EventFactory.tlsBlockReason, "status": "5.7.10", "tls": 0, "tls_failure": detail,
+            ]
+            let event = EventFactory.make("bounce", subject, fields: fields, now: now)
+            let block = BlockRecord(userID: d.userID, email: d.recipient, reason: EventFactory.tlsBlockReason, status: "5.7.10", created: Int(now.timeIntervalSince1970))
+            return DeliveryUpdate(deliveryID: d.id, resolution: .blocked, result: "\(EventFactory.tlsBlockReason) (\(tlsFailure.rawValue))", event: event, block: block)
+        case .deferred(let reason):
+            let delay = min(configuration.maxRetryDelay, configuration.retryBase * pow(2, Double(max(0, d.attempts - 1))))
+            let next = now.addingTimeInterval(delay)
+            if next > d.expiresAt {
+                Counter(label: "sealpost_deliveries_total", dimensions: [("result", "expired"), ("tls_version", versionLabel)]).increment()
+                return bounce(d, subject: subject, reason: "message expired in queue after \(d.attempts) attempts; last error: \(reason)", fields: tlsFields, now: now)
+            }
+            Counter(label: "sealpost_deliveries_total", dimensions: [("result", "deferred"), ("tls_version", versionLabel)]).increment()
+            var fields = tlsFields
+            fields["response"] = reason
+            fields["attempt"] = String(d.attempts)
+            return DeliveryUpdate(deliveryID: d.id, resolution: .deferred(until: next), result: reason,
+                                  event: EventFactory.make("deferred", subject, fields: fields, now: now))
+        }
+    }
+
+    private func bounce(_ d: QueuedDelivery, subject: EventFactory.Subject, reason: String, fields: [String: Any], now: Date) -> DeliveryUpdate {
+        var fields = fields
+        fields["type"] = "bounce"
+        fields["reason"] = reason
+        fields["status"] = Self.enhancedStatus(reason) ?? "5.0.0"
+        return DeliveryUpdate(deliveryID: d.id, resolution: .bounced, result: reason, event: EventFactory.make("bounce", subject, fields: fields, now: now))
+    }
+
+    /// `5.1.1` from `550 5.1.1 user unknown`.
+    static func enhancedStatus(_ reply: String) -> String? {
+        let parts = reply.split(separator: " ")
+        guard parts.count >= 2 else { return nil }
+        let candidate = parts[1]
+        let pieces = candidate.split(separator: ".")
+        guard pieces.count == 3, pieces.allSatisfy({ $0.allSatisfy(\.isNumber) }), let first = pieces.first, ["4", "5"].contains(first) else { return nil }
+        return String(candidate)
+    }
+}

@@ -1,0 +1,78 @@
+/// A validated `POST /v3/mail/send` request: the parts Sealpost uses of SendGrid's v3 schema.
+public struct MailAddress: Sendable, Equatable, Codable {
+    public var email: String
+    public var name: String?
+
+    public init(email: String, name: String? = nil) {
+        self.email = email
+        self.name = name
+    }
+
+    /// The domain part, lower-cased: the routing key of a delivery.
+    public var domain: String {
+        email.split(separator: "@").last.map { $0.lowercased() } ?? ""
+    }
+}
+
+public struct MailPersonalization: Sendable, Equatable, Codable {
+    public var to: [MailAddress]
+    public var cc: [MailAddress]
+    public var bcc: [MailAddress]
+    public var subject: String?
+    public var headers: [String: String]
+    public var customArgs: [String: String]
+    public var sendAt: Int?
+
+    public init(to: [MailAddress], cc: [MailAddress] = [], bcc: [MailAddress] = [], subject: String? = nil,
+                headers: [String: String] = [:], customArgs: [String: String] = [:], sendAt: Int? = nil) {
+        self.to = to
+        self.cc = cc
+        self.bcc = bcc
+        self.subject = subject
+        self.headers = headers
+        self.customArgs = customArgs
+        self.sendAt = sendAt
+    }
+
+    /// Every envelope recipient of this personalization, in order, each address once.
+    public var recipients: [MailAddress] {
+        var seen = Set<String>()
+        return (to + cc + bcc).filter { seen.insert($0.email.lowercased()).inserted }
+    }
+}
+
+public struct MailContent: Sendable, Equatable, Codable {
+    public var type: String
+    public var value: String
+
+    public init(type: String, value: String) {
+        self.type = type
+        self.value = value
+    }
+}
+
+public struct MailRequest: Sendable, Equatable, Codable {
+    public var personalizations: [MailPersonalization]
+    public var from: MailAddress
+    public var replyTo: MailAddress?
+    public var subject: String?
+    public var content: [MailContent]
+    public var headers: [String: String]
+    public var categories: [String]
+    public var customArgs: [String: String]
+    public var sendAt: Int?
+
+    public init(personalizations: [MailPersonalization], from: MailAddress, replyTo: MailAddress? = nil, subject: String? = nil,
+                content: [MailContent], headers: [String: String] = [:], categories: [String] = [],
+                customArgs: [String: String] = [:], sendAt: Int? = nil) {
+        self.personalizations = personalizations
+        self.from = from
+        self.replyTo = replyTo
+        self.subject = subject
+        self.content = content
+        self.headers = headers
+        self.categories = categories
+        self.customArgs = customArgs
+        self.sendAt = sendAt
+    }
+}

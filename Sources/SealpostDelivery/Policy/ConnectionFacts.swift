@@ -1,0 +1,40 @@
+import SealpostSettings
+
+/// What our own check of the server's certificate found. The handshake itself accepts any
+/// certificate, so that opportunistic delivery works and failures can be named precisely.
+public enum CertificateVerdict: Sendable, Equatable {
+    case valid
+    case untrusted
+    case hostMismatch
+    case expired
+    /// Anything else (unparsable, no certificate at all).
+    case invalid
+}
+
+/// What one SMTP connection offered and negotiated: the input of every policy decision.
+public struct ConnectionFacts: Sendable, Equatable {
+    public var starttlsOffered: Bool
+    /// `nil` when the session is in plaintext.
+    public var tls: TLSFacts?
+
+    public init(starttlsOffered: Bool, tls: TLSFacts?) {
+        self.starttlsOffered = starttlsOffered
+        self.tls = tls
+    }
+}
+
+public struct TLSFacts: Sendable, Equatable {
+    /// `nil` when the negotiated protocol is older than TLS 1.1 (TLS 1.0, SSL): below every setting.
+    public var version: TLSVersion?
+    public var certificate: CertificateVerdict
+    /// The negotiated cipher suite, when the TLS library reports it.
+    public var cipher: String?
+
+    public init(version: TLSVersion?, certificate: CertificateVerdict, cipher: String? = nil) {
+        self.version = version
+        self.certificate = certificate
+        self.cipher = cipher
+    }
+
+    public var reached: ReachedLevel { certificate == .valid ? .verified : .encrypted }
+}

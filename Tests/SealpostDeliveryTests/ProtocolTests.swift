@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+@testable import SealpostDelivery
+
+@Suite struct ReplyParserTests {
+    func parse(_ lines: [String]) throws -> [SMTPReply] {
+        var parser = SMTPReplyParser()
+        return try lines.compactMap { try parser.feed($0) }
+    }
+
+    @Test func singleAndMultiLine() throws {
+        #expect(try parse(["220 mx.test ESMTP"]) == [SMTPReply(code: 220, lines: ["mx.test ESMTP"])])
+        let ehlo = try parse(["250-mx.test", "250-PIPELINING", "250-SIZE 10240000", "250-STARTTLS", "250 8BITMIME"])
+        #expect(ehlo.count == 1)
+        let caps = SMTPCapabilities(ehlo: ehlo[0])
+        #expect(caps.startTLS && caps.pipelining && caps.eightBitMIME && !caps.smtpUTF8)
+        #expect(caps.sizeLimit == 10_240_000)
+    }
+
+    @Test func bareCodeLinesAndEmptyText() throws {
+        // smtp-sink ends its EHLO reply with a bare "250 ".
+        #expect(try parse(["250-sink", "250 "]) == [SMTPReply(code: 250, lines: ["sink", ""])])
+        #expect(try parse(["354"]) == [SMTPReply(code: 354, lines: [""])])
+    }
+
+    @Test func enhancedStatusCodes() throws {
+        #expect(try parse(["550 5.1.1 <a@b> user unknown"])[0].enhancedStatus == "5.1.1")
+        #expect(try parse(["250 2.0.0 Ok: queued"])[0].enhancedStatus == "2.0.0")
+        #expect(try parse(["250 Ok"])[0].enhancedStatus == nil)
+        #expect(try parse(["421 4.7.0 try later"])[0].isTransientFailure)
+        #expect(try parse(["550 6.1.1 nope"])[0].enhancedStatus == nil)
+    }
+
+    @Test(arguments: ["", "25", "abc hello", "150 not a code", "650 bad", "250x", "2500 too long"])
+    func malformedLinesAreRejected(line: String) {
+        var parser = SMTPReplyParser()
+        #expect(throws: SMTPReplyError.self) { try parser.feed(line) }
+    }
+
+    @Test func codeMustNotChangeInsideAReply() throws {
+        var parser = SMTPReplyParser()
+        #expect(try parser.feed("250-first") == nil)
+        #expect(throws: SMTPReplyError.codeChanged(expected: 250, got: 251)) { try parser.feed("251 second") }
+    }
+
+    @Test func endlessMultiLineRepliesAreBounded() throws {
+        var parser = SMTPReplyParser()
+        for _ in 0..<SMTPReplyParser.maxLines { _ = try parser.feed("250-more") }
+        #expect(throws: SMTPReplyError.tooManyLines(SMTPReplyParser.maxLines)) { try parser.feed("250-more") }
+    }
+
+    @Test func propertyArbitraryLinesNeverCrash() {
+        var rng = SystemRandomNumberGenerator()
+        let alphabet = Array("0123456789 -abcXYZ.\t\u{0}é")
+        for _ in 0..<5000 {
+            var parser = SMTPReplyParser()
+            for _ in 0..<Int.random(in: 1...6, using: &rng) {
+                let line = String((0..<Int.random(in: 0...12, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! })
+                if let reply = try? parser.feed(line) {
+                    #expect((200...599).contains(reply.code))
+                }
+            }
+        }
+    }
+}
+
+@Suite struct DotStuffingTests {
+    func stuffed(_ s: String) -> String { String(decoding: dotStuffed(Array(s.utf8)), as: UTF8.self) }
+
+    @Test func linesStartingWithADotAreDoubled() {
+        #expect(stuffed("a\r\n.b\r\n..c\r\n") == "a\r\n..b\r\n...c\r\n.\r\n")
+        #expect(stuffed(".") == "..\r\n.\r\n")
+    }
+
+    @Test func bareLineEndsBecomeCRLFSoNothingEndsDATAEarly() {
+        // "\n.\n" would end DATA on a lenient server (SMTP smuggling): it must become "\r\n..\r\n".
+        #expect(stuffed("x\n.\nsmuggled") == "x\r\n..\r\nsmuggled\r\n.\r\n")
+        #expect(stuffed("x\r.\rq") == "x\r\n..\r\nq\r\n.\r\n")
+        #expect(stuffed("") == ".\r\n")
+    }
+}
+
+@Suite struct ComposerAndRoutingTests {
+    @Test func composesHeadersAndAlternativeParts() {
+        let request = MailRequest(
+            personalizations: [MailPersonalization(to: [MailAddress(email: "to@example.test", name: "Tö Person")], cc: [MailAddress(email: "cc@example.test")],
+                                                   bcc: [MailAddress(email: "hidden@example.test")], headers: ["X-Trace": "abc"])],
+            from: MailAddress(email: "from@sender.test", name: "Sender"), subject: "Héllo",
+            content: [MailContent(type: "text/plain", value: "plain\n.dot"), MailContent(type: "text/html", value: "<p>hi</p>")])
+        let text = String(decoding: MessageComposer(heloName: "relay.test").compose(request, personalization: request.personalizations[0],
+                                                                                       messageID: "abc.0@relay.test", date: Date(timeIntervalSince1970: 0)), as: UTF8.self)
+        #expect(text.contains("From: Sender <from@sender.test>\r\n"))
+        #expect(text.contains("To: =?UTF-8?B?"))
+        #expect(text.contains("Cc: cc@example.test\r\n"))
+        #expect(!text.contains("hidden@example.test"), "Bcc never appears in the message")
+        #expect(text.contains("Subject: =?UTF-8?B?\(Data("Héllo".utf8).base64EncodedString())?="))
+        #expect(text.contains("Message-ID: <abc.0@relay.test>\r\n"))
+        #expect(text.contains("Date: Thu, 01 Jan 1970 00:00:00 +0000\r\n"))
+        #expect(text.contains("X-Trace: abc\r\n"))
+        #expect(text.contains("multipart/alternative"))
+        #expect(text.contains("plain\r\n.dot"))
+        #expect(request.personalizations[0].recipients.map(\.email) == ["to@example.test", "cc@example.test", "hidden@example.test"])
+    }
+
+    @Test func routes() {
+        #expect(NextHopResolver.parseRoute("Example.COM=mx.example.net:2525")! == ("example.com", NextHop(host: "mx.example.net", port: 2525)))
+        #expect(NextHopResolver.parseRoute("a.test=localhost")! == ("a.test", NextHop(host: "localhost", port: 25)))
+        #expect(NextHopResolver.parseRoute("a.test=[::1]:2525")! == ("a.test", NextHop(host: "::1", port: 2525)))
+        #expect(NextHopResolver.parseRoute("nonsense") == nil)
+        #expect(NextHopResolver.parseRoute("a.test=host:99999") == nil)
+    }
+
+    @Test func enhancedStatusFromReason() {
+        #expect(DeliveryEngine.enhancedStatus("550 5.1.1 user unknown") == "5.1.1")
+        #expect(DeliveryEngine.enhancedStatus("550 user unknown") == nil)
+    }
+}
