@@ -25,7 +25,8 @@ public struct APIConfiguration: Sendable {
 public func buildRouter(
     store: any SealpostStore,
     rateLimit: Int,
-    registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
+    registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+    intake: IntakeConfiguration = IntakeConfiguration()
 ) -> Router<SealpostRequestContext> {
     let router = Router(context: SealpostRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
@@ -41,6 +42,8 @@ public func buildRouter(
     APIKeyRoutes(store: store, tenants: tenants).register(on: router)
     ScopeRoutes().register(on: router)
     SubuserRoutes(store: store).register(on: router)
+    MailSendRoutes(store: store, intake: intake).register(on: router)
+    BlockRoutes(store: store, tenants: tenants).register(on: router)
     return router
 }
 
@@ -49,9 +52,10 @@ public func buildApplication(
     configuration: APIConfiguration,
     logger: Logger,
     registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+    intake: IntakeConfiguration = IntakeConfiguration(),
     onServerRunning: (@Sendable (any Channel) async -> Void)? = nil
 ) -> some ApplicationProtocol {
-    let router = buildRouter(store: store, rateLimit: configuration.rateLimit, registry: registry)
+    let router = buildRouter(store: store, rateLimit: configuration.rateLimit, registry: registry, intake: intake)
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: configuration.serverName),

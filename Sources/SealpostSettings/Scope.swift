@@ -7,6 +7,9 @@ public enum Scope {
     public static let subusersRead = "subusers.read"
     public static let enforcedTLSRead = "user.settings.enforced_tls.read"
     public static let enforcedTLSUpdate = "user.settings.enforced_tls.update"
+    public static let mailSend = "mail.send"
+    public static let blocksRead = "suppression.blocks.read"
+    public static let blocksDelete = "suppression.blocks.delete"
 
     /// Every scope Sealpost knows. A key created without scopes ("full access") is stored
     /// as such, not as this list, so it also gains scopes that later versions add.
@@ -14,6 +17,7 @@ public enum Scope {
         apiKeysCreate, apiKeysDelete, apiKeysRead,
         subusersCreate, subusersRead,
         enforcedTLSRead, enforcedTLSUpdate,
+        mailSend, blocksDelete, blocksRead,
     ]
 
     public static func isKnown(_ scope: String) -> Bool { all.contains(scope) }

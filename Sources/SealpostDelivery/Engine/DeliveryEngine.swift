@@ -243,7 +243,8 @@ public final class DeliveryEngine: Service, Sendable {
     private func update(for d: QueuedDelivery, fate: RecipientFate, tls: SessionTLS?, mx: String?,
                         failure: (TLSFailure, String)?, settings: EnforcedTLSSettings, now: Date) -> DeliveryUpdate {
         let subject = EventFactory.Subject(d)
-        var tlsFields: [String: Any] = ["tls": (tls?.reached ?? .none) == .none ? 0 : 1]
+        let encrypted = tls.map { $0.reached != ReachedLevel.none } ?? false
+        var tlsFields: [String: Any] = ["tls": encrypted ? 1 : 0]
         if let version = tls?.version { tlsFields["tls_version"] = version.rawValue }
         if let cipher = tls?.cipher { tlsFields["tls_cipher"] = cipher }
         if let mx { tlsFields["mx"] = mx }

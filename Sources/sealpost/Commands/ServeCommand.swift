@@ -6,6 +6,7 @@ import Logging
 import Metrics
 import Prometheus
 import SealpostAPI
+import SealpostDelivery
 import SealpostStorage
 import ServiceLifecycle
 
@@ -17,6 +18,20 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var db: DatabaseOption
     @Option(help: "Requests per minute per API key per endpoint (env SEALPOST_RATE_LIMIT; default 600).")
     var rateLimit: Int?
+    @Option(name: .customLong("route"), help: "DOMAIN=HOST:PORT: send a recipient domain to a fixed next hop; HOST is the name its certificate must match. Repeatable (env SEALPOST_ROUTES, comma-separated).")
+    var routes: [String] = []
+    @Option(help: "HOST:PORT of the DNS server for MX lookups (env SEALPOST_DNS_SERVER; default: /etc/resolv.conf).")
+    var dnsServer: String?
+    @Option(help: "Name sent in EHLO and used in Message-IDs (env SEALPOST_HELO_NAME; default: the host name).")
+    var heloName: String?
+    @Option(help: "PEM file of trust roots for require_valid_cert (env SEALPOST_TRUST_ROOTS; default: the system's).")
+    var trustRoots: String?
+    @Option(help: "Seconds a message may stay queued before it bounces (env SEALPOST_QUEUE_LIFETIME; default 259200 = 72 h).")
+    var queueLifetime: Double?
+    @Option(help: "First retry delay in seconds, doubled per attempt up to an hour (env SEALPOST_RETRY_BASE; default 60).")
+    var retryBase: Double?
+    @Option(help: "Limit in seconds for every SMTP client wait (env SEALPOST_SMTP_TIMEOUT; default: RFC 5321's per-phase limits).")
+    var smtpTimeout: Double?
 
     func run() async throws {
         let (host, port) = try Self.parseListen(Environment.value(flag: http, env: "SEALPOST_HTTP", default: "127.0.0.1:8080"))
@@ -34,11 +49,15 @@ struct ServeCommand: AsyncParsableCommand {
 
         let store = try db.open()
         logger.info("database ready", metadata: ["path": "\(db.path)"])
+        let engine = try makeEngine(store: store, logger: logger)
+        let helo = Environment.value(flag: heloName, env: "SEALPOST_HELO_NAME", default: ProcessInfo.processInfo.hostName)
+        let lifetime = try Self.seconds(queueLifetime, env: "SEALPOST_QUEUE_LIFETIME", default: 72 * 3600, name: "queue lifetime")
         let app = buildApplication(
             store: store,
             configuration: APIConfiguration(host: host, port: port, rateLimit: limit),
             logger: logger,
             registry: registry,
+            intake: IntakeConfiguration(heloName: helo, lifetime: lifetime, onQueued: { engine.wake() }),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
                 logger.info("listening", metadata: ["address": "http://\(host):\(bound)"])
@@ -47,8 +66,53 @@ struct ServeCommand: AsyncParsableCommand {
             logger.warning("serving the API over plain HTTP on a non-loopback address: API keys cross the network in clear", metadata: ["host": "\(host)"])
         }
         // One service group for everything the process runs, stopped together on SIGTERM/SIGINT.
-        let services = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let services = ServiceGroup(configuration: .init(services: [app, engine], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await services.run()
+    }
+
+    func makeEngine(store: any SealpostStore, logger: Logger) throws -> DeliveryEngine {
+        var routeTable: [String: NextHop] = [:]
+        let fromEnv = (ProcessInfo.processInfo.environment["SEALPOST_ROUTES"] ?? "").split(separator: ",").map { String($0) }
+        for text in (routes.isEmpty ? fromEnv : routes) where !text.trimmingCharacters(in: .whitespaces).isEmpty {
+            guard let (domain, hop) = NextHopResolver.parseRoute(text) else { throw ValidationError("--route must be DOMAIN=HOST:PORT, got \(text)") }
+            routeTable[domain] = hop
+        }
+        var dns: (host: String, port: UInt16)?
+        let dnsText = Environment.value(flag: dnsServer, env: "SEALPOST_DNS_SERVER", default: "")
+        if !dnsText.isEmpty {
+            let (h, p) = try Self.parseListen(dnsText)
+            dns = (h, UInt16(p))
+        }
+        let rootsPath = Environment.value(flag: trustRoots, env: "SEALPOST_TRUST_ROOTS", default: "")
+        let evaluator: CertificateEvaluator
+        do {
+            evaluator = rootsPath.isEmpty ? .system : try CertificateEvaluator(pemFile: rootsPath)
+        } catch {
+            throw ValidationError("cannot read trust roots \(rootsPath): \(error)")
+        }
+        var timeouts = SMTPTimeouts()
+        let timeoutText = Environment.value(flag: smtpTimeout.map { String($0) }, env: "SEALPOST_SMTP_TIMEOUT", default: "")
+        if !timeoutText.isEmpty {
+            guard let t = Double(timeoutText), t > 0 else { throw ValidationError("SMTP timeout must be a positive number of seconds") }
+            timeouts = .uniform(.milliseconds(Int64(t * 1000)))
+        }
+        let helo = Environment.value(flag: heloName, env: "SEALPOST_HELO_NAME", default: ProcessInfo.processInfo.hostName)
+        var configuration = DeliveryConfiguration()
+        configuration.lifetime = try Self.seconds(queueLifetime, env: "SEALPOST_QUEUE_LIFETIME", default: configuration.lifetime, name: "queue lifetime")
+        configuration.retryBase = try Self.seconds(retryBase, env: "SEALPOST_RETRY_BASE", default: configuration.retryBase, name: "retry base")
+        let client = SMTPDeliveryClient(heloName: helo, timeouts: timeouts, evaluator: evaluator)
+        logger.info("delivery configured", metadata: [
+            "routes": "\(routeTable.map { "\($0.key)=\($0.value.host):\($0.value.port)" }.sorted().joined(separator: ","))",
+            "helo": "\(helo)", "trust_roots": "\(rootsPath.isEmpty ? "system" : rootsPath)",
+        ])
+        return DeliveryEngine(store: store, client: client, resolver: NextHopResolver(routes: routeTable, dnsServer: dns),
+                              configuration: configuration, logger: logger)
+    }
+
+    static func seconds(_ flag: Double?, env: String, default value: Double, name: String) throws -> Double {
+        let text = Environment.value(flag: flag.map { String($0) }, env: env, default: String(value))
+        guard let n = Double(text), n > 0 else { throw ValidationError("\(name) must be a positive number of seconds, got \(text)") }
+        return n
     }
 
     static func isLoopback(_ host: String) -> Bool {

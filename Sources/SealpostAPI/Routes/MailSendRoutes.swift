@@ -1,0 +1,82 @@
+import HTTPTypes
+import Foundation
+import Hummingbird
+import SealpostDelivery
+import SealpostSettings
+import SealpostStorage
+
+/// What intake needs beyond the store.
+public struct IntakeConfiguration: Sendable {
+    public var heloName: String
+    /// How long accepted mail may wait in the queue before it bounces.
+    public var lifetime: TimeInterval
+    /// Called after mail was queued (wakes the delivery engine).
+    public var onQueued: @Sendable () -> Void
+
+    public init(heloName: String = "localhost", lifetime: TimeInterval = 72 * 3600, onQueued: @escaping @Sendable () -> Void = {}) {
+        self.heloName = heloName
+        self.lifetime = lifetime
+        self.onQueued = onQueued
+    }
+}
+
+/// `POST /v3/mail/send`: validates like SendGrid, composes each personalization, and answers
+/// 202 with `X-Message-Id` only once every recipient is durably queued.
+struct MailSendRoutes {
+    static let path: RouterPath = "/v3/mail/send"
+    static let maxBody = 30 * 1024 * 1024
+    static let maxRecipients = 1000
+    let store: any SealpostStore
+    let intake: IntakeConfiguration
+
+    func register(on router: Router<SealpostRequestContext>) {
+        router.post(Self.path, use: send)
+        router.methodNotAllowed(Self.path, allow: [.post])
+    }
+
+    @Sendable func send(_ request: Request, context: SealpostRequestContext) async throws -> Response {
+        let principal: Principal
+        do {
+            principal = try context.require(scope: Scope.mailSend)
+        } catch let error as APIError where error.status == .unauthorized {
+            // Mail send's own 401 text, as SendGrid answers it.
+            throw APIError(.unauthorized, message: "The provided authorization grant is invalid, expired, or revoked")
+        }
+        let body = try await JSONBody.jsonObject(request, limit: Self.maxBody) ?? [:]
+        let mail = try MailRequestValidator.validate(body, maxRecipients: Self.maxRecipients)
+        let xMessageID = Self.newMessageID()
+        let composer = MessageComposer(heloName: intake.heloName)
+        let now = Date()
+        var messages: [NewMessage] = []
+        var events: [EventRecord] = []
+        for (index, p) in mail.personalizations.enumerated() {
+            let id = "\(xMessageID).\(index)"
+            let headerID = "\(id)@\(intake.heloName)"
+            let content = composer.compose(mail, personalization: p, messageID: headerID, date: now)
+            var args = mail.customArgs
+            for (k, v) in p.customArgs { args[k] = v }
+            let sendAt = p.sendAt ?? mail.sendAt
+            let message = NewMessage(
+                id: id, xMessageID: xMessageID, userID: principal.user.id, mailFrom: mail.from.email, smtpID: "<\(headerID)>",
+                content: content, categories: mail.categories, customArgs: args, recipients: p.recipients.map(\.email),
+                notBefore: sendAt.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? now)
+            messages.append(message)
+            for recipient in message.recipients {
+                let subject = EventFactory.Subject(userID: principal.user.id, email: recipient, messageID: id, smtpID: message.smtpID,
+                                                   categories: mail.categories, customArgs: args)
+                events.append(EventFactory.make("processed", subject, now: now))
+            }
+        }
+        try await store.enqueue(messages, events: events, lifetime: intake.lifetime)
+        intake.onQueued()
+        return Response(status: .accepted, headers: [HTTPField.Name("X-Message-Id")!: xMessageID, .contentLength: "0"])
+    }
+
+    /// 22 URL-safe characters, like SendGrid's.
+    static func newMessageID() -> String {
+        var rng = SystemRandomNumberGenerator()
+        let bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+}
