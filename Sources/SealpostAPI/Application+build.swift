@@ -44,6 +44,7 @@ public func buildRouter(
     SubuserRoutes(store: store).register(on: router)
     MailSendRoutes(store: store, intake: intake).register(on: router)
     BlockRoutes(store: store, tenants: tenants).register(on: router)
+    WebhookRoutes(store: store, tenants: tenants).register(on: router)
     return router
 }
 

@@ -10,6 +10,8 @@ public enum Scope {
     public static let mailSend = "mail.send"
     public static let blocksRead = "suppression.blocks.read"
     public static let blocksDelete = "suppression.blocks.delete"
+    public static let webhookRead = "user.webhooks.event.settings.read"
+    public static let webhookUpdate = "user.webhooks.event.settings.update"
 
     /// Every scope Sealpost knows. A key created without scopes ("full access") is stored
     /// as such, not as this list, so it also gains scopes that later versions add.
@@ -18,6 +20,7 @@ public enum Scope {
         subusersCreate, subusersRead,
         enforcedTLSRead, enforcedTLSUpdate,
         mailSend, blocksDelete, blocksRead,
+        webhookRead, webhookUpdate,
     ]
 
     public static func isKnown(_ scope: String) -> Bool { all.contains(scope) }

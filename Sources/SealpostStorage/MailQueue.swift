@@ -145,6 +145,9 @@ public protocol MailQueueStore: Sendable {
     func enqueue(_ messages: [NewMessage], events: [EventRecord], lifetime: TimeInterval) async throws
     /// Leases up to `limit` due deliveries (queued, due, lease expired) for `lease` seconds.
     func claimDeliveries(now: Date, limit: Int, lease: TimeInterval) async throws -> [QueuedDelivery]
+    /// Frees every lease, so deliveries that a killed process had claimed are retried at once.
+    /// Only for a store that one node uses alone (SQLite, guarded by the serve lock).
+    func releaseAllLeases() async throws -> Int
     /// Applies delivery results, their events and blocks in one transaction.
     func resolve(_ updates: [DeliveryUpdate]) async throws
     /// Events, oldest first (for inspection and tests).

@@ -109,6 +109,17 @@ enum SQLiteMigrations {
                 );
                 """)
         }
+        migrator.registerMigration("v4-event-webhook") { db in
+            try db.execute(sql: """
+                CREATE TABLE webhook_settings (
+                    user_id INTEGER PRIMARY KEY REFERENCES users(id),
+                    enabled INTEGER NOT NULL,
+                    url TEXT NOT NULL,
+                    -- JSON object: event name -> bool
+                    events TEXT NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

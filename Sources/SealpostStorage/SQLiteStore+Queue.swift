@@ -51,6 +51,13 @@ extension SQLiteStore {
         }
     }
 
+    public func releaseAllLeases() async throws -> Int {
+        try await write(keepingCache: true) { db in
+            try db.execute(sql: "UPDATE deliveries SET lease_until = 0 WHERE state = 'queued' AND lease_until > 0")
+            return db.changesCount
+        }
+    }
+
     public func resolve(_ updates: [DeliveryUpdate]) async throws {
         let now = Date().timeIntervalSince1970
         try await write(keepingCache: true) { db in

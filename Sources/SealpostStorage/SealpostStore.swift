@@ -5,7 +5,7 @@ import SealpostSettings
 ///
 /// The HTTP API and the CLI talk only to this protocol. The SQLite implementation is the
 /// default; a PostgreSQL one (several nodes on one database) must pass the same test suite.
-public protocol SealpostStore: MailQueueStore {
+public protocol SealpostStore: MailQueueStore, WebhookStore {
     // MARK: Tenancy
     func createAccount(name: String, email: String?) async throws -> User
     func createSubuser(parentID: Int64, username: String, email: String?) async throws -> User

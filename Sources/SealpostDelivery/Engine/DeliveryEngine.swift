@@ -161,7 +161,7 @@ public final class DeliveryEngine: Service, Sendable {
             var pending = deliveries
             for hop in hosts where !pending.isEmpty {
                 let messages = Self.outbound(pending)
-                let outcome = await client.deliver(messages.map(\.0), host: hop.host, port: hop.port, policy: policy, logger: logger)
+                let outcome = await deliver(messages.map(\.0), to: hop, policy: policy)
                 var stillPending: [QueuedDelivery] = []
                 switch outcome {
                 case .unreachable(let reason):
@@ -203,6 +203,21 @@ public final class DeliveryEngine: Service, Sendable {
             updates.append(update(for: d, fate: fate, tls: sessionTLS[d.id], mx: lastMX[d.id], failure: failureDetail[d.id], settings: settings, now: now))
         }
         try await store.resolve(updates)
+    }
+
+    /// One session with a next hop, over the first of its addresses that answers.
+    private func deliver(_ messages: [OutboundMessage], to hop: NextHop, policy: PolicySet) async -> SessionOutcome {
+        guard let addresses = await resolver.addresses(of: hop.host) else {
+            return await client.deliver(messages, host: hop.host, port: hop.port, policy: policy, logger: logger)
+        }
+        if addresses.isEmpty { return .unreachable("\(hop.host) has no address") }
+        var last: SessionOutcome = .unreachable("\(hop.host) has no address")
+        for address in addresses {
+            last = await client.deliver(messages, host: hop.host, port: hop.port, connectAddress: address, policy: policy, logger: logger)
+            if case .unreachable = last { continue }
+            return last
+        }
+        return last
     }
 
     /// Groups deliveries into messages (one transaction per message, all its recipients).

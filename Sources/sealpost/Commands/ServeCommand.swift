@@ -22,6 +22,8 @@ struct ServeCommand: AsyncParsableCommand {
     var routes: [String] = []
     @Option(help: "HOST:PORT of the DNS server for MX lookups (env SEALPOST_DNS_SERVER; default: /etc/resolv.conf).")
     var dnsServer: String?
+    @Option(help: "TCP port of MX hosts (env SEALPOST_MX_PORT; default 25; other values are for test set-ups).")
+    var mxPort: Int?
     @Option(help: "Name sent in EHLO and used in Message-IDs (env SEALPOST_HELO_NAME; default: the host name).")
     var heloName: String?
     @Option(help: "PEM file of trust roots for require_valid_cert (env SEALPOST_TRUST_ROOTS; default: the system's).")
@@ -47,8 +49,13 @@ struct ServeCommand: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
+        // One server per SQLite file: the lock makes it safe to take over the leases of a
+        // predecessor that was killed, instead of waiting for them to expire.
+        let lock = try ServeLock(path: db.path + ".serve-lock")
+        defer { lock.release() }
         let store = try db.open()
-        logger.info("database ready", metadata: ["path": "\(db.path)"])
+        let released = try await store.releaseAllLeases()
+        logger.info("database ready", metadata: ["path": "\(db.path)", "leases_recovered": "\(released)"])
         let engine = try makeEngine(store: store, logger: logger)
         let helo = Environment.value(flag: heloName, env: "SEALPOST_HELO_NAME", default: ProcessInfo.processInfo.hostName)
         let lifetime = try Self.seconds(queueLifetime, env: "SEALPOST_QUEUE_LIFETIME", default: 72 * 3600, name: "queue lifetime")
@@ -66,7 +73,7 @@ struct ServeCommand: AsyncParsableCommand {
             logger.warning("serving the API over plain HTTP on a non-loopback address: API keys cross the network in clear", metadata: ["host": "\(host)"])
         }
         // One service group for everything the process runs, stopped together on SIGTERM/SIGINT.
-        let services = ServiceGroup(configuration: .init(services: [app, engine], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let services = ServiceGroup(configuration: .init(services: [app, engine, WebhookPoster(store: store, logger: logger)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await services.run()
     }
 
@@ -105,7 +112,9 @@ struct ServeCommand: AsyncParsableCommand {
             "routes": "\(routeTable.map { "\($0.key)=\($0.value.host):\($0.value.port)" }.sorted().joined(separator: ","))",
             "helo": "\(helo)", "trust_roots": "\(rootsPath.isEmpty ? "system" : rootsPath)",
         ])
-        return DeliveryEngine(store: store, client: client, resolver: NextHopResolver(routes: routeTable, dnsServer: dns),
+        let mxPortText = Environment.value(flag: mxPort.map(String.init), env: "SEALPOST_MX_PORT", default: "25")
+        guard let mxPortValue = Int(mxPortText), (1...65535).contains(mxPortValue) else { throw ValidationError("MX port must be 1-65535, got \(mxPortText)") }
+        return DeliveryEngine(store: store, client: client, resolver: NextHopResolver(routes: routeTable, dnsServer: dns, mxPort: mxPortValue),
                               configuration: configuration, logger: logger)
     }
 

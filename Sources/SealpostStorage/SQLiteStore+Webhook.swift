@@ -1,0 +1,59 @@
+import Foundation
+import GRDB
+
+extension SQLiteStore {
+    public func webhookSettings(userID: Int64) async throws -> WebhookSettings {
+        try await pool.read { db in try Self.fetchWebhook(db, userID: userID) ?? .disabled }
+    }
+
+    public func saveWebhookSettings(userID: Int64, _ settings: WebhookSettings) async throws {
+        let events = String(decoding: try JSONEncoder().encode(settings.events), as: UTF8.self)
+        try await write(keepingCache: true) { db in
+            let wasEnabled = try Self.fetchWebhook(db, userID: userID)?.enabled ?? false
+            try db.execute(sql: """
+                INSERT INTO webhook_settings (user_id, enabled, url, events) VALUES (?, ?, ?, ?)
+                ON CONFLICT (user_id) DO UPDATE SET enabled = excluded.enabled, url = excluded.url, events = excluded.events
+                """, arguments: [userID, settings.enabled, settings.url, events])
+            if settings.enabled && !wasEnabled {
+                // posted_at 0: never sent (happened while the webhook was off).
+                try db.execute(sql: "UPDATE events SET posted_at = 0 WHERE user_id = ? AND posted_at IS NULL", arguments: [userID])
+            }
+        }
+    }
+
+    public func pendingWebhookBatches(limit: Int) async throws -> [WebhookBatch] {
+        try await write(keepingCache: true) { db in
+            var batches: [WebhookBatch] = []
+            let users = try Row.fetchAll(db, sql: "SELECT * FROM webhook_settings WHERE enabled = 1 AND url != ''")
+            for row in users {
+                let userID: Int64 = row["user_id"]
+                guard let settings = try Self.fetchWebhook(db, userID: userID) else { continue }
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT id, event, payload FROM events WHERE user_id = ? AND posted_at IS NULL ORDER BY id LIMIT ?
+                    """, arguments: [userID, limit])
+                var wanted: [(id: Int64, payload: String)] = []
+                var skipped: [Int64] = []
+                for r in rows {
+                    if settings.wants(r["event"]) { wanted.append((r["id"], r["payload"])) } else { skipped.append(r["id"]) }
+                }
+                for id in skipped { try db.execute(sql: "UPDATE events SET posted_at = 0 WHERE id = ?", arguments: [id]) }
+                if !wanted.isEmpty { batches.append(WebhookBatch(userID: userID, url: settings.url, events: wanted)) }
+            }
+            return batches
+        }
+    }
+
+    public func markPosted(eventIDs: [Int64]) async throws {
+        let now = Date().timeIntervalSince1970
+        try await write(keepingCache: true) { db in
+            let statement = try db.cachedStatement(sql: "UPDATE events SET posted_at = ? WHERE id = ?")
+            for id in eventIDs { try statement.execute(arguments: [now, id]) }
+        }
+    }
+
+    private static func fetchWebhook(_ db: Database, userID: Int64) throws -> WebhookSettings? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM webhook_settings WHERE user_id = ?", arguments: [userID]) else { return nil }
+        let events = (try? JSONDecoder().decode([String: Bool].self, from: Data((row["events"] as String).utf8))) ?? [:]
+        return WebhookSettings(enabled: row["enabled"], url: row["url"], events: events)
+    }
+}

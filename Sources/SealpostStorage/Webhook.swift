@@ -1,0 +1,45 @@
+import Foundation
+
+/// SendGrid's Event Webhook settings of one user.
+public struct WebhookSettings: Sendable, Equatable {
+    /// The per-event switches SendGrid has, in its order.
+    public static let eventNames = [
+        "bounce", "click", "deferred", "delivered", "dropped", "group_resubscribe", "group_unsubscribe",
+        "open", "processed", "spam_report", "unsubscribe",
+    ]
+
+    public var enabled: Bool
+    public var url: String
+    public var events: [String: Bool]
+
+    public init(enabled: Bool = false, url: String = "", events: [String: Bool] = [:]) {
+        self.enabled = enabled
+        self.url = url
+        self.events = events
+    }
+
+    public static let disabled = WebhookSettings()
+
+    /// Whether events of this type are posted (`event` as in the payload: `bounce`, `delivered`…).
+    public func wants(_ event: String) -> Bool { enabled && (events[event] ?? false) }
+}
+
+/// A batch of events of one user, ready to post.
+public struct WebhookBatch: Sendable {
+    public var userID: Int64
+    public var url: String
+    /// Event row ids and payloads, oldest first.
+    public var events: [(id: Int64, payload: String)]
+}
+
+public protocol WebhookStore: Sendable {
+    func webhookSettings(userID: Int64) async throws -> WebhookSettings
+    /// Saves the settings. When the webhook is switched on, events that piled up while it was off
+    /// are not sent (SendGrid posts only what happens while it is enabled).
+    func saveWebhookSettings(userID: Int64, _ settings: WebhookSettings) async throws
+    /// Up to `limit` unposted events for each user with an enabled webhook; events of types the
+    /// user did not ask for are marked done and left out.
+    func pendingWebhookBatches(limit: Int) async throws -> [WebhookBatch]
+    /// Marks events as posted.
+    func markPosted(eventIDs: [Int64]) async throws
+}

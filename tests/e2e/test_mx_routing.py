@@ -1,0 +1,81 @@
+"""MX routing through a real DNS server on loopback (dnsmasq): preference order and fallback,
+implicit MX (A/AAAA when there is no MX), IPv6, and unknown domains bouncing at once."""
+import json
+import os
+import signal
+import subprocess
+import time
+import uuid
+
+import pytest
+from sendgrid import SendGridAPIClient
+
+from conftest import free_port
+from peers import postfix_peers  # noqa: F401  (fixture)
+
+
+@pytest.fixture
+def dns(tmp_path):
+    port = free_port()
+    conf = tmp_path / "dnsmasq.conf"
+    conf.write_text("\n".join([
+        f"port={port}", "listen-address=127.0.0.1", "bind-interfaces", "no-resolv", "no-hosts", "local=/test/",
+        # preference 10 points at an address where nothing listens: delivery must fall back to 20
+        "mx-host=example.test,mx1.example.test,10",
+        "mx-host=example.test,mx2.example.test,20",
+        "host-record=mx1.example.test,127.0.0.2",
+        "host-record=mx2.example.test,127.0.0.1",
+        # no MX at all: the domain's own address is the implicit MX
+        "host-record=nomx.test,127.0.0.1",
+        # only an IPv6 address
+        "host-record=v6only.test,::1",
+        "",
+    ]))
+    proc = subprocess.Popen(["dnsmasq", "--keep-in-foreground", f"--conf-file={conf}", f"--pid-file={tmp_path}/dnsmasq.pid",
+                             "--user=root"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(0.5)
+    if proc.poll() is not None:
+        pytest.fail(f"dnsmasq did not start: {proc.stderr.read().decode()}")
+    yield port
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(5)
+
+
+def final_events(sealpost, emails, timeout=40):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = {}
+        for line in sealpost.cli("events").stdout.splitlines():
+            e = json.loads(line)
+            if e["email"] in emails and e["event"] in ("delivered", "bounce"):
+                found[e["email"]] = e
+        if len(found) == len(emails):
+            return found
+        time.sleep(0.3)
+    raise AssertionError(f"missing final events; log: {sealpost.log()[-2000:]}")
+
+
+def test_mx_lookup_fallback_implicit_mx_ipv6_and_nxdomain(sealpost, postfix_peers, dns):
+    sealpost.cli("accounts", "create", "acme")
+    key = sealpost.key("acme")
+    sealpost.start("--dns-server", f"127.0.0.1:{dns}", "--mx-port", str(postfix_peers.port_of("ca")), "--smtp-timeout", "5")
+    sg = SendGridAPIClient(api_key=key, host=sealpost.url)
+    token = uuid.uuid4().hex
+    emails = {"a@example.test": "mx2.example.test", "b@nomx.test": "nomx.test", "c@v6only.test": "v6only.test",
+              "d@nosuchdomain.test": None}
+    for email in emails:
+        r = sg.client.mail.send.post(request_body={
+            "personalizations": [{"to": [{"email": email}]}], "from": {"email": "s@relay.test"},
+            "subject": f"mx {token} {email}", "content": [{"type": "text/plain", "value": "x"}]})
+        assert r.status_code == 202
+    events = final_events(sealpost, set(emails))
+    for email, mx in emails.items():
+        e = events[email]
+        if mx is None:
+            assert e["event"] == "bounce" and e["type"] == "bounce" and "does not exist" in e["reason"], e
+        else:
+            assert e["event"] == "delivered", e
+            assert e["mx"] == mx
+            assert postfix_peers.find("ca", f"mx {token} {email}", timeout=5)
+    log = sealpost.log()
+    assert "mx=mx1.example.test" in log, "the preferred MX was tried first"
