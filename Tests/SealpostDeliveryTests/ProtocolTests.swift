@@ -102,6 +102,20 @@ import Testing
         #expect(request.personalizations[0].recipients.map(\.email) == ["to@example.test", "cc@example.test", "hidden@example.test"])
     }
 
+    @Test func noFieldCanInjectAHeader() {
+        let request = MailRequest(
+            personalizations: [MailPersonalization(to: [MailAddress(email: "to@example.test", name: "Eve\r\nBcc: victim@example.test")])],
+            from: MailAddress(email: "from@sender.test", name: "A\nX-Injected: 1"), subject: "S\r\nX-Injected: 2",
+            content: [MailContent(type: "text/plain", value: "v")])
+        let text = String(decoding: MessageComposer(heloName: "relay.test").compose(request, personalization: request.personalizations[0],
+                                                                                       messageID: "m@relay.test", date: Date()), as: UTF8.self)
+        let headerBlock = text.components(separatedBy: "\r\n\r\n")[0]
+        for line in headerBlock.components(separatedBy: "\r\n") {
+            #expect(!line.hasPrefix("Bcc:") && !line.hasPrefix("X-Injected"), "\(line)")
+        }
+        #expect(!headerBlock.unicodeScalars.contains { $0 == "\n" } || !headerBlock.contains("\nX-Injected"))
+    }
+
     @Test func routes() {
         #expect(NextHopResolver.parseRoute("Example.COM=mx.example.net:2525")! == ("example.com", NextHop(host: "mx.example.net", port: 2525)))
         #expect(NextHopResolver.parseRoute("a.test=localhost")! == ("a.test", NextHop(host: "localhost", port: 25)))

@@ -64,6 +64,18 @@ def exchanges(sealpost, ids, keys):
         ("POST", "/v3/subusers", keys["acme-sub"], None, {"username": "x9", "email": "x@y.test"}),     # 403
         ("GET", "/v3/subusers", keys["acme"], None, None),                       # 200
         ("GET", "/v3/subusers?limit=9999", keys["acme"], None, None),            # 400
+        ("POST", "/v3/mail/send", keys["acme"], None, {"personalizations": [{"to": [{"email": "x@nowhere.test"}]}],
+                                                       "from": {"email": "a@b.test"}, "subject": "s",
+                                                       "content": [{"type": "text/plain", "value": "v"}]}),  # 202
+        ("POST", "/v3/mail/send", keys["acme"], None, {"personalizations": []}),  # 400
+        ("POST", "/v3/mail/send", ro, None, {}),                                   # 403
+        ("GET", "/v3/suppression/blocks", keys["acme"], None, None),               # 200
+        ("GET", "/v3/suppression/blocks?limit=0", keys["acme"], None, None),       # 400
+        ("GET", "/v3/suppression/blocks/x@nowhere.test", keys["acme"], None, None),  # 200
+        ("DELETE", "/v3/suppression/blocks/x@nowhere.test", keys["acme"], None, None),  # 404
+        ("GET", "/v3/user/webhooks/event/settings", keys["acme"], None, None),     # 200
+        ("PATCH", "/v3/user/webhooks/event/settings", keys["acme"], None, {"enabled": True, "url": "http://127.0.0.1:9/x", "bounce": True}),  # 200
+        ("PATCH", "/v3/user/webhooks/event/settings", keys["acme"], None, {"enabled": "yes"}),  # 400
         ("GET", "/healthz", None, None, None),
         ("GET", "/metrics", None, None, None),
         ("GET", "/openapi.json", None, None, None),
@@ -72,7 +84,11 @@ def exchanges(sealpost, ids, keys):
 
 def template(path):
     path = path.split("?")[0]
-    return "/v3/api_keys/{api_key_id}" if path.startswith("/v3/api_keys/") else path
+    if path.startswith("/v3/api_keys/"):
+        return "/v3/api_keys/{api_key_id}"
+    if path.startswith("/v3/suppression/blocks/"):
+        return "/v3/suppression/blocks/{email}"
+    return path
 
 
 def send(sealpost, method, path, key, obo, body):

@@ -168,6 +168,99 @@ enum OpenAPIDocument {
         }
       }
     },
+    "/v3/mail/send": {
+      "post": {
+        "operationId": "SendMail",
+        "summary": "Queue mail. 202 with X-Message-Id once every recipient is durably queued; delivered under the sender's Enforced TLS setting.",
+        "tags": ["Mail Send"],
+        "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/MailRequest"}}}},
+        "responses": {
+          "202": {"description": "Queued.", "headers": {"X-Message-Id": {"schema": {"type": "string"}}}},
+          "400": {"$ref": "#/components/responses/Error400"},
+          "401": {"$ref": "#/components/responses/Error401"},
+          "403": {"$ref": "#/components/responses/Error403"},
+          "413": {"$ref": "#/components/responses/Error413"},
+          "429": {"$ref": "#/components/responses/Error429"}
+        }
+      }
+    },
+    "/v3/suppression/blocks": {
+      "get": {
+        "operationId": "ListSuppressionBlock",
+        "summary": "Addresses whose mail was blocked, newest first.",
+        "tags": ["Blocks API"],
+        "parameters": [
+          {"$ref": "#/components/parameters/OnBehalfOf"},
+          {"name": "start_time", "in": "query", "schema": {"type": "integer"}},
+          {"name": "end_time", "in": "query", "schema": {"type": "integer"}},
+          {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+          {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+          {"name": "email", "in": "query", "schema": {"type": "string"}}
+        ],
+        "responses": {
+          "200": {"description": "Blocks.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BlocksResponse"}}}},
+          "400": {"$ref": "#/components/responses/Error400"},
+          "401": {"$ref": "#/components/responses/Error401"},
+          "403": {"$ref": "#/components/responses/Error403"},
+          "429": {"$ref": "#/components/responses/Error429"}
+        }
+      }
+    },
+    "/v3/suppression/blocks/{email}": {
+      "parameters": [{"name": "email", "in": "path", "required": true, "schema": {"type": "string"}}, {"$ref": "#/components/parameters/OnBehalfOf"}],
+      "get": {
+        "operationId": "GetSuppressionBlock",
+        "summary": "The block entry of one address (an array, as SendGrid answers).",
+        "tags": ["Blocks API"],
+        "responses": {
+          "200": {"description": "Blocks.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BlocksResponse"}}}},
+          "401": {"$ref": "#/components/responses/Error401"},
+          "403": {"$ref": "#/components/responses/Error403"},
+          "429": {"$ref": "#/components/responses/Error429"}
+        }
+      },
+      "delete": {
+        "operationId": "DeleteSuppressionBlock",
+        "summary": "Remove an address from the blocks list.",
+        "tags": ["Blocks API"],
+        "responses": {
+          "204": {"description": "Removed."},
+          "401": {"$ref": "#/components/responses/Error401"},
+          "403": {"$ref": "#/components/responses/Error403"},
+          "404": {"$ref": "#/components/responses/Error404"},
+          "429": {"$ref": "#/components/responses/Error429"}
+        }
+      }
+    },
+    "/v3/user/webhooks/event/settings": {
+      "get": {
+        "operationId": "GetEventWebhookSettings",
+        "summary": "Event Webhook settings of the user.",
+        "tags": ["Webhooks"],
+        "parameters": [{"$ref": "#/components/parameters/OnBehalfOf"}],
+        "responses": {
+          "200": {"description": "Settings.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EventWebhookSettings"}}}},
+          "401": {"$ref": "#/components/responses/Error401"},
+          "403": {"$ref": "#/components/responses/Error403"},
+          "429": {"$ref": "#/components/responses/Error429"}
+        }
+      },
+      "patch": {
+        "operationId": "UpdateEventWebhookSettings",
+        "summary": "Change Event Webhook settings; absent fields keep their value.",
+        "tags": ["Webhooks"],
+        "parameters": [{"$ref": "#/components/parameters/OnBehalfOf"}],
+        "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
+        "responses": {
+          "200": {"description": "Settings.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EventWebhookSettings"}}}},
+          "400": {"$ref": "#/components/responses/Error400"},
+          "401": {"$ref": "#/components/responses/Error401"},
+          "403": {"$ref": "#/components/responses/Error403"},
+          "413": {"$ref": "#/components/responses/Error413"},
+          "429": {"$ref": "#/components/responses/Error429"}
+        }
+      }
+    },
     "/healthz": {
       "get": {
         "operationId": "Health",
@@ -203,6 +296,40 @@ enum OpenAPIDocument {
     },
     "schemas": {
       "Version": {"type": "number", "enum": [1.1, 1.2, 1.3]},
+      "Address": {"type": "object", "required": ["email"], "properties": {"email": {"type": "string"}, "name": {"type": "string"}}},
+      "MailRequest": {
+        "type": "object", "required": ["personalizations", "from"],
+        "properties": {
+          "personalizations": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {
+            "type": "object", "required": ["to"],
+            "properties": {
+              "to": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/Address"}},
+              "cc": {"type": "array", "items": {"$ref": "#/components/schemas/Address"}},
+              "bcc": {"type": "array", "items": {"$ref": "#/components/schemas/Address"}},
+              "subject": {"type": "string"},
+              "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+              "custom_args": {"type": "object", "additionalProperties": {"type": "string"}},
+              "send_at": {"type": "integer"}
+            }
+          }},
+          "from": {"$ref": "#/components/schemas/Address"},
+          "reply_to": {"$ref": "#/components/schemas/Address"},
+          "subject": {"type": "string", "minLength": 1},
+          "content": {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["type", "value"],
+            "properties": {"type": {"type": "string", "minLength": 1}, "value": {"type": "string", "minLength": 1}}}},
+          "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+          "categories": {"type": "array", "maxItems": 10, "items": {"type": "string"}},
+          "custom_args": {"type": "object", "additionalProperties": {"type": "string"}},
+          "send_at": {"type": "integer"}
+        }
+      },
+      "BlocksResponse": {"type": "array", "items": {"type": "object", "required": ["created", "email", "reason", "status"],
+        "properties": {"created": {"type": "integer"}, "email": {"type": "string"}, "reason": {"type": "string"}, "status": {"type": "string"}}}},
+      "EventWebhookSettings": {"type": "object", "required": ["enabled", "url"], "properties": {
+        "enabled": {"type": "boolean"}, "url": {"type": "string"}, "bounce": {"type": "boolean"}, "click": {"type": "boolean"},
+        "deferred": {"type": "boolean"}, "delivered": {"type": "boolean"}, "dropped": {"type": "boolean"},
+        "group_resubscribe": {"type": "boolean"}, "group_unsubscribe": {"type": "boolean"}, "open": {"type": "boolean"},
+        "processed": {"type": "boolean"}, "spam_report": {"type": "boolean"}, "unsubscribe": {"type": "boolean"}}},
       "EnforcedTlsRequest": {
         "type": "object",
         "properties": {

@@ -50,7 +50,7 @@ enum MailRequestValidator {
                     fail("\(field).\(k)", "\(field) values must be strings")
                     continue
                 }
-                if k.contains(where: { $0 == "\r" || $0 == "\n" || $0 == ":" }) || s.contains(where: { $0 == "\r" || $0 == "\n" }) {
+                if k.hasLineBreak || k.contains(":") || s.hasLineBreak {
                     fail("\(field).\(k)", "header names and values may not contain line breaks")
                     continue
                 }
@@ -113,7 +113,7 @@ enum MailRequestValidator {
         if case .array(let items)? = body["content"], !items.isEmpty {
             for (i, item) in items.enumerated() {
                 guard case .object(let c) = item, case .string(let type)? = c["type"], !type.isEmpty,
-                      !type.contains(where: { $0 == "\r" || $0 == "\n" || $0 == ";" }) else {
+                      !type.hasLineBreak, !type.contains(";") else {
                     fail("content.\(i).type", "The content type must be a string at least one character in length.")
                     continue
                 }
@@ -155,4 +155,9 @@ enum MailRequestValidator {
         guard labels.count >= 2, labels.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 63 && !$0.hasPrefix("-") && !$0.hasSuffix("-") }) else { return false }
         return true
     }
+}
+
+extension String {
+    /// Checked on scalars: "\r\n" is one `Character`, equal to neither "\r" nor "\n".
+    var hasLineBreak: Bool { unicodeScalars.contains { $0 == "\r" || $0 == "\n" } }
 }

@@ -55,8 +55,15 @@ public struct MessageComposer: Sendable {
         return Array(text.utf8)
     }
 
+    /// Header text with every CR and LF turned into a space (checked on scalars: "\r\n" is a
+    /// single `Character`), so no request field can start a header of its own.
+    static func oneLine(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.map { $0 == "\r" || $0 == "\n" ? " " : $0 }))
+    }
+
     static func format(_ address: MailAddress) -> String {
-        guard let name = address.name, !name.isEmpty else { return address.email }
+        guard let raw = address.name, !raw.isEmpty else { return address.email }
+        let name = oneLine(raw)
         if name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == " ") }) {
             return "\(name) <\(address.email)>"
         }
@@ -69,7 +76,7 @@ public struct MessageComposer: Sendable {
 
     /// RFC 2047 encoded-word for non-ASCII header text; ASCII passes through.
     static func encodeWord(_ text: String) -> String {
-        let clean = text.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
+        let clean = oneLine(text)
         if clean.allSatisfy(\.isASCII) { return clean }
         return "=?UTF-8?B?\(Data(clean.utf8).base64EncodedString())?="
     }
