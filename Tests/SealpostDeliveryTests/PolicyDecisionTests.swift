@@ -1,6 +1,7 @@
 import Testing
 @testable import SealpostDelivery
 @testable import SealpostSettings
+@testable import SealpostStorage
 
 /// The decision table: every setting × every server behaviour, with no network.
 @Suite struct PolicyDecisionTests {
@@ -118,5 +119,25 @@ import Testing
         #expect(RecipientFate.combine([.policyFailure(.starttlsNotSupported), .temporaryFailure("timeout")]) == .deferred("timeout"))
         #expect(RecipientFate.combine([.temporaryFailure("refused"), .permanentFailure("550 no")]) == .bounced("550 no"))
         #expect(RecipientFate.combine([]) == .deferred("no mail exchanger could be tried"))
+    }
+}
+
+@Suite struct SchedulingTests {
+    func delivery(_ id: Int64, message: String) -> QueuedDelivery {
+        QueuedDelivery(id: id, messageID: message, userID: 1, recipient: "r\(id)@x.test", domain: "x.test", attempts: 1, mailFrom: "a@b.test",
+                       smtpID: "<\(message)>", content: [], categories: [], customArgs: [:], expiresAt: .distantFuture)
+    }
+
+    @Test func lanesRespectThePerDestinationLimitAndKeepMessagesWhole() {
+        // 25 messages, the first with 3 recipients.
+        var ds = (0..<3).map { delivery(Int64($0), message: "m0") }
+        ds += (1..<25).map { delivery(Int64(100 + $0), message: "m\($0)") }
+        let lanes = DeliveryEngine.lanes(ds, lanes: 4, perSession: 5)
+        #expect(lanes.count == 4)
+        let sessions = lanes.flatMap { $0 }
+        #expect(sessions.allSatisfy { Set($0.map(\.messageID)).count <= 5 })
+        #expect(sessions.flatMap { $0 }.count == ds.count)
+        #expect(sessions.filter { $0.contains { $0.messageID == "m0" } }.count == 1, "a message's recipients share one session")
+        #expect(DeliveryEngine.lanes([delivery(1, message: "only")], lanes: 10, perSession: 100).count == 1)
     }
 }

@@ -14,8 +14,8 @@ public struct DeliveryConfiguration: Sendable {
     public var maxRetryDelay: TimeInterval = 3600
     /// Sessions in flight at once, in all.
     public var maxSessions = 32
-    /// Sessions in flight at once to one destination (domain and policy).
-    public var maxSessionsPerDestination = 4
+    /// Sessions in flight at once to one destination (domain and policy); Postfix's default is 20.
+    public var maxSessionsPerDestination = 10
     /// Messages sent over one SMTP session before it is closed.
     public var messagesPerSession = 100
     /// Deliveries claimed per scheduling round.
@@ -103,22 +103,26 @@ public final class DeliveryEngine: Service, Sendable {
             let settings = settingsByUser[d.userID] ?? .default
             groups[Destination(domain: d.domain, settings: settings.json), default: []].append(d)
         }
-        var jobs: [(String, EnforcedTLSSettings, [QueuedDelivery])] = []
+        // One job per lane: a destination gets at most `maxSessionsPerDestination` lanes, and a
+        // lane opens one session after the other, each for up to `messagesPerSession` messages.
+        var jobs: [(String, EnforcedTLSSettings, [[QueuedDelivery]])] = []
         for (destination, deliveries) in groups {
             let settings = settingsByUser[deliveries[0].userID] ?? .default
-            for chunk in Self.split(deliveries, sessions: configuration.maxSessionsPerDestination, perSession: configuration.messagesPerSession) {
-                jobs.append((destination.domain, settings, chunk))
+            for lane in Self.lanes(deliveries, lanes: configuration.maxSessionsPerDestination, perSession: configuration.messagesPerSession) {
+                jobs.append((destination.domain, settings, lane))
             }
         }
         let maxSessions = configuration.maxSessions
         try await withThrowingTaskGroup(of: Void.self) { group in
             var running = 0
-            for (domain, settings, chunk) in jobs {
+            for (domain, settings, lane) in jobs {
                 if running >= maxSessions {
                     try await group.next()
                     running -= 1
                 }
-                group.addTask { try await self.deliver(domain: domain, settings: settings, deliveries: chunk) }
+                group.addTask {
+                    for session in lane { try await self.deliver(domain: domain, settings: settings, deliveries: session) }
+                }
                 running += 1
             }
             try await group.waitForAll()
@@ -126,22 +130,23 @@ public final class DeliveryEngine: Service, Sendable {
         return true
     }
 
-    /// Splits one destination's deliveries into at most `sessions` sessions (by message, so
-    /// all recipients of a message share a transaction), each at most `perSession` messages.
-    static func split(_ deliveries: [QueuedDelivery], sessions: Int, perSession: Int) -> [[QueuedDelivery]] {
-        var byMessage: [(String, [QueuedDelivery])] = []
+    /// Splits one destination's deliveries into at most `lanes` lanes, each a list of sessions of
+    /// at most `perSession` messages; all recipients of a message stay in one session.
+    static func lanes(_ deliveries: [QueuedDelivery], lanes: Int, perSession: Int) -> [[[QueuedDelivery]]] {
+        var byMessage: [[QueuedDelivery]] = []
         var index: [String: Int] = [:]
         for d in deliveries {
-            if let i = index[d.messageID] { byMessage[i].1.append(d) } else {
+            if let i = index[d.messageID] { byMessage[i].append(d) } else {
                 index[d.messageID] = byMessage.count
-                byMessage.append((d.messageID, [d]))
+                byMessage.append([d])
             }
         }
-        let count = max(1, min(sessions, byMessage.count))
-        var chunks = Array(repeating: [[QueuedDelivery]](), count: count)
-        for (i, message) in byMessage.enumerated() { chunks[i % count].append(message.1) }
-        return chunks.flatMap { messages in stride(from: 0, to: messages.count, by: perSession).map { Array(messages[$0..<min($0 + perSession, messages.count)]).flatMap { $0 } } }
-            .filter { !$0.isEmpty }
+        let count = max(1, min(lanes, byMessage.count))
+        var laneMessages = Array(repeating: [[QueuedDelivery]](), count: count)
+        for (i, message) in byMessage.enumerated() { laneMessages[i % count].append(message) }
+        return laneMessages.filter { !$0.isEmpty }.map { messages in
+            stride(from: 0, to: messages.count, by: max(1, perSession)).map { Array(messages[$0..<min($0 + perSession, messages.count)]).flatMap { $0 } }
+        }
     }
 
     /// Delivers one chunk to one destination and stores the outcome of every recipient.
