@@ -4,20 +4,34 @@ import Synchronization
 
 /// A read cache for the hot path (key lookup, tenant lookup, settings) that is never stale.
 ///
-/// Every request first asks SQLite's `PRAGMA data_version` on a dedicated connection whether
-/// any other connection — this server's own writer, an admin CLI, another process — committed
-/// since the cache was filled; if so the cache is dropped. That costs microseconds instead of
-/// a database read per lookup, and a key revoked from the CLI fails on the very next request.
-///
-/// This server's own commits would drop the cache every time too, so each write transaction
-/// also bumps `meta.generation`: when the generation after our commit is exactly one past the
-/// one our transaction saw, and the cache was filled at that generation, nobody else wrote in
-/// between and the cache is kept, patched with what we wrote.
+/// Every request first asks SQLite's `PRAGMA data_version` on a dedicated connection whether any
+/// other connection — this server's own writer, an admin CLI, another process — committed since
+/// the cache was last checked. That costs microseconds instead of a database read per lookup.
+/// When something was committed, the change log (`changes`, written by every write transaction
+/// in the same transaction as its change) says what: only those entries are dropped, so a
+/// PATCH storm does not empty the key cache, and a key revoked from the CLI fails on the very
+/// next request.
 final class SQLiteCache: Sendable {
+    /// What a write transaction touched.
+    enum Scope: Sendable {
+        case settings(Int64)
+        case key(String)
+        /// Users (tenant lookups) and anything not worth naming: drop everything.
+        case all
+
+        var text: String {
+            switch self {
+            case .settings(let id): "settings:\(id)"
+            case .key(let id): "key:\(id)"
+            case .all: "*"
+            }
+        }
+    }
+
     struct State {
         var dataVersion: Int64 = -1
         var generation: Int64 = -1
-        /// Incremented whenever the content changes wholesale; fills from an older epoch are dropped.
+        /// Incremented whenever entries are dropped; fills from an older epoch are refused.
         var epoch: UInt64 = 0
         var keys: [String: (StoredAPIKey, User)?] = [:]
         var settings: [Int64: EnforcedTLSSettings] = [:]
@@ -32,11 +46,24 @@ final class SQLiteCache: Sendable {
             epoch &+= 1
         }
 
+        mutating func drop(_ scope: String) {
+            if scope.hasPrefix("settings:"), let id = Int64(scope.dropFirst(9)) {
+                settings[id] = nil
+            } else if scope.hasPrefix("key:") {
+                keys[String(scope.dropFirst(4))] = nil
+            } else {
+                clear()
+            }
+            epoch &+= 1
+        }
+
         var count: Int { keys.count + settings.count + subusers.count + customers.count }
     }
 
     /// Bound on entries, so unknown key ids sent by an attacker cannot grow memory.
     static let maxEntries = 50_000
+    /// Change-log rows kept; a cache further behind than this is simply cleared.
+    static let logLength: Int64 = 10_000
     private let probe: DatabaseQueue
     private let state = Mutex(State())
 
@@ -50,17 +77,29 @@ final class SQLiteCache: Sendable {
     /// Set inside `SQLiteStore.consistentReads`: the probe already ran for this request.
     @TaskLocal static var validatedInScope = false
 
-    /// Checks for foreign commits and returns the epoch under which lookups may fill the cache.
+    /// Brings the cache up to date with every commit so far and returns the epoch under which
+    /// lookups may fill it.
     func validate() throws -> UInt64 {
         if Self.validatedInScope { return state.withLock { $0.epoch } }
         return try state.withLock { state in
             let version = try probe.inDatabase { db in try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0 }
-            if version != state.dataVersion {
-                let (v, g) = try snapshot()
-                state.clear()
-                state.dataVersion = v
-                state.generation = g
+            if version == state.dataVersion { return state.epoch }
+            let since = state.generation
+            let (v, g, scopes) = try probe.read { db -> (Int64, Int64, [String]?) in
+                let v = try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0
+                let g = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'generation'")) ?? 0
+                let pruned = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'pruned_through'")) ?? 0
+                guard since >= 0, since >= pruned else { return (v, g, nil) }
+                let scopes = try String.fetchAll(db.cachedStatement(sql: "SELECT scope FROM changes WHERE generation > ?"), arguments: [since])
+                return (v, g, scopes)
             }
+            if let scopes {
+                for scope in Set(scopes) { state.drop(scope) }
+            } else {
+                state.clear()
+            }
+            state.dataVersion = v
+            state.generation = g
             return state.epoch
         }
     }
@@ -69,46 +108,27 @@ final class SQLiteCache: Sendable {
         state.withLock { read($0) }
     }
 
-    /// Stores a value read from the database, unless the cache changed since `epoch`.
+    /// Stores a value read from the database, unless entries were dropped since `epoch`.
     func fill(epoch: UInt64, _ write: (inout State) -> Void) {
         state.withLock { state in
             guard state.epoch == epoch else { return }
             if state.count >= Self.maxEntries { state.clear() }
             write(&state)
-            // `clear()` above bumped the epoch; keep this fill valid for its own data.
         }
     }
 
-    /// After this process committed a transaction that moved the generation from `before` to
-    /// `before + 1`: keep the cache (patched by `apply`) if nobody else wrote; drop it otherwise.
-    func afterOwnCommit(generationBefore before: Int64, apply: (inout State) -> Void) {
-        // Read outside the lock so requests are not held up. Safe: if a request's `validate()`
-        // moved the cache on meanwhile, its generation no longer equals `before` and the
-        // cache is dropped; a too-old `dataVersion` only causes one extra refresh.
-        let snap = try? snapshot()
-        state.withLock { state in
-            guard let (v, g) = snap else {
-                state.clear()
-                state.dataVersion = -1
-                return
-            }
-            if state.generation == before && g == before + 1 {
-                apply(&state)
-                state.epoch &+= 1
-            } else {
-                state.clear()
-            }
-            state.dataVersion = v
-            state.generation = g
-        }
-    }
-
-    /// `data_version` and `generation` from one consistent read transaction.
-    private func snapshot() throws -> (Int64, Int64) {
-        try probe.read { db in
-            let v = try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0
-            let g = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'generation'")) ?? 0
-            return (v, g)
+    /// Called inside every write transaction: moves the generation on and logs what changed.
+    static func record(_ db: Database, _ scopes: [Scope]) throws {
+        let before = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'generation'")) ?? 0
+        let generation = before + 1
+        try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'generation'").execute(arguments: [generation])
+        let insert = try db.cachedStatement(sql: "INSERT INTO changes (generation, scope) VALUES (?, ?)")
+        for scope in scopes { try insert.execute(arguments: [generation, scope.text]) }
+        if generation % 1000 == 0, generation > logLength {
+            let through = generation - logLength
+            try db.cachedStatement(sql: "DELETE FROM changes WHERE generation <= ?").execute(arguments: [through])
+            try db.cachedStatement(sql: "INSERT INTO meta (key, value) VALUES ('pruned_through', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+                .execute(arguments: [through])
         }
     }
 }

@@ -120,6 +120,14 @@ enum SQLiteMigrations {
                 );
                 """)
         }
+        migrator.registerMigration("v5-change-log") { db in
+            // What each write transaction changed, by generation: lets every server drop exactly
+            // the cache entries that another writer (or itself) made stale.
+            try db.execute(sql: """
+                CREATE TABLE changes (generation INTEGER NOT NULL, scope TEXT NOT NULL);
+                CREATE INDEX changes_generation ON changes(generation);
+                """)
+        }
         return migrator
     }
 }

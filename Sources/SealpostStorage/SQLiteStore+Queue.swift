@@ -4,7 +4,7 @@ import GRDB
 extension SQLiteStore {
     public func enqueue(_ messages: [NewMessage], events: [EventRecord], lifetime: TimeInterval) async throws {
         let now = Date().timeIntervalSince1970
-        try await write(keepingCache: true) { db in
+        try await write([]) { db in
             for m in messages {
                 try db.execute(
                     sql: """
@@ -28,7 +28,7 @@ extension SQLiteStore {
 
     public func claimDeliveries(now: Date, limit: Int, lease: TimeInterval) async throws -> [QueuedDelivery] {
         let t = now.timeIntervalSince1970
-        return try await write(keepingCache: true) { db in
+        return try await write([]) { db in
             let rows = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT d.id, d.message_id, d.user_id, d.recipient, d.domain, d.attempts, d.expires_at,
                        m.mail_from, m.smtp_id, m.content, m.categories, m.custom_args
@@ -52,7 +52,7 @@ extension SQLiteStore {
     }
 
     public func releaseAllLeases() async throws -> Int {
-        try await write(keepingCache: true) { db in
+        try await write([]) { db in
             try db.execute(sql: "UPDATE deliveries SET lease_until = 0 WHERE state = 'queued' AND lease_until > 0")
             return db.changesCount
         }
@@ -60,7 +60,7 @@ extension SQLiteStore {
 
     public func resolve(_ updates: [DeliveryUpdate]) async throws {
         let now = Date().timeIntervalSince1970
-        try await write(keepingCache: true) { db in
+        try await write([]) { db in
             let final = try db.cachedStatement(sql: "UPDATE deliveries SET state = ?, lease_until = 0, last_result = ?, updated_at = ? WHERE id = ?")
             let later = try db.cachedStatement(sql: "UPDATE deliveries SET next_attempt_at = ?, lease_until = 0, last_result = ?, updated_at = ? WHERE id = ?")
             for u in updates {
@@ -134,7 +134,7 @@ extension SQLiteStore {
     }
 
     public func deleteBlock(userID: Int64, email: String) async throws -> Bool {
-        try await write(keepingCache: true) { db in
+        try await write([]) { db in
             try db.execute(sql: "DELETE FROM blocks WHERE user_id = ? AND email = ?", arguments: [userID, email.lowercased()])
             return db.changesCount > 0
         }

@@ -8,7 +8,7 @@ extension SQLiteStore {
 
     public func saveWebhookSettings(userID: Int64, _ settings: WebhookSettings) async throws {
         let events = String(decoding: try JSONEncoder().encode(settings.events), as: UTF8.self)
-        try await write(keepingCache: true) { db in
+        try await write([]) { db in
             let wasEnabled = try Self.fetchWebhook(db, userID: userID)?.enabled ?? false
             try db.execute(sql: """
                 INSERT INTO webhook_settings (user_id, enabled, url, events) VALUES (?, ?, ?, ?)
@@ -22,7 +22,7 @@ extension SQLiteStore {
     }
 
     public func pendingWebhookBatches(limit: Int) async throws -> [WebhookBatch] {
-        try await write(keepingCache: true) { db in
+        try await write([]) { db in
             var batches: [WebhookBatch] = []
             let users = try Row.fetchAll(db, sql: "SELECT * FROM webhook_settings WHERE enabled = 1 AND url != ''")
             for row in users {
@@ -45,7 +45,7 @@ extension SQLiteStore {
 
     public func markPosted(eventIDs: [Int64]) async throws {
         let now = Date().timeIntervalSince1970
-        try await write(keepingCache: true) { db in
+        try await write([]) { db in
             let statement = try db.cachedStatement(sql: "UPDATE events SET posted_at = ? WHERE id = ?")
             for id in eventIDs { try statement.execute(arguments: [now, id]) }
         }

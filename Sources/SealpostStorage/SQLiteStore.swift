@@ -36,29 +36,16 @@ public final class SQLiteStore: SealpostStore {
         let cache = try SQLiteCache(path: path)
         let pool = self.pool
         self.cache = cache
-        self.settingsWrites = GroupCommit { changes in await Self.commit(changes, pool: pool, cache: cache) }
+        self.settingsWrites = GroupCommit { changes in await Self.commit(changes, pool: pool) }
     }
 
-    /// Every write transaction moves `meta.generation` on by one and returns the value it found.
-    private static func bumpGeneration(_ db: Database) throws -> Int64 {
-        let before = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'generation'")) ?? 0
-        try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'generation'").execute(arguments: [before + 1])
-        return before
-    }
-
-    /// A write whose effect on cached data is not worth patching: the cache is dropped after it.
-    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await write(keepingCache: false, body)
-    }
-
-    /// `keepingCache`: the write touches nothing the cache holds (the mail queue, events).
-    func write<T: Sendable>(keepingCache: Bool, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        let (value, before) = try await pool.write { db in
-            let before = try Self.bumpGeneration(db)
-            return (try body(db), before)
+    /// Every write goes through here: the change and its change-log entry commit together.
+    func write<T: Sendable>(_ scopes: [SQLiteCache.Scope], _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await pool.write { db in
+            let value = try body(db)
+            try SQLiteCache.record(db, scopes)
+            return value
         }
-        cache.afterOwnCommit(generationBefore: before) { state in if !keepingCache { state.clear() } }
-        return value
     }
 
     public func consistentReads<T: Sendable>(_ body: () async throws -> T) async throws -> T {
@@ -84,7 +71,7 @@ public final class SQLiteStore: SealpostStore {
         // Whole seconds, so the value returned equals the value read back later.
         let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         do {
-            return try await write { db in
+            return try await write([.all]) { db in
                 if let parentID {
                     guard let parent = try Self.fetchUser(db, sql: "SELECT * FROM users WHERE id = ?", [parentID]) else {
                         throw StoreError.notFound("parent account \(parentID)")
@@ -153,7 +140,7 @@ public final class SQLiteStore: SealpostStore {
     // MARK: API keys
 
     public func insertKey(_ key: StoredAPIKey) async throws {
-        try await write { db in
+        try await write([.key(key.id)]) { db in
             guard try Self.fetchUser(db, sql: "SELECT * FROM users WHERE id = ?", [key.userID]) != nil else {
                 throw StoreError.notFound("user \(key.userID)")
             }
@@ -200,7 +187,7 @@ public final class SQLiteStore: SealpostStore {
 
     public func revokeKey(id: String, userID: Int64?) async throws -> Bool {
         let now = Date().timeIntervalSince1970
-        return try await write { db in
+        return try await write([.key(id)]) { db in
             if let userID {
                 try db.execute(sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL", arguments: [now, id, userID])
             } else {
@@ -231,13 +218,12 @@ public final class SQLiteStore: SealpostStore {
 
     /// One transaction for a batch of settings changes, applied in arrival order, one bad change
     /// (an unknown user) failing alone.
-    private static func commit(_ changes: [SettingsChange], pool: DatabasePool, cache: SQLiteCache) async
+    private static func commit(_ changes: [SettingsChange], pool: DatabasePool) async
         -> [Result<(old: EnforcedTLSSettings, new: EnforcedTLSSettings), any Error>]
     {
         let now = Date().timeIntervalSince1970
         do {
-            let (results, before) = try await pool.write { db in
-                let before = try bumpGeneration(db)
+            let results = try await pool.write { db in
                 let update = try db.cachedStatement(sql: "UPDATE enforced_tls SET require_tls = ?, require_valid_cert = ?, version = ? WHERE user_id = ?")
                 let audit = try db.cachedStatement(sql: """
                     INSERT INTO settings_audit (user_id, key_id, on_behalf_of, via, old_value, new_value, at) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -255,12 +241,8 @@ public final class SQLiteStore: SealpostStore {
                     try audit.execute(arguments: [change.userID, change.actor.keyID, change.actor.onBehalfOf, change.actor.via, old.json, new.json, now])
                     results.append(.success((old, new)))
                 }
-                return (results, before)
-            }
-            cache.afterOwnCommit(generationBefore: before) { state in
-                for (change, result) in zip(changes, results) {
-                    if case .success(let r) = result { state.settings[change.userID] = r.new }
-                }
+                try SQLiteCache.record(db, Set(changes.map(\.userID)).map { .settings($0) })
+                return results
             }
             return results
         } catch {
