@@ -1,5 +1,5 @@
 """MX routing through a real DNS server on loopback (dnsmasq): preference order and fallback,
-implicit MX (A/AAAA when there is no MX), IPv6, and unknown domains bouncing at once."""
+implicit MX (A/AAAA when there is no MX), IPv6, null MX and unknown domains bouncing at once."""
 import json
 import os
 import signal
@@ -29,6 +29,8 @@ def dns(tmp_path):
         "host-record=nomx.test,127.0.0.1",
         # only an IPv6 address
         "host-record=v6only.test,::1",
+        # RFC 7505 null MX: the domain accepts no mail
+        "mx-host=nullmx.test,.,0",
         "",
     ]))
     proc = subprocess.Popen(["dnsmasq", "--keep-in-foreground", f"--conf-file={conf}", f"--pid-file={tmp_path}/dnsmasq.pid",
@@ -62,7 +64,7 @@ def test_mx_lookup_fallback_implicit_mx_ipv6_and_nxdomain(sealpost, postfix_peer
     sg = SendGridAPIClient(api_key=key, host=sealpost.url)
     token = uuid.uuid4().hex
     emails = {"a@example.test": "mx2.example.test", "b@nomx.test": "nomx.test", "c@v6only.test": "v6only.test",
-              "d@nosuchdomain.test": None}
+              "d@nosuchdomain.test": None, "e@nullmx.test": None}
     for email in emails:
         r = sg.client.mail.send.post(request_body={
             "personalizations": [{"to": [{"email": email}]}], "from": {"email": "s@relay.test"},
@@ -72,7 +74,10 @@ def test_mx_lookup_fallback_implicit_mx_ipv6_and_nxdomain(sealpost, postfix_peer
     for email, mx in emails.items():
         e = events[email]
         if mx is None:
-            assert e["event"] == "bounce" and e["type"] == "bounce" and "does not exist" in e["reason"], e
+            assert e["event"] == "bounce" and e["type"] == "bounce", e
+            assert ("null MX" if "nullmx" in email else "does not exist") in e["reason"], e
+            assert [x["event"] for x in map(json.loads, sealpost.cli("events").stdout.splitlines()) if x["email"] == email] \
+                == ["processed", "bounce"], "bounced at once, never deferred"
         else:
             assert e["event"] == "delivered", e
             assert e["mx"] == mx
