@@ -1,4 +1,5 @@
 import NIOCore
+import Synchronization
 import NIOSSL
 import NIOTLS
 
@@ -59,6 +60,10 @@ final class SMTPReplyDecoder: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = String
     typealias InboundOut = SMTPReply
     private var parser = SMTPReplyParser()
+    /// Survives the channel: the session reads it after the connection was torn down.
+    let injectionFlag: InjectionFlag
+
+    init(injectionFlag: InjectionFlag) { self.injectionFlag = injectionFlag }
     /// Set just before STARTTLS is written.
     var awaitingStartTLSReply = false
     /// Set once the 220 arrived; cleared when TLS is in place.
@@ -69,6 +74,7 @@ final class SMTPReplyDecoder: ChannelInboundHandler, RemovableChannelHandler {
         let line = unwrapInboundIn(data)
         if sealed {
             injectionDetected = true
+            injectionFlag.raise()
             context.fireErrorCaught(SMTPClientError.startTLSInjection)
             context.close(promise: nil)
             return
@@ -113,4 +119,11 @@ final class HandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
         promise.fail(SMTPClientError.connectionClosed)
         context.fireChannelInactive()
     }
+}
+
+/// Set when plaintext followed the `220` to STARTTLS.
+final class InjectionFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func raise() { value.store(true, ordering: .relaxed) }
+    var isRaised: Bool { value.load(ordering: .relaxed) }
 }

@@ -46,6 +46,7 @@ public struct SMTPDeliveryClient: Sendable {
     private func attempt(_ messages: [OutboundMessage], host: String, port: Int, connectAddress: String?, policy: PolicySet,
                          useTLS: Bool, logger: Logger) async -> Attempt {
         let channel: NIOAsyncChannel<SMTPReply, ByteBuffer>
+        let injection = InjectionFlag()
         do {
             channel = try await ClientBootstrap(group: group)
                 .connectTimeout(timeouts.connect)
@@ -53,7 +54,7 @@ public struct SMTPDeliveryClient: Sendable {
                 .connect(host: connectAddress ?? host, port: port) { ch in
                     ch.eventLoop.makeCompletedFuture {
                         try ch.pipeline.syncOperations.addHandler(SMTPLineFramer())
-                        try ch.pipeline.syncOperations.addHandler(SMTPReplyDecoder())
+                        try ch.pipeline.syncOperations.addHandler(SMTPReplyDecoder(injectionFlag: injection))
                         return try NIOAsyncChannel<SMTPReply, ByteBuffer>(wrappingChannelSynchronously: ch)
                     }
                 }
@@ -62,7 +63,8 @@ public struct SMTPDeliveryClient: Sendable {
         }
         do {
             return try await channel.executeThenClose { inbound, outbound in
-                var conversation = Conversation(channel: channel.channel, inbound: inbound.makeAsyncIterator(), outbound: outbound)
+                var conversation = Conversation(channel: channel.channel, inbound: inbound.makeAsyncIterator(), outbound: outbound,
+                                                injection: injection)
                 return try await run(&conversation, messages: messages, host: host, policy: policy, useTLS: useTLS, logger: logger)
             }
         } catch let error as SMTPClientError {
@@ -104,9 +106,10 @@ public struct SMTPDeliveryClient: Sendable {
                 let chain = ChainBox()
                 do {
                     try await c.upgrade(host: host, chain: chain, timeout: timeouts.startTLS)
-                } catch SMTPClientError.startTLSInjection {
-                    throw SMTPClientError.startTLSInjection
                 } catch {
+                    // An injection attempt is never a reason to fall back to plaintext: the
+                    // connection is abandoned and the delivery tried again later.
+                    if c.injection.isRaised { throw SMTPClientError.startTLSInjection }
                     logger.info("TLS handshake failed", metadata: ["mx": "\(host)", "error": "\(error)"])
                     let facts = ConnectionFacts(starttlsOffered: true, tls: nil)
                     switch policy.afterHandshake(facts, mxHost: host) {
@@ -228,6 +231,7 @@ struct Conversation {
     let channel: any Channel
     var inbound: NIOAsyncChannelInboundStream<SMTPReply>.AsyncIterator
     let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    let injection: InjectionFlag
 
     mutating func read(_ timeout: TimeAmount, _ phase: String) async throws -> SMTPReply {
         let timedOut = Atomic<Bool>(false)
@@ -300,18 +304,24 @@ struct Conversation {
         let sni = host.isIPAddress ? nil : host
         let channel = self.channel
         let handshake = channel.eventLoop.makePromise(of: Void.self)
-        try await channel.eventLoop.submit {
-            let framer = try channel.pipeline.syncOperations.handler(type: SMTPLineFramer.self)
-            let decoder = try channel.pipeline.syncOperations.handler(type: SMTPReplyDecoder.self)
-            guard !framer.hasBufferedBytes, !decoder.injectionDetected else { throw SMTPClientError.startTLSInjection }
-            let ssl = try NIOSSLClientHandler(context: context, serverHostname: sni) { certificates, promise in
-                chain.set(certificates.compactMap { try? $0.toDERBytes() })
-                promise.succeed(.certificateVerified)
-            }
-            try channel.pipeline.syncOperations.addHandler(ssl, position: .first)
-            try channel.pipeline.syncOperations.addHandler(HandshakeWaiter(promise: handshake), position: .after(ssl))
-            decoder.sealed = false
-        }.get()
+        do {
+            try await channel.eventLoop.submit {
+                let framer = try channel.pipeline.syncOperations.handler(type: SMTPLineFramer.self)
+                let decoder = try channel.pipeline.syncOperations.handler(type: SMTPReplyDecoder.self)
+                guard !framer.hasBufferedBytes, !decoder.injectionDetected else { throw SMTPClientError.startTLSInjection }
+                let ssl = try NIOSSLClientHandler(context: context, serverHostname: sni) { certificates, promise in
+                    chain.set(certificates.compactMap { try? $0.toDERBytes() })
+                    promise.succeed(.certificateVerified)
+                }
+                try channel.pipeline.syncOperations.addHandler(ssl, position: .first)
+                try channel.pipeline.syncOperations.addHandler(HandshakeWaiter(promise: handshake), position: .after(ssl))
+                decoder.sealed = false
+            }.get()
+        } catch {
+            // Every promise must be completed, also when the upgrade is refused (injection).
+            handshake.fail(error)
+            throw error
+        }
         let timer = channel.eventLoop.scheduleTask(in: timeout) {
             handshake.fail(SMTPClientError.timeout("TLS handshake"))
             channel.close(promise: nil)
