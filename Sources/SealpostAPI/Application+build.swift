@@ -2,6 +2,7 @@ import NIOCore
 import Hummingbird
 import Logging
 import Prometheus
+import SealpostDelivery
 import SealpostStorage
 
 /// What `sealpost serve` needs to build the API; kept apart from the CLI so tests build the
@@ -32,6 +33,7 @@ public func buildRouter(
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorMiddleware())
+    router.add(middleware: DrainMiddleware(gate: intake.gate))
     SystemRoutes(registry: registry).register(on: router)
 
     // Everything below authenticates and counts against the caller's rate limit.

@@ -128,3 +128,34 @@ class HostileServer:
         asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(5)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
+
+
+class SlowAcceptServer(HostileServer):
+    """A well-behaved server that takes `delay` seconds to answer the end of DATA."""
+
+    def __init__(self, delay):
+        self.delay = delay
+        super().__init__("slowaccept")
+
+    async def converse(self, reader, writer):
+        writer.write(b"220 slow.test ESMTP\r\n")
+        await writer.drain()
+        while True:
+            cmd = await self.line(reader)
+            verb = cmd.split(" ")[0].upper()
+            if verb in ("EHLO", "HELO"):
+                writer.write(b"250-slow.test\r\n250 PIPELINING\r\n")
+            elif verb == "DATA":
+                writer.write(b"354 go on\r\n")
+                await writer.drain()
+                while (await self.line(reader)) != ".":
+                    pass
+                await asyncio.sleep(self.delay)
+                writer.write(b"250 2.0.0 accepted slowly\r\n")
+            elif verb == "QUIT":
+                writer.write(b"221 bye\r\n")
+                await writer.drain()
+                return
+            else:
+                writer.write(b"250 ok\r\n")
+            await writer.drain()

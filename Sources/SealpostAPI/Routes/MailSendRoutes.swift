@@ -12,10 +12,14 @@ public struct IntakeConfiguration: Sendable {
     public var lifetime: TimeInterval
     /// Called after mail was queued (wakes the delivery engine).
     public var onQueued: @Sendable () -> Void
+    /// Set on SIGTERM: the API answers 503 from then on.
+    public var gate: ShutdownGate
 
-    public init(heloName: String = "localhost", lifetime: TimeInterval = 72 * 3600, onQueued: @escaping @Sendable () -> Void = {}) {
+    public init(heloName: String = "localhost", lifetime: TimeInterval = 72 * 3600, gate: ShutdownGate = ShutdownGate(),
+                onQueued: @escaping @Sendable () -> Void = {}) {
         self.heloName = heloName
         self.lifetime = lifetime
+        self.gate = gate
         self.onQueued = onQueued
     }
 }

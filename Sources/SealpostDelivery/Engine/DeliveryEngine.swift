@@ -4,6 +4,7 @@ import Metrics
 import SealpostSettings
 import SealpostStorage
 import ServiceLifecycle
+import Synchronization
 
 /// Settings of the delivery engine (`sealpost serve` flags).
 public struct DeliveryConfiguration: Sendable {
@@ -39,9 +40,13 @@ public final class DeliveryEngine: Service, Sendable {
     let logger: Logger
     private let wakeStream: AsyncStream<Void>
     private let wakeContinuation: AsyncStream<Void>.Continuation
+    /// When set (SIGTERM), no new work is claimed.
+    public let gate: ShutdownGate
+    private let inFlight = Mutex(0)
 
     public init(store: any SealpostStore, client: SMTPDeliveryClient, resolver: NextHopResolver,
-                configuration: DeliveryConfiguration, logger: Logger) {
+                configuration: DeliveryConfiguration, logger: Logger, gate: ShutdownGate = ShutdownGate()) {
+        self.gate = gate
         self.store = store
         self.client = client
         self.resolver = resolver
@@ -56,6 +61,7 @@ public final class DeliveryEngine: Service, Sendable {
     public func run() async throws {
         logger.info("delivery engine started", metadata: ["max_sessions": "\(configuration.maxSessions)"])
         await withGracefulShutdownHandler {
+            // While draining, rounds claim nothing; the loop itself ends on the engine's own turn.
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 let worked: Bool
                 do {
@@ -86,9 +92,22 @@ public final class DeliveryEngine: Service, Sendable {
         }
     }
 
+    /// True once no scheduling round is running, or false after `timeout`.
+    public func waitUntilIdle(timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if inFlight.withLock({ $0 }) == 0 { return true }
+            do { try await Task.sleep(for: .milliseconds(50)) } catch { break }
+        }
+        return inFlight.withLock { $0 } == 0
+    }
+
     /// One scheduling round. Returns false when nothing was due.
     @discardableResult
     public func runOnce(now: Date = Date()) async throws -> Bool {
+        if gate.isDraining { return false }
+        inFlight.withLock { $0 += 1 }
+        defer { inFlight.withLock { $0 -= 1 } }
         let claimed = try await store.claimDeliveries(now: now, limit: configuration.claimBatch, lease: configuration.lease)
         if claimed.isEmpty { return false }
         var settingsByUser: [Int64: EnforcedTLSSettings] = [:]

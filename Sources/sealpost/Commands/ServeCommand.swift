@@ -32,6 +32,8 @@ struct ServeCommand: AsyncParsableCommand {
     var queueLifetime: Double?
     @Option(help: "First retry delay in seconds, doubled per attempt up to an hour (env SEALPOST_RETRY_BASE; default 60).")
     var retryBase: Double?
+    @Option(help: "Seconds SIGTERM waits for SMTP sessions in flight before stopping (env SEALPOST_SHUTDOWN_GRACE; default 30).")
+    var shutdownGrace: Double?
     @Option(help: "Limit in seconds for every SMTP client wait (env SEALPOST_SMTP_TIMEOUT; default: RFC 5321's per-phase limits).")
     var smtpTimeout: Double?
 
@@ -56,7 +58,9 @@ struct ServeCommand: AsyncParsableCommand {
         let store = try db.open()
         let released = try await store.releaseAllLeases()
         logger.info("database ready", metadata: ["path": "\(db.path)", "leases_recovered": "\(released)"])
-        let engine = try makeEngine(store: store, logger: logger)
+        let gate = ShutdownGate()
+        let engine = try makeEngine(store: store, logger: logger, gate: gate)
+        let grace = try Self.seconds(shutdownGrace, env: "SEALPOST_SHUTDOWN_GRACE", default: 30, name: "shutdown grace")
         let helo = Environment.value(flag: heloName, env: "SEALPOST_HELO_NAME", default: ProcessInfo.processInfo.hostName)
         let lifetime = try Self.seconds(queueLifetime, env: "SEALPOST_QUEUE_LIFETIME", default: 72 * 3600, name: "queue lifetime")
         let app = buildApplication(
@@ -64,7 +68,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: APIConfiguration(host: host, port: port, rateLimit: limit),
             logger: logger,
             registry: registry,
-            intake: IntakeConfiguration(heloName: helo, lifetime: lifetime, onQueued: { engine.wake() }),
+            intake: IntakeConfiguration(heloName: helo, lifetime: lifetime, gate: gate, onQueued: { engine.wake() }),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
                 logger.info("listening", metadata: ["address": "http://\(host):\(bound)"])
@@ -73,11 +77,15 @@ struct ServeCommand: AsyncParsableCommand {
             logger.warning("serving the API over plain HTTP on a non-loopback address: API keys cross the network in clear", metadata: ["host": "\(host)"])
         }
         // One service group for everything the process runs, stopped together on SIGTERM/SIGINT.
-        let services = ServiceGroup(configuration: .init(services: [app, engine, WebhookPoster(store: store, logger: logger)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let services = ServiceGroup(configuration: .init(services: [
+                app, engine, WebhookPoster(store: store, logger: logger),
+                // Listed last, so it hears SIGTERM first: intake closes before anything stops.
+                DrainService(gate: gate, engine: engine, grace: .milliseconds(Int64(grace * 1000)), logger: logger),
+            ], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await services.run()
     }
 
-    func makeEngine(store: any SealpostStore, logger: Logger) throws -> DeliveryEngine {
+    func makeEngine(store: any SealpostStore, logger: Logger, gate: ShutdownGate) throws -> DeliveryEngine {
         var routeTable: [String: NextHop] = [:]
         let fromEnv = (ProcessInfo.processInfo.environment["SEALPOST_ROUTES"] ?? "").split(separator: ",").map { String($0) }
         for text in (routes.isEmpty ? fromEnv : routes) where !text.trimmingCharacters(in: .whitespaces).isEmpty {
@@ -115,7 +123,7 @@ struct ServeCommand: AsyncParsableCommand {
         let mxPortText = Environment.value(flag: mxPort.map(String.init), env: "SEALPOST_MX_PORT", default: "25")
         guard let mxPortValue = Int(mxPortText), (1...65535).contains(mxPortValue) else { throw ValidationError("MX port must be 1-65535, got \(mxPortText)") }
         return DeliveryEngine(store: store, client: client, resolver: NextHopResolver(routes: routeTable, dnsServer: dns, mxPort: mxPortValue),
-                              configuration: configuration, logger: logger)
+                              configuration: configuration, logger: logger, gate: gate)
     }
 
     static func seconds(_ flag: Double?, env: String, default value: Double, name: String) throws -> Double {
