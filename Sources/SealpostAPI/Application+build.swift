@@ -1,5 +1,8 @@
 import NIOCore
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import Logging
 import Prometheus
 import SealpostDelivery
@@ -13,12 +16,28 @@ public struct APIConfiguration: Sendable {
     /// Requests per minute per key per endpoint.
     public var rateLimit: Int
     public var serverName: String?
+    /// PEM certificate chain and key: serve HTTPS (TLS 1.2+) instead of plain HTTP.
+    public var tlsCertificate: String?
+    public var tlsKey: String?
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, rateLimit: Int = 600, serverName: String? = "sealpost") {
+    public init(host: String = "127.0.0.1", port: Int = 8080, rateLimit: Int = 600, serverName: String? = "sealpost",
+                tlsCertificate: String? = nil, tlsKey: String? = nil) {
         self.host = host
         self.port = port
         self.rateLimit = rateLimit
         self.serverName = serverName
+        self.tlsCertificate = tlsCertificate
+        self.tlsKey = tlsKey
+    }
+
+    /// The HTTP/1.1 server, wrapped in TLS 1.2+ when a certificate and key are configured.
+    public func serverBuilder() throws -> HTTPServerBuilder {
+        guard let tlsCertificate, let tlsKey else { return .http1() }
+        var tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(tlsCertificate).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: tlsKey, format: .pem)))
+        tls.minimumTLSVersion = .tlsv12
+        return try .tls(.http1(), tlsConfiguration: tls)
     }
 }
 
@@ -57,10 +76,11 @@ public func buildApplication(
     registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
     intake: IntakeConfiguration = IntakeConfiguration(),
     onServerRunning: (@Sendable (any Channel) async -> Void)? = nil
-) -> some ApplicationProtocol {
+) throws -> some ApplicationProtocol {
     let router = buildRouter(store: store, rateLimit: configuration.rateLimit, registry: registry, intake: intake)
     return Application(
         router: router,
+        server: try configuration.serverBuilder(),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: configuration.serverName),
         onServerRunning: onServerRunning ?? { _ in },
         logger: logger

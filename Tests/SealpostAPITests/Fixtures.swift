@@ -48,7 +48,7 @@ struct World {
     func app(rateLimit: Int = 10_000) -> some ApplicationProtocol {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
-        return buildApplication(store: store, configuration: APIConfiguration(host: "127.0.0.1", port: 0, rateLimit: rateLimit), logger: logger)
+        return try! buildApplication(store: store, configuration: APIConfiguration(host: "127.0.0.1", port: 0, rateLimit: rateLimit), logger: logger)
     }
 }
 

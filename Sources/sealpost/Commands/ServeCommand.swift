@@ -32,6 +32,10 @@ struct ServeCommand: AsyncParsableCommand {
     var queueLifetime: Double?
     @Option(help: "First retry delay in seconds, doubled per attempt up to an hour (env SEALPOST_RETRY_BASE; default 60).")
     var retryBase: Double?
+    @Option(help: "PEM certificate chain: serve the API over HTTPS, TLS 1.2+ (env SEALPOST_TLS_CERT; needs --tls-key).")
+    var tlsCert: String?
+    @Option(help: "PEM private key of --tls-cert (env SEALPOST_TLS_KEY).")
+    var tlsKey: String?
     @Option(help: "Seconds SIGTERM waits for SMTP sessions in flight before stopping (env SEALPOST_SHUTDOWN_GRACE; default 30).")
     var shutdownGrace: Double?
     @Option(help: "Limit in seconds for every SMTP client wait (env SEALPOST_SMTP_TIMEOUT; default: RFC 5321's per-phase limits).")
@@ -63,17 +67,28 @@ struct ServeCommand: AsyncParsableCommand {
         let grace = try Self.seconds(shutdownGrace, env: "SEALPOST_SHUTDOWN_GRACE", default: 30, name: "shutdown grace")
         let helo = Environment.value(flag: heloName, env: "SEALPOST_HELO_NAME", default: ProcessInfo.processInfo.hostName)
         let lifetime = try Self.seconds(queueLifetime, env: "SEALPOST_QUEUE_LIFETIME", default: 72 * 3600, name: "queue lifetime")
-        let app = buildApplication(
+        let certPath = Environment.value(flag: tlsCert, env: "SEALPOST_TLS_CERT", default: "")
+        let keyPath = Environment.value(flag: tlsKey, env: "SEALPOST_TLS_KEY", default: "")
+        guard certPath.isEmpty == keyPath.isEmpty else { throw ValidationError("--tls-cert and --tls-key go together") }
+        let https = !certPath.isEmpty
+        let apiConfiguration = APIConfiguration(host: host, port: port, rateLimit: limit,
+                                                tlsCertificate: https ? certPath : nil, tlsKey: https ? keyPath : nil)
+        do {
+            _ = try apiConfiguration.serverBuilder()
+        } catch {
+            throw ValidationError("cannot set up HTTPS with \(certPath) and \(keyPath): \(error)")
+        }
+        let app = try buildApplication(
             store: store,
-            configuration: APIConfiguration(host: host, port: port, rateLimit: limit),
+            configuration: apiConfiguration,
             logger: logger,
             registry: registry,
             intake: IntakeConfiguration(heloName: helo, lifetime: lifetime, gate: gate, onQueued: { engine.wake() }),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
-                logger.info("listening", metadata: ["address": "http://\(host):\(bound)"])
+                logger.info("listening", metadata: ["address": "\(https ? "https" : "http")://\(host):\(bound)"])
             })
-        if !Self.isLoopback(host) {
+        if !https && !Self.isLoopback(host) {
             logger.warning("serving the API over plain HTTP on a non-loopback address: API keys cross the network in clear", metadata: ["host": "\(host)"])
         }
         // One service group for everything the process runs, stopped together on SIGTERM/SIGINT.
