@@ -49,23 +49,25 @@ public func buildRouter(
     intake: IntakeConfiguration = IntakeConfiguration()
 ) -> Router<SealpostRequestContext> {
     let router = Router(context: SealpostRequestContext.self)
+    let known = KnownPaths()
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: DrainMiddleware(gate: intake.gate))
-    SystemRoutes(registry: registry).register(on: router)
+    SystemRoutes(registry: registry).register(on: router, known: known)
 
     // Everything below authenticates and counts against the caller's rate limit.
     router.add(middleware: AuthMiddleware(store: store))
     router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(limit: rateLimit)))
     let tenants = TenantResolver(store: store)
-    EnforcedTLSRoutes(store: store, tenants: tenants).register(on: router)
-    APIKeyRoutes(store: store, tenants: tenants).register(on: router)
-    ScopeRoutes().register(on: router)
-    SubuserRoutes(store: store).register(on: router)
-    MailSendRoutes(store: store, intake: intake).register(on: router)
-    BlockRoutes(store: store, tenants: tenants).register(on: router)
-    WebhookRoutes(store: store, tenants: tenants).register(on: router)
+    EnforcedTLSRoutes(store: store, tenants: tenants).register(on: router, known: known)
+    APIKeyRoutes(store: store, tenants: tenants).register(on: router, known: known)
+    ScopeRoutes().register(on: router, known: known)
+    SubuserRoutes(store: store).register(on: router, known: known)
+    MailSendRoutes(store: store, intake: intake).register(on: router, known: known)
+    BlockRoutes(store: store, tenants: tenants).register(on: router, known: known)
+    WebhookRoutes(store: store, tenants: tenants).register(on: router, known: known)
+    router.add(middleware: MethodNotAllowedMiddleware(known: known))
     return router
 }
 

@@ -148,7 +148,7 @@ private func json(_ body: String) throws -> [String: Any] {
         let world = try await World.make(); defer { world.remove() }
         try await world.app().test(.router) { client in
             var r = try await client.call(.post, "/v3/subusers", key: world.acmeKey, body: #"{"username":"globex-sub","email":"a@b.test"}"#)
-            #expect(r.status == .badRequest)
+            #expect(r.status == .conflict)
             #expect(try errorItems(r.body).first?.1 == "username exists")
             r = try await client.call(.post, "/v3/subusers", key: world.acmeKey, body: #"{"username":"bad name","email":"nope"}"#)
             #expect(r.status == .badRequest)
@@ -162,6 +162,12 @@ private func json(_ body: String) throws -> [String: Any] {
 }
 
 @Suite struct SystemRouteTests {
+    @Test func documentedScopesAreTheKnownScopes() throws {
+        let doc = try json(OpenAPIDocument.json)
+        let scope = ((doc["components"] as? [String: Any])?["schemas"] as? [String: Any])?["Scope"] as? [String: Any]
+        #expect(Set(scope?["enum"] as? [String] ?? []) == Set(Scope.all))
+    }
+
     @Test func healthMetricsAndOpenAPINeedNoKey() async throws {
         let world = try await World.make(); defer { world.remove() }
         try await world.app().test(.router) { client in

@@ -60,7 +60,7 @@ def exchanges(sealpost, ids, keys):
         ("GET", "/v3/scopes", keys["acme"], None, None),                         # 200
         ("GET", "/v3/scopes", None, None, None),                                 # 401
         ("POST", "/v3/subusers", keys["acme"], None, {"username": "acme-3", "email": "3@acme.test", "password": "pw"}),  # 201
-        ("POST", "/v3/subusers", keys["acme"], None, {"username": "acme-3", "email": "3@acme.test"}),  # 400 exists
+        ("POST", "/v3/subusers", keys["acme"], None, {"username": "acme-3", "email": "3@acme.test"}),  # 409 exists
         ("POST", "/v3/subusers", keys["acme-sub"], None, {"username": "x9", "email": "x@y.test"}),     # 403
         ("GET", "/v3/subusers", keys["acme"], None, None),                       # 200
         ("GET", "/v3/subusers?limit=9999", keys["acme"], None, None),            # 400

@@ -10,13 +10,13 @@ struct APIKeyRoutes {
     let store: any SealpostStore
     let tenants: TenantResolver
 
-    func register(on router: Router<SealpostRequestContext>) {
+    func register(on router: Router<SealpostRequestContext>, known: KnownPaths) {
         router.post(Self.collection, use: create)
         router.get(Self.collection, use: list)
-        router.methodNotAllowed(Self.collection, allow: [.get, .post])
+        router.methodNotAllowed(Self.collection.description, allow: [.get, .post], known: known)
         router.get(Self.item, use: show)
         router.delete(Self.item, use: delete)
-        router.methodNotAllowed(Self.item, allow: [.get, .delete])
+        router.methodNotAllowed(Self.item.description, allow: [.get, .delete], known: known)
     }
 
     struct Created: Encodable {

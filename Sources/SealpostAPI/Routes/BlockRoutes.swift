@@ -10,12 +10,12 @@ struct BlockRoutes {
     let store: any SealpostStore
     let tenants: TenantResolver
 
-    func register(on router: Router<SealpostRequestContext>) {
+    func register(on router: Router<SealpostRequestContext>, known: KnownPaths) {
         router.get(Self.collection, use: list)
-        router.methodNotAllowed(Self.collection, allow: [.get])
+        router.methodNotAllowed(Self.collection.description, allow: [.get], known: known)
         router.get(Self.item, use: show)
         router.delete(Self.item, use: delete)
-        router.methodNotAllowed(Self.item, allow: [.get, .delete])
+        router.methodNotAllowed(Self.item.description, allow: [.get, .delete], known: known)
     }
 
     struct Listed: Encodable {
@@ -57,7 +57,7 @@ struct BlockRoutes {
 
     static func optionalInt(_ raw: String?, _ name: String) throws -> Int? {
         guard let raw else { return nil }
-        guard let n = Int(raw), n >= 0 else { throw APIError.badRequest(field: name, "\(name) must be a Unix timestamp") }
+        guard let n = Int(raw), (0...4_102_444_800).contains(n) else { throw APIError.badRequest(field: name, "\(name) must be a Unix timestamp") }
         return n
     }
 }

@@ -9,10 +9,10 @@ struct EnforcedTLSRoutes {
     let store: any SealpostStore
     let tenants: TenantResolver
 
-    func register(on router: Router<SealpostRequestContext>) {
+    func register(on router: Router<SealpostRequestContext>, known: KnownPaths) {
         router.get(Self.path, use: get)
         router.patch(Self.path, use: patch)
-        router.methodNotAllowed(Self.path, allow: [.get, .patch])
+        router.methodNotAllowed(Self.path.description, allow: [.get, .patch], known: known)
     }
 
     @Sendable func get(_ request: Request, context: SealpostRequestContext) async throws -> Response {

@@ -33,9 +33,9 @@ struct MailSendRoutes {
     let store: any SealpostStore
     let intake: IntakeConfiguration
 
-    func register(on router: Router<SealpostRequestContext>) {
+    func register(on router: Router<SealpostRequestContext>, known: KnownPaths) {
         router.post(Self.path, use: send)
-        router.methodNotAllowed(Self.path, allow: [.post])
+        router.methodNotAllowed(Self.path.description, allow: [.post], known: known)
     }
 
     @Sendable func send(_ request: Request, context: SealpostRequestContext) async throws -> Response {

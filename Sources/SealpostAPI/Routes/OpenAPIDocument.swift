@@ -50,9 +50,9 @@ enum OpenAPIDocument {
         "summary": "Create an API key. Without scopes the key gets the caller's own scopes.",
         "tags": ["API Keys"],
         "parameters": [{"$ref": "#/components/parameters/OnBehalfOf"}],
-        "requestBody": {"content": {"application/json": {"schema": {
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {
           "type": "object", "required": ["name"],
-          "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100}, "scopes": {"type": "array", "items": {"type": "string"}}}
+          "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100}, "scopes": {"type": "array", "items": {"$ref": "#/components/schemas/Scope"}}}
         }}}},
         "responses": {
           "201": {"description": "The key, shown this once.", "content": {"application/json": {"schema": {
@@ -131,9 +131,9 @@ enum OpenAPIDocument {
         "operationId": "CreateSubuser",
         "summary": "Create a subuser of the calling parent account. A password is accepted and ignored.",
         "tags": ["Subusers API"],
-        "requestBody": {"content": {"application/json": {"schema": {
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {
           "type": "object", "required": ["username", "email"],
-          "properties": {"username": {"type": "string"}, "email": {"type": "string", "format": "email"}, "password": {"type": "string"}, "ips": {"type": "array", "items": {"type": "string"}}}
+          "properties": {"username": {"type": "string", "pattern": "^(?!account-id)[A-Za-z0-9._@+-]{1,64}$"}, "email": {"type": "string", "format": "email"}, "password": {"type": "string"}, "ips": {"type": "array", "items": {"type": "string"}}}
         }}}},
         "responses": {
           "201": {"description": "The subuser.", "content": {"application/json": {"schema": {
@@ -143,6 +143,7 @@ enum OpenAPIDocument {
           "400": {"$ref": "#/components/responses/Error400"},
           "401": {"$ref": "#/components/responses/Error401"},
           "403": {"$ref": "#/components/responses/Error403"},
+          "409": {"description": "username exists", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}},
           "413": {"$ref": "#/components/responses/Error413"},
           "429": {"$ref": "#/components/responses/Error429"}
         }
@@ -154,7 +155,7 @@ enum OpenAPIDocument {
         "parameters": [
           {"name": "username", "in": "query", "schema": {"type": "string"}},
           {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
-          {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}
+          {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 2147483647}}
         ],
         "responses": {
           "200": {"description": "Subusers.", "content": {"application/json": {"schema": {
@@ -173,7 +174,7 @@ enum OpenAPIDocument {
         "operationId": "SendMail",
         "summary": "Queue mail. 202 with X-Message-Id once every recipient is durably queued; delivered under the sender's Enforced TLS setting.",
         "tags": ["Mail Send"],
-        "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/MailRequest"}}}},
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MailRequest"}}}},
         "responses": {
           "202": {"description": "Queued.", "headers": {"X-Message-Id": {"schema": {"type": "string"}}}},
           "400": {"$ref": "#/components/responses/Error400"},
@@ -191,10 +192,10 @@ enum OpenAPIDocument {
         "tags": ["Blocks API"],
         "parameters": [
           {"$ref": "#/components/parameters/OnBehalfOf"},
-          {"name": "start_time", "in": "query", "schema": {"type": "integer"}},
-          {"name": "end_time", "in": "query", "schema": {"type": "integer"}},
+          {"name": "start_time", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 4102444800}},
+          {"name": "end_time", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 4102444800}},
           {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
-          {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+          {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 2147483647}},
           {"name": "email", "in": "query", "schema": {"type": "string"}}
         ],
         "responses": {
@@ -296,9 +297,11 @@ enum OpenAPIDocument {
     },
     "schemas": {
       "Version": {"type": "number", "enum": [1.1, 1.2, 1.3]},
-      "Address": {"type": "object", "required": ["email"], "properties": {"email": {"type": "string"}, "name": {"type": "string"}}},
+      "Address": {"type": "object", "required": ["email"], "properties": {"email": {"type": "string", "format": "email", "pattern": "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"}, "name": {"type": "string"}}},
+      "Scope": {"type": "string", "enum": ["api_keys.create", "api_keys.delete", "api_keys.read", "subusers.create", "subusers.read", "user.settings.enforced_tls.read", "user.settings.enforced_tls.update", "mail.send", "suppression.blocks.delete", "suppression.blocks.read", "user.webhooks.event.settings.read", "user.webhooks.event.settings.update"]},
       "MailRequest": {
-        "type": "object", "required": ["personalizations", "from"],
+        "description": "subject may be left out when every personalization has one (documented here as required for simplicity).",
+        "type": "object", "required": ["personalizations", "from", "content", "subject"],
         "properties": {
           "personalizations": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {
             "type": "object", "required": ["to"],
@@ -306,21 +309,21 @@ enum OpenAPIDocument {
               "to": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/Address"}},
               "cc": {"type": "array", "items": {"$ref": "#/components/schemas/Address"}},
               "bcc": {"type": "array", "items": {"$ref": "#/components/schemas/Address"}},
-              "subject": {"type": "string"},
-              "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+              "subject": {"type": "string", "minLength": 1},
+              "headers": {"type": "object", "propertyNames": {"pattern": "^[!-9;-~]+$"}, "additionalProperties": {"type": "string", "pattern": "^[^\\r\\n]*$"}},
               "custom_args": {"type": "object", "additionalProperties": {"type": "string"}},
-              "send_at": {"type": "integer"}
+              "send_at": {"type": "integer", "minimum": 0, "maximum": 4102444799}
             }
           }},
           "from": {"$ref": "#/components/schemas/Address"},
           "reply_to": {"$ref": "#/components/schemas/Address"},
           "subject": {"type": "string", "minLength": 1},
           "content": {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["type", "value"],
-            "properties": {"type": {"type": "string", "minLength": 1}, "value": {"type": "string", "minLength": 1}}}},
-          "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+            "properties": {"type": {"type": "string", "minLength": 1, "pattern": "^[^\\r\\n]+$"}, "value": {"type": "string", "minLength": 1}}}},
+          "headers": {"type": "object", "propertyNames": {"pattern": "^[!-9;-~]+$"}, "additionalProperties": {"type": "string", "pattern": "^[^\\r\\n]*$"}},
           "categories": {"type": "array", "maxItems": 10, "items": {"type": "string"}},
           "custom_args": {"type": "object", "additionalProperties": {"type": "string"}},
-          "send_at": {"type": "integer"}
+          "send_at": {"type": "integer", "minimum": 0, "maximum": 4102444799}
         }
       },
       "BlocksResponse": {"type": "array", "items": {"type": "object", "required": ["created", "email", "reason", "status"],

@@ -11,10 +11,10 @@ struct SubuserRoutes {
     static let maxPage = 500
     let store: any SealpostStore
 
-    func register(on router: Router<SealpostRequestContext>) {
+    func register(on router: Router<SealpostRequestContext>, known: KnownPaths) {
         router.post(Self.path, use: create)
         router.get(Self.path, use: list)
-        router.methodNotAllowed(Self.path, allow: [.get, .post])
+        router.methodNotAllowed(Self.path.description, allow: [.get, .post], known: known)
     }
 
     struct Created: Encodable {
@@ -54,12 +54,17 @@ struct SubuserRoutes {
         case nil: errors.append(.init(field: "email", message: "missing required argument"))
         default: errors.append(.init(field: "email", message: "email must be a valid email address"))
         }
+        switch body["ips"] {
+        case nil, .null: break
+        case .array(let items) where items.allSatisfy({ if case .string = $0 { true } else { false } }): break
+        default: errors.append(.init(field: "ips", message: "ips must be an array of strings"))
+        }
         if !errors.isEmpty { throw APIError(.badRequest, errors: errors) }
         let user: User
         do {
             user = try await store.createSubuser(parentID: principal.user.id, username: username, email: email)
         } catch StoreError.nameTaken {
-            throw APIError.badRequest(field: "username", "username exists")
+            throw APIError(.conflict, field: "username", message: "username exists")
         }
         return try JSONResponse.make(.created, encoding: Created(username: user.name, user_id: user.id, email: email))
     }

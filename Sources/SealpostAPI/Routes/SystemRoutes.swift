@@ -5,7 +5,7 @@ import Prometheus
 struct SystemRoutes {
     let registry: PrometheusCollectorRegistry
 
-    func register(on router: Router<SealpostRequestContext>) {
+    func register(on router: Router<SealpostRequestContext>, known: KnownPaths) {
         // Also the "trivial route" the API benchmark compares authenticated routes against.
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/metrics") { _, _ -> Response in
@@ -20,5 +20,6 @@ struct SystemRoutes {
         router.get("/openapi.json") { _, _ in
             JSONResponse.make(json: OpenAPIDocument.json)
         }
+        for path: RouterPath in ["/healthz", "/metrics", "/openapi.json"] { router.methodNotAllowed(path.description, allow: [.get], known: known) }
     }
 }

@@ -24,7 +24,13 @@ enum MailRequestValidator {
                 return nil
             }
             var name: String?
-            if case .string(let n)? = o["name"] { name = n }
+            switch o["name"] {
+            case .string(let n)?: name = n
+            case nil: name = nil
+            default:
+                fail("\(field).name", "name must be a string")
+                return nil
+            }
             return MailAddress(email: email, name: name)
         }
         func addresses(_ value: JSONValue?, field: String, required: Bool) -> [MailAddress] {
@@ -38,7 +44,7 @@ enum MailRequestValidator {
             }
             return items.enumerated().compactMap { address($1, field: "\(field).\($0)") }
         }
-        func strings(_ value: JSONValue?, field: String) -> [String: String] {
+        func strings(_ value: JSONValue?, field: String, headers: Bool = false) -> [String: String] {
             guard let value else { return [:] }
             guard case .object(let o) = value else {
                 fail(field, "\(field) must be an object of strings")
@@ -50,7 +56,7 @@ enum MailRequestValidator {
                     fail("\(field).\(k)", "\(field) values must be strings")
                     continue
                 }
-                if k.hasLineBreak || k.contains(":") || s.hasLineBreak {
+                if headers && (k.hasLineBreak || k.contains(":") || s.hasLineBreak || k.isEmpty) {
                     fail("\(field).\(k)", "header names and values may not contain line breaks")
                     continue
                 }
@@ -89,7 +95,7 @@ enum MailRequestValidator {
                 var subject: String?
                 if case .string(let s)? = p["subject"], !s.isEmpty { subject = s }
                 let personalization = MailPersonalization(
-                    to: to, cc: cc, bcc: bcc, subject: subject, headers: strings(p["headers"], field: "\(field).headers"),
+                    to: to, cc: cc, bcc: bcc, subject: subject, headers: strings(p["headers"], field: "\(field).headers", headers: true),
                     customArgs: strings(p["custom_args"], field: "\(field).custom_args"), sendAt: timestamp(p["send_at"], field: "\(field).send_at"))
                 recipientCount += personalization.recipients.count
                 personalizations.append(personalization)
@@ -113,7 +119,7 @@ enum MailRequestValidator {
         if case .array(let items)? = body["content"], !items.isEmpty {
             for (i, item) in items.enumerated() {
                 guard case .object(let c) = item, case .string(let type)? = c["type"], !type.isEmpty,
-                      !type.hasLineBreak, !type.contains(";") else {
+                      !type.hasLineBreak else {
                     fail("content.\(i).type", "The content type must be a string at least one character in length.")
                     continue
                 }
@@ -135,7 +141,7 @@ enum MailRequestValidator {
                 fail("categories", "categories must be an array of at most 10 strings")
             }
         }
-        let headers = strings(body["headers"], field: "headers")
+        let headers = strings(body["headers"], field: "headers", headers: true)
         let customArgs = strings(body["custom_args"], field: "custom_args")
         let sendAt = timestamp(body["send_at"], field: "send_at")
 
@@ -150,6 +156,8 @@ enum MailRequestValidator {
         let local = s[..<at]
         let domain = s[s.index(after: at)...]
         guard !local.isEmpty, local.utf8.count <= 64, !domain.isEmpty, domain.utf8.count <= 253 else { return false }
+        // RFC 5321 dot-string: no leading, trailing or doubled dot in the local part.
+        guard !local.hasPrefix("."), !local.hasSuffix("."), !local.contains("..") else { return false }
         if s.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 0x20 || $0 == 0x7F } == true || "<>(),;:\\\"[]".contains($0) }) { return false }
         let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
         guard labels.count >= 2, labels.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 63 && !$0.hasPrefix("-") && !$0.hasSuffix("-") }) else { return false }
