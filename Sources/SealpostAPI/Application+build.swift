@@ -15,6 +15,8 @@ public struct APIConfiguration: Sendable {
     public var port: Int
     /// Requests per minute per key per endpoint.
     public var rateLimit: Int
+    /// Connections served at once; more wait in the listen backlog.
+    public var maxConnections: Int = 1024
     public var serverName: String?
     /// PEM certificate chain and key: serve HTTPS (TLS 1.2+) instead of plain HTTP.
     public var tlsCertificate: String?
@@ -31,13 +33,18 @@ public struct APIConfiguration: Sendable {
     }
 
     /// The HTTP/1.1 server, wrapped in TLS 1.2+ when a certificate and key are configured.
+    /// Bounds on what one client can make the server hold: header sizes and idle connections.
+    static let http1 = HTTP1Channel.Configuration(
+        idleTimeout: .seconds(120),
+        httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100))
+
     public func serverBuilder() throws -> HTTPServerBuilder {
-        guard let tlsCertificate, let tlsKey else { return .http1() }
+        guard let tlsCertificate, let tlsKey else { return .http1(configuration: Self.http1) }
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(tlsCertificate).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: tlsKey, format: .pem)))
         tls.minimumTLSVersion = .tlsv12
-        return try .tls(.http1(), tlsConfiguration: tls)
+        return try .tls(.http1(configuration: Self.http1), tlsConfiguration: tls)
     }
 }
 
@@ -83,7 +90,8 @@ public func buildApplication(
     return Application(
         router: router,
         server: try configuration.serverBuilder(),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: configuration.serverName),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: configuration.serverName,
+                             availableConnectionsDelegate: .maximum(configuration.maxConnections, logger: logger)),
         onServerRunning: onServerRunning ?? { _ in },
         logger: logger
     )
