@@ -59,25 +59,36 @@ extension SQLiteStore {
     }
 
     public func resolve(_ updates: [DeliveryUpdate]) async throws {
+        try await resolveWrites.submit(updates)
+    }
+
+    /// One transaction for the results of several sessions.
+    static func commitResolutions(_ batches: [[DeliveryUpdate]], pool: DatabasePool) async -> [Result<Void, any Error>] {
         let now = Date().timeIntervalSince1970
-        try await write([]) { db in
-            let final = try db.cachedStatement(sql: "UPDATE deliveries SET state = ?, lease_until = 0, last_result = ?, updated_at = ? WHERE id = ?")
-            let later = try db.cachedStatement(sql: "UPDATE deliveries SET next_attempt_at = ?, lease_until = 0, last_result = ?, updated_at = ? WHERE id = ?")
-            for u in updates {
-                switch u.resolution {
-                case .delivered: try final.execute(arguments: ["delivered", u.result, now, u.deliveryID])
-                case .bounced: try final.execute(arguments: ["bounced", u.result, now, u.deliveryID])
-                case .blocked: try final.execute(arguments: ["blocked", u.result, now, u.deliveryID])
-                case .deferred(let until): try later.execute(arguments: [until.timeIntervalSince1970, u.result, now, u.deliveryID])
+        do {
+            try await pool.write { db in
+                let final = try db.cachedStatement(sql: "UPDATE deliveries SET state = ?, lease_until = 0, last_result = ?, updated_at = ? WHERE id = ?")
+                let later = try db.cachedStatement(sql: "UPDATE deliveries SET next_attempt_at = ?, lease_until = 0, last_result = ?, updated_at = ? WHERE id = ?")
+                for u in batches.joined() {
+                    switch u.resolution {
+                    case .delivered: try final.execute(arguments: ["delivered", u.result, now, u.deliveryID])
+                    case .bounced: try final.execute(arguments: ["bounced", u.result, now, u.deliveryID])
+                    case .blocked: try final.execute(arguments: ["blocked", u.result, now, u.deliveryID])
+                    case .deferred(let until): try later.execute(arguments: [until.timeIntervalSince1970, u.result, now, u.deliveryID])
+                    }
+                    if let b = u.block {
+                        try db.cachedStatement(sql: """
+                            INSERT INTO blocks (user_id, email, reason, status, created) VALUES (?, ?, ?, ?, ?)
+                            ON CONFLICT (user_id, email) DO UPDATE SET reason = excluded.reason, status = excluded.status, created = excluded.created
+                            """).execute(arguments: [b.userID, b.email.lowercased(), b.reason, b.status, b.created])
+                    }
                 }
-                if let b = u.block {
-                    try db.cachedStatement(sql: """
-                        INSERT INTO blocks (user_id, email, reason, status, created) VALUES (?, ?, ?, ?, ?)
-                        ON CONFLICT (user_id, email) DO UPDATE SET reason = excluded.reason, status = excluded.status, created = excluded.created
-                        """).execute(arguments: [b.userID, b.email.lowercased(), b.reason, b.status, b.created])
-                }
+                try insert(batches.joined().map(\.event), db: db, now: now)
+                try SQLiteCache.record(db, [])
             }
-            try Self.insert(updates.map(\.event), db: db, now: now)
+            return batches.map { _ in .success(()) }
+        } catch {
+            return batches.map { _ in .failure(error) }
         }
     }
 
@@ -140,7 +151,7 @@ extension SQLiteStore {
         }
     }
 
-    private static func insert(_ events: [EventRecord], db: Database, now: Double) throws {
+    static func insert(_ events: [EventRecord], db: Database, now: Double) throws {
         let statement = try db.cachedStatement(sql: """
             INSERT INTO events (user_id, sg_event_id, event, email, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)
             """)

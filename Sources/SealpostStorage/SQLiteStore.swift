@@ -10,6 +10,8 @@ public final class SQLiteStore: SealpostStore {
     let pool: DatabasePool
     let cache: SQLiteCache
     private let settingsWrites: GroupCommit<SettingsChange, (old: EnforcedTLSSettings, new: EnforcedTLSSettings)>
+    /// Delivery results of concurrent sessions share transactions and fsyncs.
+    let resolveWrites: GroupCommit<[DeliveryUpdate], Void>
 
     struct SettingsChange: Sendable {
         var userID: Int64
@@ -37,6 +39,7 @@ public final class SQLiteStore: SealpostStore {
         let pool = self.pool
         self.cache = cache
         self.settingsWrites = GroupCommit { changes in await Self.commit(changes, pool: pool) }
+        self.resolveWrites = GroupCommit { batches in await Self.commitResolutions(batches, pool: pool) }
     }
 
     /// Every write goes through here: the change and its change-log entry commit together.

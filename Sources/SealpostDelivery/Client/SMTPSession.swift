@@ -25,12 +25,18 @@ public struct SMTPDeliveryClient: Sendable {
     }
 
     /// `host` is the MX (or route) name: it is what the certificate must match and the SNI sent.
+    /// Called after each message's transaction, so its outcome can be made durable at once:
+    /// a crash later in the session then re-sends at most the message in flight.
+    public typealias MessageDone = @Sendable (_ index: Int, _ results: [RecipientResult], _ tls: SessionTLS) async -> Void
+
     public func deliver(_ messages: [OutboundMessage], host: String, port: Int, connectAddress: String? = nil,
-                        policy: PolicySet, logger: Logger) async -> SessionOutcome {
-        let first = await attempt(messages, host: host, port: port, connectAddress: connectAddress, policy: policy, useTLS: true, logger: logger)
+                        policy: PolicySet, logger: Logger, onMessage: MessageDone? = nil) async -> SessionOutcome {
+        let first = await attempt(messages, host: host, port: port, connectAddress: connectAddress, policy: policy, useTLS: true,
+                                  logger: logger, onMessage: onMessage)
         if case .retryWithoutTLS = first {
             logger.info("TLS handshake failed; opportunistic policy: retrying in plaintext", metadata: ["mx": "\(host)"])
-            let second = await attempt(messages, host: host, port: port, connectAddress: connectAddress, policy: policy, useTLS: false, logger: logger)
+            let second = await attempt(messages, host: host, port: port, connectAddress: connectAddress, policy: policy, useTLS: false,
+                                       logger: logger, onMessage: onMessage)
             if case .done(let outcome) = second { return outcome }
             return .unreachable("TLS handshake failed and plaintext retry failed")
         }
@@ -44,7 +50,7 @@ public struct SMTPDeliveryClient: Sendable {
     }
 
     private func attempt(_ messages: [OutboundMessage], host: String, port: Int, connectAddress: String?, policy: PolicySet,
-                         useTLS: Bool, logger: Logger) async -> Attempt {
+                         useTLS: Bool, logger: Logger, onMessage: MessageDone?) async -> Attempt {
         let channel: NIOAsyncChannel<SMTPReply, ByteBuffer>
         let injection = InjectionFlag()
         do {
@@ -65,7 +71,8 @@ public struct SMTPDeliveryClient: Sendable {
             return try await channel.executeThenClose { inbound, outbound in
                 var conversation = Conversation(channel: channel.channel, inbound: inbound.makeAsyncIterator(), outbound: outbound,
                                                 injection: injection)
-                return try await run(&conversation, messages: messages, host: host, policy: policy, useTLS: useTLS, logger: logger)
+                return try await run(&conversation, messages: messages, host: host, policy: policy, useTLS: useTLS, logger: logger,
+                                     onMessage: onMessage)
             }
         } catch let error as SMTPClientError {
             return .done(.unreachable(error.description))
@@ -75,7 +82,7 @@ public struct SMTPDeliveryClient: Sendable {
     }
 
     private func run(_ c: inout Conversation, messages: [OutboundMessage], host: String, policy: PolicySet,
-                     useTLS: Bool, logger: Logger) async throws -> Attempt {
+                     useTLS: Bool, logger: Logger, onMessage: MessageDone?) async throws -> Attempt {
         let greeting = try await c.read(timeouts.greeting, "greeting")
         guard greeting.code == 220 else { return .done(.unreachable("greeting: \(greeting.summary)")) }
         var capabilities = try await c.hello(heloName, timeout: timeouts.ehlo)
@@ -138,7 +145,9 @@ public struct SMTPDeliveryClient: Sendable {
         var results: [[RecipientResult]] = []
         for (index, message) in messages.enumerated() {
             do {
-                results.append(try await transaction(&c, message, capabilities: capabilities))
+                let outcome = try await transaction(&c, message, capabilities: capabilities)
+                results.append(outcome)
+                await onMessage?(index, outcome, tls)
             } catch {
                 // The connection broke: this and the remaining messages are not delivered.
                 let reason = "connection lost: \(error)"

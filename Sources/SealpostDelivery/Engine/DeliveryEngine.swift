@@ -175,6 +175,7 @@ public final class DeliveryEngine: Service, Sendable {
         var sessionTLS: [Int64: SessionTLS] = [:]
         var lastMX: [Int64: String] = [:]
         var failureDetail: [Int64: (TLSFailure, String)] = [:]
+        let recorded = Mutex(Set<Int64>())
         let hops = await resolver.resolve(domain: domain)
         switch hops {
         case .undeliverable(let reason):
@@ -185,7 +186,22 @@ public final class DeliveryEngine: Service, Sendable {
             var pending = deliveries
             for hop in hosts where !pending.isEmpty {
                 let messages = Self.outbound(pending)
-                let outcome = await deliver(messages.map(\.0), to: hop, policy: policy)
+                // Each message's fate is stored as soon as its transaction ends (see MessageDone).
+                let earlier = outcomes
+                let onMessage: SMTPDeliveryClient.MessageDone = { index, results, tls in
+                    var updates: [DeliveryUpdate] = []
+                    for (d, result) in zip(messages[index].1, results) {
+                        let fate = RecipientFate.combine((earlier[d.id] ?? []) + [Self.hostOutcome(result)])
+                        updates.append(self.update(for: d, fate: fate, tls: tls, mx: hop.host, failure: nil, settings: settings, now: Date()))
+                    }
+                    do {
+                        try await self.store.resolve(updates)
+                        recorded.withLock { $0.formUnion(updates.map(\.deliveryID)) }
+                    } catch {
+                        self.logger.error("could not record delivery results; they are recorded at the end of the session", metadata: ["error": "\(error)"])
+                    }
+                }
+                let outcome = await deliver(messages.map(\.0), to: hop, policy: policy, onMessage: onMessage)
                 var stillPending: [QueuedDelivery] = []
                 switch outcome {
                 case .unreachable(let reason):
@@ -208,11 +224,7 @@ public final class DeliveryEngine: Service, Sendable {
                         for (d, result) in zip(group, recipientResults) {
                             lastMX[d.id] = hop.host
                             sessionTLS[d.id] = tls
-                            switch result {
-                            case .delivered(let reply): outcomes[d.id, default: []].append(.delivered(reply))
-                            case .permanent(let reply): outcomes[d.id, default: []].append(.permanentFailure(reply))
-                            case .temporary(let reply): outcomes[d.id, default: []].append(.temporaryFailure(reply))
-                            }
+                            outcomes[d.id, default: []].append(Self.hostOutcome(result))
                         }
                     }
                     logAttempt(domain: domain, mx: hop.host, tls: tls, result: Self.summary(results), count: pending.count)
@@ -222,22 +234,33 @@ public final class DeliveryEngine: Service, Sendable {
         }
         let now = Date()
         var updates: [DeliveryUpdate] = []
-        for d in deliveries {
+        let done = recorded.withLock { $0 }
+        for d in deliveries where !done.contains(d.id) {
             let fate = RecipientFate.combine(outcomes[d.id] ?? [])
             updates.append(update(for: d, fate: fate, tls: sessionTLS[d.id], mx: lastMX[d.id], failure: failureDetail[d.id], settings: settings, now: now))
         }
-        try await store.resolve(updates)
+        if !updates.isEmpty { try await store.resolve(updates) }
+    }
+
+    static func hostOutcome(_ result: RecipientResult) -> HostOutcome {
+        switch result {
+        case .delivered(let reply): .delivered(reply)
+        case .permanent(let reply): .permanentFailure(reply)
+        case .temporary(let reply): .temporaryFailure(reply)
+        }
     }
 
     /// One session with a next hop, over the first of its addresses that answers.
-    private func deliver(_ messages: [OutboundMessage], to hop: NextHop, policy: PolicySet) async -> SessionOutcome {
+    private func deliver(_ messages: [OutboundMessage], to hop: NextHop, policy: PolicySet,
+                         onMessage: SMTPDeliveryClient.MessageDone?) async -> SessionOutcome {
         guard let addresses = await resolver.addresses(of: hop.host) else {
-            return await client.deliver(messages, host: hop.host, port: hop.port, policy: policy, logger: logger)
+            return await client.deliver(messages, host: hop.host, port: hop.port, policy: policy, logger: logger, onMessage: onMessage)
         }
         if addresses.isEmpty { return .unreachable("\(hop.host) has no address") }
         var last: SessionOutcome = .unreachable("\(hop.host) has no address")
         for address in addresses {
-            last = await client.deliver(messages, host: hop.host, port: hop.port, connectAddress: address, policy: policy, logger: logger)
+            last = await client.deliver(messages, host: hop.host, port: hop.port, connectAddress: address, policy: policy, logger: logger,
+                                        onMessage: onMessage)
             if case .unreachable = last { continue }
             return last
         }
