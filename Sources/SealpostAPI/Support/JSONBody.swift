@@ -9,7 +9,8 @@ enum JSONBody {
 
     /// The body as a JSON object, or `nil` when the body is empty (a PATCH with no body
     /// changes nothing, as SendGrid's spec makes the body optional).
-    static func jsonObject(_ request: Request, limit: Int = defaultLimit) async throws -> [String: JSONValue]? {
+    /// The body's bytes, `nil` when it is empty or only white space; 413 beyond `limit`.
+    private static func bytes(_ request: Request, limit: Int) async throws -> Data? {
         var request = request
         let buffer: ByteBuffer
         do {
@@ -18,7 +19,11 @@ enum JSONBody {
             throw APIError.contentTooLarge
         }
         let bytes = Data(buffer.readableBytesView)
-        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return nil }
+        return bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) ? nil : bytes
+    }
+
+    static func jsonObject(_ request: Request, limit: Int = defaultLimit) async throws -> [String: JSONValue]? {
+        guard let bytes = try await bytes(request, limit: limit) else { return nil }
         let value: JSONValue
         do {
             value = try JSONDecoder().decode(JSONValue.self, from: bytes)
@@ -33,15 +38,7 @@ enum JSONBody {
 
     /// The body decoded as `T`, with the same errors as `jsonObject`; `nil` for an empty body.
     static func decode<T: Decodable>(_ type: T.Type, _ request: Request, limit: Int = defaultLimit) async throws -> T? {
-        var request = request
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.collectBody(upTo: limit)
-        } catch is NIOTooManyBytesError {
-            throw APIError.contentTooLarge
-        }
-        let bytes = Data(buffer.readableBytesView)
-        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return nil }
+        guard let bytes = try await bytes(request, limit: limit) else { return nil }
         do {
             return try JSONDecoder().decode(T.self, from: bytes)
         } catch DecodingError.typeMismatch(_, let context) where context.codingPath.isEmpty {

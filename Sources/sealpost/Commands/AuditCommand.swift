@@ -9,11 +9,7 @@ struct AuditCommand: AsyncParsableCommand {
 
     func run() async throws {
         let store = try db.open()
-        var userID: Int64?
-        if let user {
-            guard let found = try await store.user(named: user) else { throw ValidationError("no user named \(user)") }
-            userID = found.id
-        }
+        let userID = try await store.userID(named: user)
         let formatter = ISO8601DateFormatter()
         for entry in try await store.auditEntries(userID: userID) {
             var line = "\(formatter.string(from: entry.at)) user=\(entry.userName) via=\(entry.actor.via)"

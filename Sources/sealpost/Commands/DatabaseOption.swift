@@ -19,6 +19,15 @@ struct DatabaseOption: ParsableArguments {
     }
 }
 
+extension SealpostStore {
+    /// `--user NAME` of the admin commands: the user's id, or a clear error.
+    func userID(named name: String?) async throws -> Int64? {
+        guard let name else { return nil }
+        guard let user = try await user(named: name) else { throw ValidationError("no user named \(name)") }
+        return user.id
+    }
+}
+
 enum Environment {
     /// Command-line flag first, then the environment variable, then the default.
     static func value(flag: String?, env: String, default value: String) -> String {

@@ -10,11 +10,7 @@ struct EventsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let store = try db.open()
-        var userID: Int64?
-        if let user {
-            guard let found = try await store.user(named: user) else { throw ValidationError("no user named \(user)") }
-            userID = found.id
-        }
+        let userID = try await store.userID(named: user)
         for event in try await store.events(userID: userID, limit: limit) { print(event.payload) }
     }
 }
