@@ -9,6 +9,7 @@ import pytest
 from sendgrid import SendGridAPIClient
 
 from peers import OFFSETS, Peers, postfix_peers  # noqa: F401  (fixture)
+from webhook_receiver import Receiver
 
 SETTINGS = {
     "opportunistic": {"require_tls": False, "require_valid_cert": False, "version": 1.1},
@@ -59,7 +60,14 @@ def relay(sealpost, postfix_peers):
     return sealpost
 
 
-def test_every_setting_against_every_server(relay, postfix_peers):
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def test_every_setting_against_every_server(relay, postfix_peers, receiver):
     peers: Peers = postfix_peers
     sent = {}  # email -> (setting, server, token)
     for setting, body in SETTINGS.items():
@@ -67,6 +75,7 @@ def test_every_setting_against_every_server(relay, postfix_peers):
         key = relay.key(f"u-{setting}")
         sg = SendGridAPIClient(api_key=key, host=relay.url)
         assert json.loads(sg.client.user.settings.enforced_tls.patch(request_body=body).body) == body
+        sg.client.user.webhooks.event.settings.patch(request_body={"enabled": True, "url": receiver.url, "delivered": True, "bounce": True})
         for server in EXPECT[setting]:
             token = uuid.uuid4().hex
             email = f"{setting}-{token[:8]}@{server}.test"
@@ -104,6 +113,16 @@ def test_every_setting_against_every_server(relay, postfix_peers):
             assert event["tls"] == (0 if want == "plain" else 1), case
             if want != "plain":
                 assert event["tls_version"] == want, case
+
+    # The Event Webhook received the same final events (posted in JSON-array batches).
+    deadline = time.time() + 30
+    while time.time() < deadline and len({e["email"] for e in receiver.events if e["email"] in sent}) < len(sent):
+        time.sleep(0.2)
+    posted = {e["email"]: e for e in receiver.events if e["event"] in ("delivered", "bounce")}
+    assert set(posted) == set(sent)
+    for email, event in events.items():
+        assert posted[email]["sg_event_id"] == event["sg_event_id"]
+        assert posted[email].get("tls_failure") == event.get("tls_failure")
 
     # The blocks list of each user holds exactly its blocked addresses.
     for setting in SETTINGS:
