@@ -31,7 +31,7 @@ public struct DeliveryConfiguration: Sendable {
 
 /// The scheduler: claims due deliveries from the durable queue, groups them by destination and
 /// sender policy, delivers each group over shared SMTP sessions, and records every recipient's
-/// fate with its event in one transaction per session.
+/// fate with its event as soon as its SMTP transaction ends (group-committed across sessions).
 public final class DeliveryEngine: Service, Sendable {
     let store: any SealpostStore
     let client: SMTPDeliveryClient
