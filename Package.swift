@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.30.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         // Pure domain: settings, tenancy, scopes, API keys. No I/O, no frameworks.
@@ -107,7 +108,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SealpostDeliveryTests",
-            dependencies: ["SealpostDelivery", "SealpostSettings", "SealpostStorage"],
+            dependencies: [
+                "SealpostDelivery", "SealpostSettings", "SealpostStorage",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
