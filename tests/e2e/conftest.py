@@ -1,4 +1,5 @@
 """End-to-end fixtures: the real `sealpost` binary, a fresh SQLite file, a free port."""
+import json
 import os
 import signal
 import socket
@@ -77,6 +78,26 @@ class Sealpost:
 
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
+
+    def events(self):
+        """Every stored Event Webhook event, oldest first (`sealpost events`)."""
+        return [json.loads(line) for line in self.cli("events").stdout.splitlines()]
+
+    def final_events(self, emails, timeout=60):
+        """The final event (delivered or bounce) of each address, waiting until all have one."""
+        emails = set(emails)
+        deadline = time.time() + timeout
+        while True:
+            final = {e["email"]: e for e in self.events() if e["email"] in emails and e["event"] in ("delivered", "bounce")}
+            if len(final) == len(emails):
+                return final
+            if time.time() >= deadline:
+                raise AssertionError(f"no final event for {sorted(emails - set(final))[:5]}; log tail: {self.log()[-2000:]}")
+            time.sleep(0.2)
+
+
+# The session-wide Postfix receivers (tests/peers/pf-peers.sh), for every test that asks for them.
+from peers import postfix_peers  # noqa: E402,F401
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """Short version of the crash-safety run (scripts/crash-test runs the long one)."""
 from crash_safety import run
-from peers import postfix_peers  # noqa: F401  (fixture)
 
 
 def test_kill_9_while_sending_loses_nothing(sealpost, postfix_peers):

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from sendgrid import SendGridAPIClient
 
-from peers import OFFSETS, Peers, postfix_peers  # noqa: F401  (fixture)
+from peers import OFFSETS, Peers
 from webhook_receiver import Receiver
 
 SETTINGS = {
@@ -32,21 +32,6 @@ EXPECT = {
                   "tls12": "1.2", "tls13": "1.3", "tls11": "1.1", "wrongname": (B, "certificate-host-mismatch"),
                   "expired": (B, "certificate-expired"), "required": "1.3"},
 }
-
-
-def wait_for_final_events(sealpost, emails, timeout=60):
-    final = {}
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        for line in sealpost.cli("events").stdout.splitlines():
-            e = json.loads(line)
-            if e["email"] in emails and e["event"] in ("delivered", "bounce"):
-                final[e["email"]] = e
-        if len(final) == len(emails):
-            return final
-        time.sleep(0.3)
-    missing = set(emails) - set(final)
-    raise AssertionError(f"no final event for {sorted(missing)[:5]}…; log tail: {sealpost.log()[-2000:]}")
 
 
 @pytest.fixture
@@ -89,7 +74,7 @@ def test_every_setting_against_every_server(relay, postfix_peers, receiver):
             assert r.status_code == 202 and r.headers["X-Message-Id"]
             sent[email] = (setting, server, token, r.headers["X-Message-Id"])
 
-    events = wait_for_final_events(relay, set(sent))
+    events = relay.final_events(sent)
     blocked_by_user = {}
     for email, (setting, server, token, message_id) in sent.items():
         want = EXPECT[setting][server]
@@ -141,10 +126,9 @@ def test_blocked_mail_is_not_retried_and_can_be_unblocked(relay, postfix_peers):
     sg.client.mail.send.post(request_body={
         "personalizations": [{"to": [{"email": email}]}], "from": {"email": "s@relay.test"},
         "subject": "x", "content": [{"type": "text/plain", "value": "y"}]})
-    wait_for_final_events(relay, {email})
+    relay.final_events({email})
     time.sleep(3)  # several retry periods (--retry-base 1): a block must not be retried
-    lines = [json.loads(l) for l in relay.cli("events").stdout.splitlines()]
-    mine = [e["event"] for e in lines if e["email"] == email]
+    mine = [e["event"] for e in relay.events() if e["email"] == email]
     assert mine == ["processed", "bounce"]
     assert sg.client.suppression.blocks._(email).delete().status_code == 204
     assert json.loads(sg.client.suppression.blocks.get().body) == []

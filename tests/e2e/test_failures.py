@@ -1,6 +1,5 @@
 """Permanent and temporary failures: 5xx bounces at once, a message that cannot be delivered
 within the queue lifetime bounces as expired; each with its event, never silently lost."""
-import json
 import subprocess
 import time
 
@@ -38,18 +37,10 @@ def old_servers():
         p.wait(5)
 
 
-def events_of(sealpost, email):
-    return [json.loads(l) for l in sealpost.cli("events").stdout.splitlines() if json.loads(l)["email"] == email]
-
-
 def wait_final(sealpost, email, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        evs = events_of(sealpost, email)
-        if evs and evs[-1]["event"] in ("delivered", "bounce"):
-            return evs
-        time.sleep(0.2)
-    raise AssertionError(f"no final event for {email}: {events_of(sealpost, email)}")
+    """Every event of `email` once it has a final one."""
+    sealpost.final_events({email}, timeout)
+    return [e for e in sealpost.events() if e["email"] == email]
 
 
 def send(sg, email):

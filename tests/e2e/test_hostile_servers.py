@@ -1,7 +1,6 @@
 """Receiving servers that lie or misbehave (issue: reliability and security). Under require_tls
 nothing is ever sent in plaintext; broken servers fail the delivery cleanly (deferred, not lost,
 not marked delivered) and other deliveries go on."""
-import json
 import sqlite3
 import time
 import uuid
@@ -20,10 +19,6 @@ def hostile():
     yield servers
     for s in servers.values():
         s.close()
-
-
-def events(sealpost):
-    return [json.loads(l) for l in sealpost.cli("events").stdout.splitlines()]
 
 
 def send(sg, email, token):
@@ -50,22 +45,22 @@ def test_hostile_servers(sealpost, hostile):
     for mode in ("hide", "refuse454", "refuse502"):
         send(strict_sg, f"strict@{mode}.test", token)
     deadline = time.time() + 20
-    while time.time() < deadline and sum(1 for e in events(sealpost) if e["event"] == "bounce") < 3:
+    while time.time() < deadline and sum(1 for e in sealpost.events() if e["event"] == "bounce") < 3:
         time.sleep(0.2)
     for mode in ("hide", "refuse454", "refuse502"):
         got = bytes(hostile[mode].received)
         assert b"MAIL FROM" not in got and b"DATA" not in got and token.encode() not in got, (mode, got)
-        e = [x for x in events(sealpost) if x["email"] == f"strict@{mode}.test"][-1]
+        e = [x for x in sealpost.events() if x["email"] == f"strict@{mode}.test"][-1]
         assert e["event"] == "bounce" and e["type"] == "blocked" and e["tls_failure"]["result_type"] == "starttls-not-supported", e
 
     # Opportunistic mail to the same servers goes in plaintext, as designed.
     for mode in ("hide", "refuse454", "refuse502"):
         send(lax_sg, f"lax@{mode}.test", token)
     deadline = time.time() + 20
-    while time.time() < deadline and sum(1 for e in events(sealpost) if e["event"] == "delivered") < 3:
+    while time.time() < deadline and sum(1 for e in sealpost.events() if e["event"] == "delivered") < 3:
         time.sleep(0.2)
     for mode in ("hide", "refuse454", "refuse502"):
-        e = [x for x in events(sealpost) if x["email"] == f"lax@{mode}.test"][-1]
+        e = [x for x in sealpost.events() if x["email"] == f"lax@{mode}.test"][-1]
         assert e["event"] == "delivered" and e["tls"] == 0, e
         assert f"secret body {token}".encode() in bytes(hostile[mode].received)
 
@@ -78,11 +73,11 @@ def test_hostile_servers(sealpost, hostile):
     send(lax_sg, "ok@hide.test", token)
     deadline = time.time() + 30
     while time.time() < deadline:
-        deferred = {e["email"] for e in events(sealpost) if e["event"] == "deferred"}
+        deferred = {e["email"] for e in sealpost.events() if e["event"] == "deferred"}
         if len(deferred) >= 6:
             break
         time.sleep(0.3)
-    evs = events(sealpost)
+    evs = sealpost.events()
     assert any(e["email"] == "ok@hide.test" and e["event"] == "delivered" for e in evs)
     for mode in ("inject", "overlong", "endless", "invalid", "drip", "dropdata"):
         mine = [e["event"] for e in evs if e["email"] == f"lax@{mode}.test"]

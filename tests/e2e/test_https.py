@@ -29,7 +29,6 @@ def test_sendgrid_library_over_https(sealpost, certs, monkeypatch):
     key = sealpost.key("acme")
     sealpost.url = sealpost.url.replace("http://", "https://")
     # The fixture's health check speaks plain HTTP; wait here instead.
-    import os
     import time
     log = open(sealpost.log_path, "a")
     sealpost.proc = subprocess.Popen(
@@ -64,7 +63,6 @@ def test_sendgrid_library_over_https(sealpost, certs, monkeypatch):
 
 def test_plain_http_off_loopback_warns(sealpost):
     sealpost.cli("accounts", "create", "acme")
-    import os
     import time
     log = open(sealpost.log_path, "a")
     sealpost.proc = subprocess.Popen([BIN, "serve", "--database", sealpost.db,

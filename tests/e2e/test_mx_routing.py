@@ -1,7 +1,5 @@
 """MX routing through a real DNS server on loopback (dnsmasq): preference order and fallback,
 implicit MX (A/AAAA when there is no MX), IPv6, null MX and unknown domains bouncing at once."""
-import json
-import os
 import signal
 import subprocess
 import time
@@ -11,7 +9,6 @@ import pytest
 from sendgrid import SendGridAPIClient
 
 from conftest import free_port
-from peers import postfix_peers  # noqa: F401  (fixture)
 
 
 @pytest.fixture
@@ -43,20 +40,6 @@ def dns(tmp_path):
     proc.wait(5)
 
 
-def final_events(sealpost, emails, timeout=40):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        found = {}
-        for line in sealpost.cli("events").stdout.splitlines():
-            e = json.loads(line)
-            if e["email"] in emails and e["event"] in ("delivered", "bounce"):
-                found[e["email"]] = e
-        if len(found) == len(emails):
-            return found
-        time.sleep(0.3)
-    raise AssertionError(f"missing final events; log: {sealpost.log()[-2000:]}")
-
-
 def test_mx_lookup_fallback_implicit_mx_ipv6_and_nxdomain(sealpost, postfix_peers, dns):
     sealpost.cli("accounts", "create", "acme")
     key = sealpost.key("acme")
@@ -70,13 +53,13 @@ def test_mx_lookup_fallback_implicit_mx_ipv6_and_nxdomain(sealpost, postfix_peer
             "personalizations": [{"to": [{"email": email}]}], "from": {"email": "s@relay.test"},
             "subject": f"mx {token} {email}", "content": [{"type": "text/plain", "value": "x"}]})
         assert r.status_code == 202
-    events = final_events(sealpost, set(emails))
+    events = sealpost.final_events(emails)
     for email, mx in emails.items():
         e = events[email]
         if mx is None:
             assert e["event"] == "bounce" and e["type"] == "bounce", e
             assert ("null MX" if "nullmx" in email else "does not exist") in e["reason"], e
-            assert [x["event"] for x in map(json.loads, sealpost.cli("events").stdout.splitlines()) if x["email"] == email] \
+            assert [x["event"] for x in sealpost.events() if x["email"] == email] \
                 == ["processed", "bounce"], "bounced at once, never deferred"
         else:
             assert e["event"] == "delivered", e

@@ -3,7 +3,6 @@ Enforced TLS route also against SendGrid's official description (tests/fixtures/
 import json
 from pathlib import Path
 
-import pytest
 import requests
 import yaml
 from openapi_core import OpenAPI

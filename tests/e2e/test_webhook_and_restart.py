@@ -5,10 +5,8 @@ import time
 import uuid
 
 import pytest
-import requests
 from sendgrid import SendGridAPIClient
 
-from peers import postfix_peers  # noqa: F401  (fixture)
 from webhook_receiver import Receiver
 
 
@@ -93,7 +91,7 @@ def test_queue_survives_kill_9(sealpost, postfix_peers):
     for email, token in tokens.items():
         copies = [f for f in store.iterdir() if token in f.read_text(errors="replace")]
         assert len(copies) == 1, f"{email} arrived {len(copies)} times"
-    events = [json.loads(l) for l in sealpost.cli("events").stdout.splitlines()]
+    events = sealpost.events()
     for email in tokens:
         mine = [e["event"] for e in events if e["email"] == email]
         assert mine[0] == "processed" and mine[-1] == "delivered" and mine.count("delivered") == 1, (email, mine)

@@ -51,12 +51,13 @@ struct MailSendRoutes {
         let xMessageID = Self.newMessageID()
         let composer = MessageComposer(heloName: intake.heloName)
         let now = Date()
+        let dateHeader = MessageComposer.rfc5322Date(now)
         var messages: [NewMessage] = []
         var events: [EventRecord] = []
         for (index, p) in mail.personalizations.enumerated() {
             let id = "\(xMessageID).\(index)"
             let headerID = "\(id)@\(intake.heloName)"
-            let content = composer.compose(mail, personalization: p, messageID: headerID, date: now)
+            let content = composer.compose(mail, personalization: p, messageID: headerID, dateHeader: dateHeader)
             var args = mail.customArgs
             for (k, v) in p.customArgs { args[k] = v }
             let sendAt = p.sendAt ?? mail.sendAt

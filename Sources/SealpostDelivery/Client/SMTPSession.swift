@@ -126,7 +126,7 @@ public struct SMTPDeliveryClient: Sendable {
                 }
                 let version = try await c.negotiatedVersion()
                 let verdict = await evaluator.verdict(chain: chain.value, hostname: host)
-                let facts = ConnectionFacts(starttlsOffered: true, tls: TLSFacts(version: version.0, certificate: verdict))
+                let facts = ConnectionFacts(starttlsOffered: true, tls: TLSFacts(version: version, certificate: verdict))
                 switch policy.afterHandshake(facts, mxHost: host) {
                 case .refuse(let failure):
                     try? await c.quit(timeouts.quit)
@@ -134,8 +134,8 @@ public struct SMTPDeliveryClient: Sendable {
                 case .reconnectWithoutTLS:
                     return .retryWithoutTLS
                 case .proceed(let reached):
-                    tls = SessionTLS(reached: reached, version: version.0, cipher: nil)
-                    tls.cipher = version.1
+                    // swift-nio-ssl does not expose the negotiated cipher suite.
+                    tls = SessionTLS(reached: reached, version: version, cipher: nil)
                 }
                 // RFC 3207 §4.2: forget everything learnt before TLS and say EHLO again.
                 capabilities = try await c.hello(heloName, timeout: timeouts.ehlo)
@@ -339,17 +339,17 @@ struct Conversation {
         try await handshake.futureResult.get()
     }
 
-    /// The negotiated protocol version (`nil` below TLS 1.1) and, when known, the cipher.
-    func negotiatedVersion() async throws -> (SealpostSettings.TLSVersion?, String?) {
+    /// The negotiated protocol version; `nil` below TLS 1.1.
+    func negotiatedVersion() async throws -> SealpostSettings.TLSVersion? {
         let channel = self.channel
         let version = try await channel.eventLoop.submit {
             try channel.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self).tlsVersion
         }.get()
         switch version {
-        case .tlsv11: return (.v1_1, nil)
-        case .tlsv12: return (.v1_2, nil)
-        case .tlsv13: return (.v1_3, nil)
-        default: return (nil, nil)
+        case .tlsv11: return .v1_1
+        case .tlsv12: return .v1_2
+        case .tlsv13: return .v1_3
+        default: return nil
         }
     }
 }

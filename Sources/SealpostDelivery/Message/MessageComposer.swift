@@ -16,13 +16,18 @@ public struct MessageComposer: Sendable {
     ]
 
     public func compose(_ request: MailRequest, personalization p: MailPersonalization, messageID: String, date: Date) -> [UInt8] {
+        compose(request, personalization: p, messageID: messageID, dateHeader: Self.rfc5322Date(date))
+    }
+
+    /// `dateHeader` already formatted: a request with many personalizations formats it once.
+    public func compose(_ request: MailRequest, personalization p: MailPersonalization, messageID: String, dateHeader: String) -> [UInt8] {
         var headers: [(String, String)] = []
         headers.append(("From", Self.format(request.from)))
         headers.append(("To", p.to.map(Self.format).joined(separator: ", ")))
         if !p.cc.isEmpty { headers.append(("Cc", p.cc.map(Self.format).joined(separator: ", "))) }
         if let replyTo = request.replyTo { headers.append(("Reply-To", Self.format(replyTo))) }
         headers.append(("Subject", Self.encodeWord(p.subject ?? request.subject ?? "")))
-        headers.append(("Date", Self.rfc5322Date(date)))
+        headers.append(("Date", dateHeader))
         headers.append(("Message-ID", "<\(messageID)>"))
         headers.append(("MIME-Version", "1.0"))
         // Request-level headers first, then the personalization's, which override them.
@@ -91,7 +96,7 @@ public struct MessageComposer: Sendable {
         return ("base64", b64)
     }
 
-    static func rfc5322Date(_ date: Date) -> String {
+    public static func rfc5322Date(_ date: Date) -> String {
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "UTC")
