@@ -15,8 +15,11 @@ public struct APIConfiguration: Sendable {
     public var port: Int
     /// Requests per minute per key per endpoint.
     public var rateLimit: Int
-    /// Connections served at once; more wait in the listen backlog.
+    /// Connections served at once; the first request on one more gets a 503 (SendGrid shape,
+    /// `Retry-After`) and is closed. Beyond `maxConnections + acceptSlack`, Hummingbird stops
+    /// accepting and new clients wait in the listen backlog.
     public var maxConnections: Int = 1024
+    static let acceptSlack = 256
     public var serverName: String?
     /// PEM certificate chain and key: serve HTTPS (TLS 1.2+) instead of plain HTTP.
     public var tlsCertificate: String?
@@ -32,19 +35,25 @@ public struct APIConfiguration: Sendable {
         self.tlsKey = tlsKey
     }
 
-    /// The HTTP/1.1 server, wrapped in TLS 1.2+ when a certificate and key are configured.
-    /// Bounds on what one client can make the server hold: header sizes and idle connections.
-    static let http1 = HTTP1Channel.Configuration(
-        idleTimeout: .seconds(120),
-        httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100))
+    /// Bounds on what one client can make the server hold: header sizes and idle connections;
+    /// parser errors and the connection limit answered in SendGrid's error shape.
+    func http1() -> HTTP1Channel.Configuration {
+        let counter = ConnectionLimitHandler.Counter(limit: maxConnections)
+        return HTTP1Channel.Configuration(
+            additionalChannelHandlers: [ParserErrorHandler(), ConnectionLimitHandler(counter: counter)],
+            idleTimeout: .seconds(120),
+            httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100))
+    }
 
+    /// The HTTP/1.1 server, wrapped in TLS 1.2+ when a certificate and key are configured.
     public func serverBuilder() throws -> HTTPServerBuilder {
-        guard let tlsCertificate, let tlsKey else { return .http1(configuration: Self.http1) }
+        let http1 = http1()
+        guard let tlsCertificate, let tlsKey else { return .http1(configuration: http1) }
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(tlsCertificate).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: tlsKey, format: .pem)))
         tls.minimumTLSVersion = .tlsv12
-        return try .tls(.http1(configuration: Self.http1), tlsConfiguration: tls)
+        return try .tls(.http1(configuration: http1), tlsConfiguration: tls)
     }
 }
 
@@ -91,7 +100,7 @@ public func buildApplication(
         router: router,
         server: try configuration.serverBuilder(),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: configuration.serverName,
-                             availableConnectionsDelegate: .maximum(configuration.maxConnections, logger: logger)),
+                             availableConnectionsDelegate: .maximum(configuration.maxConnections + APIConfiguration.acceptSlack, logger: logger)),
         onServerRunning: onServerRunning ?? { _ in },
         logger: logger
     )

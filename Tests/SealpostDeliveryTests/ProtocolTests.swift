@@ -29,6 +29,9 @@ import Testing
         #expect(try parse(["250 Ok"])[0].enhancedStatus == nil)
         #expect(try parse(["421 4.7.0 try later"])[0].isTransientFailure)
         #expect(try parse(["550 6.1.1 nope"])[0].enhancedStatus == nil)
+        // Class must match the reply's (RFC 2034): found by scripts/fuzz.
+        #expect(try parse(["242 5.7.1 odd"])[0].enhancedStatus == nil)
+        #expect(try parse(["451 5.7.1 odd"])[0].enhancedStatus == nil)
     }
 
     @Test(arguments: ["", "25", "abc hello", "150 not a code", "650 bad", "250x", "2500 too long"])

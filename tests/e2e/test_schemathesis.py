@@ -13,7 +13,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 CHECKS = ",".join([
     "not_a_server_error", "status_code_conformance", "content_type_conformance", "response_headers_conformance",
     "response_schema_conformance", "positive_data_acceptance", "unsupported_method", "missing_required_header",
-    "ignored_auth",
+    "ignored_auth", "negative_data_rejection",
 ])
 
 

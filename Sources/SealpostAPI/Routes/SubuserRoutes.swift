@@ -54,8 +54,14 @@ struct SubuserRoutes {
         case nil: errors.append(.init(field: "email", message: "missing required argument"))
         default: errors.append(.init(field: "email", message: "email must be a valid email address"))
         }
+        // Accepted for SendGrid compatibility and never stored (Sealpost has no subuser logins),
+        // but it must still be what the schema says.
+        switch body["password"] {
+        case nil, .string?: break
+        default: errors.append(.init(field: "password", message: "password must be a string"))
+        }
         switch body["ips"] {
-        case nil, .null: break
+        case nil: break
         case .array(let items) where items.allSatisfy({ if case .string = $0 { true } else { false } }): break
         default: errors.append(.init(field: "ips", message: "ips must be an array of strings"))
         }

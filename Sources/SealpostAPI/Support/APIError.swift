@@ -9,24 +9,7 @@ import Logging
 /// Every non-2xx answer of the API goes through this type, so clients written against
 /// SendGrid (which read `errors[].message`) understand all of them.
 public struct APIError: Error, HTTPResponseError, Equatable {
-    public struct Item: Equatable, Encodable, Sendable {
-        public var field: String?
-        public var message: String
-
-        public init(field: String?, message: String) {
-            self.field = field
-            self.message = message
-        }
-
-        // Explicit so that `field` is written as `null` rather than left out, as SendGrid does.
-        public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(field, forKey: .field)
-            try c.encode(message, forKey: .message)
-        }
-
-        enum CodingKeys: String, CodingKey { case field, message }
-    }
+    public typealias Item = FieldError
 
     public var status: HTTPResponse.Status
     public var errors: [Item]
@@ -84,6 +67,8 @@ public struct APIError: Error, HTTPResponseError, Equatable {
         switch error {
         case let error as APIError:
             return error
+        case let failure as ValidationFailure:
+            return APIError(.badRequest, errors: failure.errors)
         case is NIOTooManyBytesError:
             return .contentTooLarge
         case let error as any HTTPResponseError:

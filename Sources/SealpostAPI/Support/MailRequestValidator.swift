@@ -1,4 +1,7 @@
+#if canImport(SealpostDelivery)
+// Absent only in the fuzz build (scripts/fuzz), which compiles MailRequest.swift into one module.
 import SealpostDelivery
+#endif
 
 /// SendGrid's validation of a v3 mail-send body, with its error texts where they are known.
 /// All problems are collected and answered at once, each naming its field.
@@ -10,8 +13,8 @@ enum MailRequestValidator {
     static let subjectMessage = "The subject is required. You can get around this requirement if you use a template with a subject defined or if every personalization has a subject defined."
     static let addressMessage = "Does not contain a valid address."
 
-    static func validate(_ body: [String: JSONValue], maxRecipients: Int) throws -> MailRequest {
-        var errors: [APIError.Item] = []
+    static func validate(_ body: [String: JSONValue], maxRecipients: Int) throws(ValidationFailure) -> MailRequest {
+        var errors: [FieldError] = []
         func fail(_ field: String?, _ message: String) { errors.append(.init(field: field, message: message)) }
 
         func address(_ value: JSONValue?, field: String, message: String = addressMessage) -> MailAddress? {
@@ -56,13 +59,27 @@ enum MailRequestValidator {
                     fail("\(field).\(k)", "\(field) values must be strings")
                     continue
                 }
-                if headers && (k.hasLineBreak || k.contains(":") || s.hasLineBreak || k.isEmpty) {
+                if headers && !isFieldName(k) {
+                    fail("\(field).\(k)", "header names must be printable ASCII without spaces or colons")
+                    continue
+                }
+                if headers && s.hasLineBreak {
                     fail("\(field).\(k)", "header names and values may not contain line breaks")
                     continue
                 }
                 out[k] = s
             }
             return out
+        }
+        /// Absent is fine (the other level may have one); present means a non-empty string.
+        func optionalSubject(_ value: JSONValue?, field: String) -> String? {
+            switch value {
+            case nil: return nil
+            case .string(let s) where !s.isEmpty: return s
+            case .string: fail(field, "The subject must be at least one character long.")
+            default: fail(field, "The subject must be a string.")
+            }
+            return nil
         }
         func timestamp(_ value: JSONValue?, field: String) -> Int? {
             guard let value else { return nil }
@@ -92,8 +109,7 @@ enum MailRequestValidator {
                 let to = addresses(p["to"], field: "\(field).to", required: true)
                 let cc = addresses(p["cc"], field: "\(field).cc", required: false)
                 let bcc = addresses(p["bcc"], field: "\(field).bcc", required: false)
-                var subject: String?
-                if case .string(let s)? = p["subject"], !s.isEmpty { subject = s }
+                let subject = optionalSubject(p["subject"], field: "\(field).subject")
                 let personalization = MailPersonalization(
                     to: to, cc: cc, bcc: bcc, subject: subject, headers: strings(p["headers"], field: "\(field).headers", headers: true),
                     customArgs: strings(p["custom_args"], field: "\(field).custom_args"), sendAt: timestamp(p["send_at"], field: "\(field).send_at"))
@@ -108,9 +124,8 @@ enum MailRequestValidator {
         }
 
         // subject
-        var subject: String?
-        if case .string(let s)? = body["subject"], !s.isEmpty { subject = s }
-        if subject == nil, personalizations.isEmpty || personalizations.contains(where: { $0.subject == nil }) {
+        let subject = optionalSubject(body["subject"], field: "subject")
+        if subject == nil, body["subject"] == nil, personalizations.isEmpty || personalizations.contains(where: { $0.subject == nil }) {
             fail("subject", subjectMessage)
         }
 
@@ -145,9 +160,15 @@ enum MailRequestValidator {
         let customArgs = strings(body["custom_args"], field: "custom_args")
         let sendAt = timestamp(body["send_at"], field: "send_at")
 
-        if !errors.isEmpty { throw APIError(.badRequest, errors: errors) }
+        if !errors.isEmpty { throw ValidationFailure(errors) }
         return MailRequest(personalizations: personalizations, from: from!, replyTo: replyTo, subject: subject, content: content,
                            headers: headers, categories: categories, customArgs: customArgs, sendAt: sendAt)
+    }
+
+    /// RFC 5322 §3.6.8 field-name: printable US-ASCII except colon, so a custom header can
+    /// never be malformed or split into two (found by the request-body fuzzer: `"X- A"`).
+    static func isFieldName(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.allSatisfy { $0 >= 33 && $0 <= 126 && $0 != 58 }
     }
 
     /// A pragmatic RFC 5321 check: `local@domain`, no spaces or controls, sane lengths.

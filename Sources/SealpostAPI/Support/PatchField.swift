@@ -1,3 +1,8 @@
+#if canImport(SealpostSettings)
+// Absent only in the fuzz build (scripts/fuzz), which compiles the settings files into one module.
+import SealpostSettings
+#endif
+
 /// One field of a partial-update body: absent, a value, or present with the wrong type.
 ///
 /// Decoding straight into this (instead of a generic JSON tree) costs one decode attempt per
@@ -52,5 +57,38 @@ struct EnforcedTLSPatchBody: Decodable {
     /// Only on the error path: what was sent instead.
     private static func typeName(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) -> String {
         (try? c.decode(JSONValue.self, forKey: key))?.typeName ?? "invalid"
+    }
+}
+
+extension EnforcedTLSPatchBody {
+    /// Validates a PATCH body field by field. All problems are reported at once, each naming
+    /// its field; unknown fields are ignored (forward compatibility, as SendGrid does).
+    func validated() throws(ValidationFailure) -> EnforcedTLSPatch {
+        var patch = EnforcedTLSPatch()
+        var errors: [FieldError] = []
+        func flag(_ field: PatchField<Bool>, _ name: String) -> Bool? {
+            switch field {
+            case .absent: return nil
+            case .value(let b): return b
+            case .invalid(let type):
+                errors.append(.init(field: name, message: "\(name) must be a boolean (true or false), not \(type)"))
+                return nil
+            }
+        }
+        patch.requireTLS = flag(requireTLS, "require_tls")
+        patch.requireValidCert = flag(requireValidCert, "require_valid_cert")
+        switch version {
+        case .absent: break
+        case .value(let input):
+            let version: TLSVersion? = switch input {
+            case .number(let n): TLSVersion(number: n)
+            case .text(let s): TLSVersion(text: s)
+            }
+            if let version { patch.version = version } else { errors.append(.init(field: "version", message: "version must be one of 1.1, 1.2 or 1.3")) }
+        case .invalid:
+            errors.append(.init(field: "version", message: "version must be one of 1.1, 1.2 or 1.3"))
+        }
+        if !errors.isEmpty { throw ValidationFailure(errors) }
+        return patch
     }
 }

@@ -15,10 +15,13 @@ public struct SMTPReply: Sendable, Equatable {
     public var isPermanentFailure: Bool { (500..<600).contains(code) }
 
     /// RFC 3463 enhanced status code (`5.7.1`) at the start of the first line, if any.
+    /// Its class must be the reply's (RFC 2034 §4): `250 5.7.1` carries none, since a
+    /// bounce reason must not say "permanent" for a reply that is not (found by fuzzing).
     public var enhancedStatus: String? {
         guard let first = lines.first, let token = first.split(separator: " ", maxSplits: 1).first else { return nil }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let cls = parts[0].first, "245".contains(cls), parts[0].count == 1,
+              cls.wholeNumberValue == code / 100,
               parts[1].count >= 1, parts[1].count <= 3, parts[2].count >= 1, parts[2].count <= 3,
               parts[1].allSatisfy(\.isASCIIDigit), parts[2].allSatisfy(\.isASCIIDigit)
         else { return nil }

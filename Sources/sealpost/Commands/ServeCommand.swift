@@ -38,6 +38,8 @@ struct ServeCommand: AsyncParsableCommand {
     var tlsKey: String?
     @Option(help: "Seconds SIGTERM waits for SMTP sessions in flight before stopping (env SEALPOST_SHUTDOWN_GRACE; default 30).")
     var shutdownGrace: Double?
+    @Option(help: "API connections served at once; a request on one more gets 503 (env SEALPOST_MAX_CONNECTIONS; default 1024).")
+    var maxConnections: Int?
     @Option(help: "Limit in seconds for every SMTP client wait (env SEALPOST_SMTP_TIMEOUT; default: RFC 5321's per-phase limits).")
     var smtpTimeout: Double?
 
@@ -71,8 +73,13 @@ struct ServeCommand: AsyncParsableCommand {
         let keyPath = Environment.value(flag: tlsKey, env: "SEALPOST_TLS_KEY", default: "")
         guard certPath.isEmpty == keyPath.isEmpty else { throw ValidationError("--tls-cert and --tls-key go together") }
         let https = !certPath.isEmpty
-        let apiConfiguration = APIConfiguration(host: host, port: port, rateLimit: limit,
+        var apiConfiguration = APIConfiguration(host: host, port: port, rateLimit: limit,
                                                 tlsCertificate: https ? certPath : nil, tlsKey: https ? keyPath : nil)
+        let connectionsText = Environment.value(flag: maxConnections.map(String.init), env: "SEALPOST_MAX_CONNECTIONS", default: "1024")
+        guard let connections = Int(connectionsText), connections > 0 else {
+            throw ValidationError("max connections must be a positive integer, got \(connectionsText)")
+        }
+        apiConfiguration.maxConnections = connections
         do {
             _ = try apiConfiguration.serverBuilder()
         } catch {

@@ -1,0 +1,68 @@
+import Foundation
+
+/// libFuzzer harness: the input is an HTTP request body. It goes through the decoders and
+/// validators the routes use (`JSONValue`, `EnforcedTLSPatchBody`, `MailRequestValidator`).
+/// Whatever the bytes, each must either fail with field errors in SendGrid's shape or give a
+/// value that keeps the promises the delivery engine relies on.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzRequestBodies(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let body = Data(UnsafeBufferPointer(start: data, count: size))
+    let decoder = JSONDecoder()
+
+    if let patch = try? decoder.decode(EnforcedTLSPatchBody.self, from: body) {
+        do {
+            let valid = try patch.validated()
+            if let version = valid.version { precondition(["1.1", "1.2", "1.3"].contains(version.rawValue)) }
+        } catch {
+            checkShape(error.errors, fields: ["require_tls", "require_valid_cert", "version"])
+        }
+    }
+
+    guard case .object(let object)? = try? decoder.decode(JSONValue.self, from: body) else { return 0 }
+    do {
+        let mail = try MailRequestValidator.validate(object, maxRecipients: 1000)
+        precondition(MailRequestValidator.isValidAddress(mail.from.email))
+        var recipients = 0
+        let composer = MessageComposer(heloName: "fuzz.sealpost.test")
+        for p in mail.personalizations {
+            for address in p.to + p.cc + p.bcc { precondition(MailRequestValidator.isValidAddress(address.email)) }
+            recipients += p.recipients.count
+            let names = Set(mail.headers.keys).union(p.headers.keys)
+            checkHeaderSection(composer.compose(mail, personalization: p, messageID: "fuzz", dateHeader: "Sat, 28 Nov 2026 06:00:00 +0000"),
+                               custom: names)
+        }
+        precondition(recipients >= 1 && recipients <= 1000)
+        precondition(!mail.content.isEmpty && mail.content.allSatisfy { !$0.value.isEmpty })
+    } catch {
+        checkShape(error.errors, fields: nil)
+    }
+    return 0
+}
+
+/// A refusal names at least one problem, each with a message, and encodes to SendGrid's shape.
+private func checkShape(_ errors: [FieldError], fields: Set<String>?) {
+    precondition(!errors.isEmpty, "a refusal without errors")
+    for e in errors {
+        precondition(!e.message.isEmpty, "an error without a message")
+        if let fields, let field = e.field { precondition(fields.contains(field), "unknown field \(field)") }
+    }
+    let encoded = try! JSONEncoder().encode(["errors": errors])
+    precondition(String(decoding: encoded, as: UTF8.self).hasPrefix(#"{"errors":[{"#))
+}
+
+/// The composed message's header section holds only well-formed `Name: value` lines with the
+/// composer's own names or the request's custom ones: no field of a request can add a header
+/// (Bcc above all) or end the header section early.
+private func checkHeaderSection(_ message: [UInt8], custom: Set<String>) {
+    let text = String(decoding: message, as: UTF8.self)
+    guard let end = text.range(of: "\r\n\r\n") else { preconditionFailure("no header section end") }
+    let own: Set<String> = ["From", "To", "Cc", "Reply-To", "Subject", "Date", "Message-ID", "MIME-Version",
+                            "Content-Type", "Content-Transfer-Encoding"]
+    for line in text[..<end.lowerBound].components(separatedBy: "\r\n") {
+        guard let colon = line.firstIndex(of: ":") else { preconditionFailure("header line without a colon: \(line.prefix(80))") }
+        let name = String(line[..<colon])
+        precondition(!name.isEmpty && name.utf8.allSatisfy { $0 >= 33 && $0 <= 126 }, "malformed header name: \(name.prefix(80))")
+        precondition(own.contains(name) || custom.contains(name), "header not asked for: \(name.prefix(80))")
+        precondition(!line.unicodeScalars.contains { $0 == "\r" || $0 == "\n" }, "line break inside a header")
+    }
+}
