@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.30.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // Pure domain: settings, tenancy, scopes, API keys. No I/O, no frameworks.
@@ -41,6 +42,17 @@ let package = Package(
             dependencies: [
                 "SealpostSettings",
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The same storage interface on PostgreSQL (postgres-nio), for several nodes on one database.
+        .target(
+            name: "SealpostPostgres",
+            dependencies: [
+                "SealpostSettings",
+                "SealpostStorage",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -93,6 +105,7 @@ let package = Package(
                 "SealpostAPI",
                 "SealpostDelivery",
                 "SealpostStorage",
+                "SealpostPostgres",
                 "SealpostSettings",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -120,7 +133,11 @@ let package = Package(
         ),
         .testTarget(
             name: "SealpostStorageTests",
-            dependencies: ["SealpostStorage", "SealpostSettings", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "SealpostStorage", "SealpostPostgres", "SealpostSettings",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

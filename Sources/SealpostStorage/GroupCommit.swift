@@ -6,8 +6,8 @@ import Synchronization
 /// Each caller still gets its answer only after its own change is durable, so the "200 means
 /// on disk" promise holds; what changes is that 64 concurrent PATCHes cost a few fsyncs
 /// rather than 64.
-final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
-    typealias Commit = @Sendable ([Input]) async -> [Result<Output, any Error>]
+public final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
+    public typealias Commit = @Sendable ([Input]) async -> [Result<Output, any Error>]
 
     private struct Pending: Sendable {
         var input: Input
@@ -19,12 +19,12 @@ final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
     /// Upper bound on one transaction, so a burst cannot make one commit arbitrarily long.
     private let maxBatch: Int
 
-    init(maxBatch: Int = 256, commit: @escaping Commit) {
+    public init(maxBatch: Int = 256, commit: @escaping Commit) {
         self.maxBatch = maxBatch
         self.commit = commit
     }
 
-    func submit(_ input: Input) async throws -> Output {
+    public func submit(_ input: Input) async throws -> Output {
         try await withCheckedThrowingContinuation { continuation in
             let start = state.withLock { state -> Bool in
                 state.queue.append(Pending(input: input, continuation: continuation))

@@ -143,12 +143,19 @@ public protocol MailQueueStore: Sendable {
     /// Stores messages, one queued delivery per recipient, and the `processed` events, in one
     /// durable transaction: a 202 is answered only after this returns.
     func enqueue(_ messages: [NewMessage], events: [EventRecord], lifetime: TimeInterval) async throws
-    /// Leases up to `limit` due deliveries (queued, due, lease expired) for `lease` seconds.
+    /// Leases up to `limit` due deliveries (queued, due, lease expired) to this store's process
+    /// for `lease` seconds. Several processes may claim from one database at once: each
+    /// delivery goes to one of them.
     func claimDeliveries(now: Date, limit: Int, lease: TimeInterval) async throws -> [QueuedDelivery]
+    /// Extends the leases this process still holds (a heartbeat while deliveries are in
+    /// flight); returns how many it still held.
+    func renewLeases(ids: [Int64], now: Date, lease: TimeInterval) async throws -> Int
     /// Frees every lease, so deliveries that a killed process had claimed are retried at once.
     /// Only for a store that one node uses alone (SQLite, guarded by the serve lock).
     func releaseAllLeases() async throws -> Int
-    /// Applies delivery results, their events and blocks in one transaction.
+    /// Applies delivery results, their events and blocks in one transaction. A result is
+    /// applied only while this process holds the delivery's lease: one that expired and was
+    /// taken over by another process is skipped, its event with it.
     func resolve(_ updates: [DeliveryUpdate]) async throws
     /// Events, oldest first (for inspection and tests).
     func events(userID: Int64?, limit: Int) async throws -> [EventRecord]

@@ -128,6 +128,15 @@ enum SQLiteMigrations {
                 CREATE INDEX changes_generation ON changes(generation);
                 """)
         }
+        migrator.registerMigration("v6-lease-owners") { db in
+            // Which process holds a delivery's lease: a result is recorded only by the holder,
+            // so a node whose lease ran out can never overwrite the work of the one that took
+            // over. Webhook batches get leases of their own, so two posters never send the same.
+            try db.execute(sql: """
+                ALTER TABLE deliveries ADD COLUMN lease_owner TEXT;
+                ALTER TABLE events ADD COLUMN post_lease_until REAL NOT NULL DEFAULT 0;
+                """)
+        }
         return migrator
     }
 }

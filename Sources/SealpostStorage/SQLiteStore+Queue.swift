@@ -28,6 +28,7 @@ extension SQLiteStore {
 
     public func claimDeliveries(now: Date, limit: Int, lease: TimeInterval) async throws -> [QueuedDelivery] {
         let t = now.timeIntervalSince1970
+        let owner = leaseOwner
         return try await write([]) { db in
             let rows = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT d.id, d.message_id, d.user_id, d.recipient, d.domain, d.attempts, d.expires_at,
@@ -36,10 +37,10 @@ extension SQLiteStore {
                 WHERE d.state = 'queued' AND d.next_attempt_at <= ? AND d.lease_until <= ?
                 ORDER BY d.next_attempt_at, d.id LIMIT ?
                 """), arguments: [t, t, limit])
-            let leaseStatement = try db.cachedStatement(sql: "UPDATE deliveries SET lease_until = ?, attempts = attempts + 1 WHERE id = ?")
+            let leaseStatement = try db.cachedStatement(sql: "UPDATE deliveries SET lease_until = ?, lease_owner = ?, attempts = attempts + 1 WHERE id = ?")
             return try rows.map { row in
                 let id: Int64 = row["id"]
-                try leaseStatement.execute(arguments: [t + lease, id])
+                try leaseStatement.execute(arguments: [t + lease, owner, id])
                 return QueuedDelivery(
                     id: id, messageID: row["message_id"], userID: row["user_id"], recipient: row["recipient"], domain: row["domain"],
                     attempts: (row["attempts"] as Int) + 1, mailFrom: row["mail_from"], smtpID: row["smtp_id"],
@@ -48,6 +49,21 @@ extension SQLiteStore {
                     customArgs: try JSONDecoder().decode([String: String].self, from: Data((row["custom_args"] as String).utf8)),
                     expiresAt: Date(timeIntervalSince1970: row["expires_at"]))
             }
+        }
+    }
+
+    public func renewLeases(ids: [Int64], now: Date, lease: TimeInterval) async throws -> Int {
+        guard !ids.isEmpty else { return 0 }
+        let owner = leaseOwner
+        let until = now.timeIntervalSince1970 + lease
+        return try await write([]) { db in
+            let statement = try db.cachedStatement(sql: "UPDATE deliveries SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'queued'")
+            var held = 0
+            for id in ids {
+                try statement.execute(arguments: [until, id, owner])
+                held += db.changesCount
+            }
+            return held
         }
     }
 
@@ -63,19 +79,24 @@ extension SQLiteStore {
     }
 
     /// One transaction for the results of several sessions.
-    static func commitResolutions(_ batches: [[DeliveryUpdate]], pool: DatabasePool) async -> [Result<Void, any Error>] {
+    static func commitResolutions(_ batches: [[DeliveryUpdate]], pool: DatabasePool, owner: String) async -> [Result<Void, any Error>] {
         let now = Date().timeIntervalSince1970
         do {
             try await pool.write { db in
-                let final = try db.cachedStatement(sql: "UPDATE deliveries SET state = ?, lease_until = 0, last_result = ?, updated_at = ? WHERE id = ?")
-                let later = try db.cachedStatement(sql: "UPDATE deliveries SET next_attempt_at = ?, lease_until = 0, last_result = ?, updated_at = ? WHERE id = ?")
+                let held = "AND lease_owner = ? AND state = 'queued'"
+                let final = try db.cachedStatement(sql: "UPDATE deliveries SET state = ?, lease_until = 0, last_result = ?, updated_at = ? WHERE id = ? \(held)")
+                let later = try db.cachedStatement(sql: "UPDATE deliveries SET next_attempt_at = ?, lease_until = 0, last_result = ?, updated_at = ? WHERE id = ? \(held)")
+                var events: [EventRecord] = []
                 for u in batches.joined() {
                     switch u.resolution {
-                    case .delivered: try final.execute(arguments: ["delivered", u.result, now, u.deliveryID])
-                    case .bounced: try final.execute(arguments: ["bounced", u.result, now, u.deliveryID])
-                    case .blocked: try final.execute(arguments: ["blocked", u.result, now, u.deliveryID])
-                    case .deferred(let until): try later.execute(arguments: [until.timeIntervalSince1970, u.result, now, u.deliveryID])
+                    case .delivered: try final.execute(arguments: ["delivered", u.result, now, u.deliveryID, owner])
+                    case .bounced: try final.execute(arguments: ["bounced", u.result, now, u.deliveryID, owner])
+                    case .blocked: try final.execute(arguments: ["blocked", u.result, now, u.deliveryID, owner])
+                    case .deferred(let until): try later.execute(arguments: [until.timeIntervalSince1970, u.result, now, u.deliveryID, owner])
                     }
+                    // The lease was lost: another process owns this delivery and its outcome.
+                    guard db.changesCount > 0 else { continue }
+                    events.append(u.event)
                     if let b = u.block {
                         try db.cachedStatement(sql: """
                             INSERT INTO blocks (user_id, email, reason, status, created) VALUES (?, ?, ?, ?, ?)
@@ -83,7 +104,7 @@ extension SQLiteStore {
                             """).execute(arguments: [b.userID, b.email.lowercased(), b.reason, b.status, b.created])
                     }
                 }
-                try insert(batches.joined().map(\.event), db: db, now: now)
+                try insert(events, db: db, now: now)
                 try SQLiteCache.record(db, [])
             }
             return batches.map { _ in .success(()) }

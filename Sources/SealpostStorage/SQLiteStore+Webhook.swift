@@ -22,21 +22,26 @@ extension SQLiteStore {
     }
 
     public func pendingWebhookBatches(limit: Int) async throws -> [WebhookBatch] {
-        try await write([]) { db in
+        let now = Date().timeIntervalSince1970
+        return try await write([]) { db in
             var batches: [WebhookBatch] = []
             let users = try Row.fetchAll(db, sql: "SELECT * FROM webhook_settings WHERE enabled = 1 AND url != ''")
             for row in users {
                 let userID: Int64 = row["user_id"]
                 guard let settings = try Self.fetchWebhook(db, userID: userID) else { continue }
                 let rows = try Row.fetchAll(db, sql: """
-                    SELECT id, event, payload FROM events WHERE user_id = ? AND posted_at IS NULL ORDER BY id LIMIT ?
-                    """, arguments: [userID, limit])
+                    SELECT id, event, payload FROM events
+                    WHERE user_id = ? AND posted_at IS NULL AND post_lease_until <= ? ORDER BY id LIMIT ?
+                    """, arguments: [userID, now, limit])
                 var wanted: [(id: Int64, payload: String)] = []
                 var skipped: [Int64] = []
                 for r in rows {
                     if settings.wants(r["event"]) { wanted.append((r["id"], r["payload"])) } else { skipped.append(r["id"]) }
                 }
                 for id in skipped { try db.execute(sql: "UPDATE events SET posted_at = 0 WHERE id = ?", arguments: [id]) }
+                for (id, _) in wanted {
+                    try db.execute(sql: "UPDATE events SET post_lease_until = ? WHERE id = ?", arguments: [now + WebhookBatch.lease, id])
+                }
                 if !wanted.isEmpty { batches.append(WebhookBatch(userID: userID, url: settings.url, events: wanted)) }
             }
             return batches
@@ -48,6 +53,13 @@ extension SQLiteStore {
         try await write([]) { db in
             let statement = try db.cachedStatement(sql: "UPDATE events SET posted_at = ? WHERE id = ?")
             for id in eventIDs { try statement.execute(arguments: [now, id]) }
+        }
+    }
+
+    public func releaseWebhookEvents(eventIDs: [Int64]) async throws {
+        try await write([]) { db in
+            let statement = try db.cachedStatement(sql: "UPDATE events SET post_lease_until = 0 WHERE id = ? AND posted_at IS NULL")
+            for id in eventIDs { try statement.execute(arguments: [id]) }
         }
     }
 

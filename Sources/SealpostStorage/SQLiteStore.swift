@@ -12,6 +12,8 @@ public final class SQLiteStore: SealpostStore {
     private let settingsWrites: GroupCommit<SettingsChange, (old: EnforcedTLSSettings, new: EnforcedTLSSettings)>
     /// Delivery results of concurrent sessions share transactions and fsyncs.
     let resolveWrites: GroupCommit<[DeliveryUpdate], Void>
+    /// This process's name on the leases it takes (see `claimDeliveries`).
+    public let leaseOwner = UUID().uuidString
 
     struct SettingsChange: Sendable {
         var userID: Int64
@@ -37,9 +39,10 @@ public final class SQLiteStore: SealpostStore {
         try migrator.migrate(pool)
         let cache = try SQLiteCache(path: path)
         let pool = self.pool
+        let owner = leaseOwner
         self.cache = cache
         self.settingsWrites = GroupCommit { changes in await Self.commit(changes, pool: pool) }
-        self.resolveWrites = GroupCommit { batches in await Self.commitResolutions(batches, pool: pool) }
+        self.resolveWrites = GroupCommit { batches in await Self.commitResolutions(batches, pool: pool, owner: owner) }
     }
 
     /// Every write goes through here: the change and its change-log entry commit together.
@@ -58,19 +61,7 @@ public final class SQLiteStore: SealpostStore {
 
     // MARK: Tenancy
 
-    public func createAccount(name: String, email: String?) async throws -> User {
-        try await insertUser(kind: .account, name: name, email: email, parentID: nil)
-    }
-
-    public func createSubuser(parentID: Int64, username: String, email: String?) async throws -> User {
-        try await insertUser(kind: .subuser, name: username, email: email, parentID: parentID)
-    }
-
-    public func createCustomer(parentID: Int64, name: String) async throws -> User {
-        try await insertUser(kind: .customer, name: name, email: nil, parentID: parentID)
-    }
-
-    private func insertUser(kind: UserKind, name: String, email: String?, parentID: Int64?) async throws -> User {
+    public func insertUser(kind: UserKind, name: String, email: String?, parentID: Int64?) async throws -> User {
         // Whole seconds, so the value returned equals the value read back later.
         let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         do {

@@ -7,9 +7,9 @@ import SealpostSettings
 /// default; a PostgreSQL one (several nodes on one database) must pass the same test suite.
 public protocol SealpostStore: MailQueueStore, WebhookStore {
     // MARK: Tenancy
-    func createAccount(name: String, email: String?) async throws -> User
-    func createSubuser(parentID: Int64, username: String, email: String?) async throws -> User
-    func createCustomer(parentID: Int64, name: String) async throws -> User
+    /// Creates a user with default settings. Names are unique across all kinds
+    /// (`nameTaken`); a subuser's or customer's parent must be a parent account.
+    func insertUser(kind: UserKind, name: String, email: String?, parentID: Int64?) async throws -> User
     func user(named name: String) async throws -> User?
     func user(id: Int64) async throws -> User?
     /// Subusers of one parent, oldest first; `username` filters on an exact name.
@@ -45,6 +45,18 @@ public protocol SealpostStore: MailQueueStore, WebhookStore {
 }
 
 extension SealpostStore {
+    public func createAccount(name: String, email: String?) async throws -> User {
+        try await insertUser(kind: .account, name: name, email: email, parentID: nil)
+    }
+
+    public func createSubuser(parentID: Int64, username: String, email: String?) async throws -> User {
+        try await insertUser(kind: .subuser, name: username, email: email, parentID: parentID)
+    }
+
+    public func createCustomer(parentID: Int64, name: String) async throws -> User {
+        try await insertUser(kind: .customer, name: name, email: nil, parentID: parentID)
+    }
+
     public func consistentReads<T: Sendable>(_ body: () async throws -> T) async throws -> T { try await body() }
 }
 
@@ -57,6 +69,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case notAParent(String)
     /// The database was written by a newer Sealpost; refusing beats corrupting it.
     case schemaTooNew(applied: [String])
+    /// The database lacks migrations this Sealpost needs and was not asked to apply them.
+    case schemaBehind(missing: [String])
 
     public var description: String {
         switch self {
@@ -65,6 +79,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
         case .notAParent(let name): "\(name) is not a parent account"
         case .schemaTooNew(let applied):
             "the database schema is newer than this Sealpost knows (applied migrations: \(applied.joined(separator: ", "))); upgrade Sealpost"
+        case .schemaBehind(let missing):
+            "the database lacks migrations \(missing.joined(separator: ", ")); run `sealpost migrate` with the same --database first"
         }
     }
 }

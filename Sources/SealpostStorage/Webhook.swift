@@ -26,10 +26,20 @@ public struct WebhookSettings: Sendable, Equatable {
 
 /// A batch of events of one user, ready to post.
 public struct WebhookBatch: Sendable {
+    /// Seconds a fetched batch is reserved for the poster that fetched it: no other process
+    /// posts the same events meanwhile; if the poster dies, they are posted again after this.
+    public static let lease: Double = 60
+
     public var userID: Int64
     public var url: String
     /// Event row ids and payloads, oldest first.
     public var events: [(id: Int64, payload: String)]
+
+    public init(userID: Int64, url: String, events: [(id: Int64, payload: String)]) {
+        self.userID = userID
+        self.url = url
+        self.events = events
+    }
 }
 
 public protocol WebhookStore: Sendable {
@@ -37,9 +47,12 @@ public protocol WebhookStore: Sendable {
     /// Saves the settings. When the webhook is switched on, events that piled up while it was off
     /// are not sent (SendGrid posts only what happens while it is enabled).
     func saveWebhookSettings(userID: Int64, _ settings: WebhookSettings) async throws
-    /// Up to `limit` unposted events for each user with an enabled webhook; events of types the
-    /// user did not ask for are marked done and left out.
+    /// Up to `limit` unposted events for each user with an enabled webhook, reserved for the
+    /// caller for `WebhookBatch.lease` seconds; events of types the user did not ask for are
+    /// marked done and left out.
     func pendingWebhookBatches(limit: Int) async throws -> [WebhookBatch]
     /// Marks events as posted.
     func markPosted(eventIDs: [Int64]) async throws
+    /// Gives reserved events back unposted (the receiver failed, or its user is backing off).
+    func releaseWebhookEvents(eventIDs: [Int64]) async throws
 }

@@ -1,10 +1,12 @@
-"""End-to-end fixtures: the real `sealpost` binary, a fresh SQLite file, a free port."""
+"""End-to-end fixtures: the real `sealpost` binary, a fresh database (a SQLite file, or a
+PostgreSQL database for modules that list it in BACKENDS), a free port."""
 import json
 import os
 import signal
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -20,12 +22,42 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Sealpost:
-    """One database and the server process on it; admin commands run against the same file."""
+PG_ADMIN_URL = os.environ.get("SEALPOST_TEST_POSTGRES", "")
 
-    def __init__(self, workdir: Path):
+
+def psql(sql, url=None):
+    """Runs SQL with psql against the test server (`SEALPOST_TEST_POSTGRES`) and returns rows."""
+    r = subprocess.run(["psql", url or PG_ADMIN_URL, "-v", "ON_ERROR_STOP=1", "-qtA", "-F", "\t", "-c", sql],
+                       capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise AssertionError(f"psql failed: {r.stderr}")
+    return [line.split("\t") for line in r.stdout.splitlines() if line]
+
+
+class PostgresDatabase:
+    """A fresh database on the test PostgreSQL server, migrated with `sealpost migrate`."""
+
+    def __init__(self):
+        if not PG_ADMIN_URL:
+            pytest.fail("SEALPOST_TEST_POSTGRES is not set (scripts/test starts tests/peers/pg.sh)")
+        self.name = "sealpost_e2e_" + uuid.uuid4().hex[:12]
+        psql(f"CREATE DATABASE {self.name}")
+        base, _, query = PG_ADMIN_URL.partition("?")
+        self.url = base.rsplit("/", 1)[0] + "/" + self.name + ("?" + query if query else "")
+        r = subprocess.run([BIN, "migrate", "--database", self.url], capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise AssertionError(f"sealpost migrate failed: {r.stderr}")
+
+    def drop(self):
+        psql(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+
+
+class Sealpost:
+    """One database and the server process on it; admin commands run against the same database."""
+
+    def __init__(self, workdir: Path, db: str | None = None):
         self.workdir = workdir
-        self.db = str(workdir / "sealpost.sqlite")
+        self.db = db or str(workdir / "sealpost.sqlite")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = None
@@ -49,6 +81,9 @@ class Sealpost:
         return out[-1]
 
     def start(self, *extra, env=None):
+        if self.db.startswith("postgres") and "--lease" not in extra:
+            # Nodes on PostgreSQL take over a killed node's work when its leases expire.
+            extra = (*extra, "--lease", "3")
         log = open(self.log_path, "a")
         args = [BIN, "serve", "--database", self.db, "--http", f"127.0.0.1:{self.port}", *extra]
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, **(env or {})))
@@ -100,11 +135,23 @@ class Sealpost:
 from peers import postfix_peers  # noqa: E402,F401
 
 
+def pytest_generate_tests(metafunc):
+    """A module with `BACKENDS = ["sqlite", "postgres"]` runs each of its tests on both."""
+    backends = getattr(metafunc.module, "BACKENDS", None)
+    if backends and "sealpost" in metafunc.fixturenames:
+        metafunc.parametrize("sealpost", backends, indirect=True)
+
+
 @pytest.fixture
-def sealpost(tmp_path):
-    s = Sealpost(tmp_path)
+def sealpost(request, tmp_path):
+    backend = getattr(request, "param", "sqlite")
+    pg = PostgresDatabase() if backend == "postgres" else None
+    s = Sealpost(tmp_path, db=pg.url if pg else None)
+    s.backend = backend
     yield s
     s.stop()
+    if pg:
+        pg.drop()
 
 
 @pytest.fixture

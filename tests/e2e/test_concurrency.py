@@ -6,6 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
+# Every test here runs on SQLite and on PostgreSQL (see conftest.pytest_generate_tests).
+BACKENDS = ["sqlite", "postgres"]
+
 PATH = "/v3/user/settings/enforced_tls"
 
 

@@ -11,6 +11,9 @@ from sendgrid import SendGridAPIClient
 from peers import OFFSETS, Peers
 from webhook_receiver import Receiver
 
+# Every test here runs on SQLite and on PostgreSQL (see conftest.pytest_generate_tests).
+BACKENDS = ["sqlite", "postgres"]
+
 SETTINGS = {
     "opportunistic": {"require_tls": False, "require_valid_cert": False, "version": 1.1},
     "tls12": {"require_tls": True, "require_valid_cert": False, "version": 1.2},

@@ -5,6 +5,9 @@ import pytest
 from python_http_client.exceptions import BadRequestsError, ForbiddenError, HTTPError, UnauthorizedError
 from sendgrid import SendGridAPIClient
 
+# Every test here runs on SQLite and on PostgreSQL (see conftest.pytest_generate_tests).
+BACKENDS = ["sqlite", "postgres"]
+
 DEFAULT = {"require_tls": False, "require_valid_cert": False, "version": 1.1}
 
 

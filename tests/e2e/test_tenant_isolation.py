@@ -3,6 +3,9 @@ several scopes. Every cross-tenant attempt is refused exactly like an attempt on
 does not exist, and a revoked key stops working at once on every endpoint."""
 import requests
 
+# Every test here runs on SQLite and on PostgreSQL (see conftest.pytest_generate_tests).
+BACKENDS = ["sqlite", "postgres"]
+
 ENDPOINTS = [  # (method, path, body) — every route that acts on a user
     ("GET", "/v3/user/settings/enforced_tls", None),
     ("PATCH", "/v3/user/settings/enforced_tls", {"require_tls": True}),

@@ -9,6 +9,9 @@ from sendgrid import SendGridAPIClient
 
 from webhook_receiver import Receiver
 
+# Every test here runs on SQLite and on PostgreSQL (see conftest.pytest_generate_tests).
+BACKENDS = ["sqlite", "postgres"]
+
 
 def wait(predicate, timeout=30, what="condition"):
     deadline = time.time() + timeout

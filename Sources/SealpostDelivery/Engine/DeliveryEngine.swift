@@ -21,8 +21,10 @@ public struct DeliveryConfiguration: Sendable {
     public var messagesPerSession = 100
     /// Deliveries claimed per scheduling round.
     public var claimBatch = 1000
-    /// How long a claimed delivery stays leased to this node.
-    public var lease: TimeInterval = 900
+    /// How long a claimed delivery stays leased to this node without a heartbeat. The engine
+    /// renews the leases of deliveries in flight every third of this, so it bounds how long
+    /// the work of a node that died waits before another node takes it over.
+    public var lease: TimeInterval = 60
     /// Idle poll interval.
     public var pollInterval: Duration = .milliseconds(250)
 
@@ -43,6 +45,8 @@ public final class DeliveryEngine: Service, Sendable {
     /// When set (SIGTERM), no new work is claimed.
     public let gate: ShutdownGate
     private let inFlight = Mutex(0)
+    /// Claimed deliveries whose result is not recorded yet: their leases get renewed.
+    private let leased = Mutex(Set<Int64>())
 
     public init(store: any SealpostStore, client: SMTPDeliveryClient, resolver: NextHopResolver,
                 configuration: DeliveryConfiguration, logger: Logger, gate: ShutdownGate = ShutdownGate()) {
@@ -61,21 +65,51 @@ public final class DeliveryEngine: Service, Sendable {
     public func run() async throws {
         logger.info("delivery engine started", metadata: ["max_sessions": "\(configuration.maxSessions)"])
         await withGracefulShutdownHandler {
-            // While draining, rounds claim nothing; the loop itself ends on the engine's own turn.
-            while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                let worked: Bool
-                do {
-                    worked = try await runOnce()
-                } catch {
-                    logger.error("delivery round failed", metadata: ["error": "\(error)"])
-                    worked = false
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.renewLeasesUntilCancelled() }
+                // While draining, rounds claim nothing; the loop itself ends on the engine's own turn.
+                while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                    let worked: Bool
+                    do {
+                        worked = try await runOnce()
+                    } catch {
+                        logger.error("delivery round failed", metadata: ["error": "\(error)"])
+                        worked = false
+                    }
+                    if !worked { await idle() }
                 }
-                if !worked { await idle() }
+                group.cancelAll()
             }
         } onGracefulShutdown: {
             self.wakeContinuation.yield()
         }
         logger.info("delivery engine stopped")
+    }
+
+    /// The heartbeat: keeps the leases of deliveries in flight, so a long session (slow
+    /// receivers, a lane with many messages) is never taken over by another node while this
+    /// one is alive.
+    private func renewLeasesUntilCancelled() async {
+        let every = Duration.milliseconds(Int64(configuration.lease * 1000 / 3))
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: every) } catch { return }
+            let ids = leased.withLock { Array($0) }
+            guard !ids.isEmpty else { continue }
+            do {
+                let held = try await store.renewLeases(ids: ids, now: Date(), lease: configuration.lease)
+                if held < ids.count {
+                    logger.warning("leases lost to another node", metadata: ["renewed": "\(held)", "asked": "\(ids.count)"])
+                }
+            } catch {
+                logger.error("could not renew delivery leases", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Stores results; their deliveries need no heartbeat any more.
+    private func record(_ updates: [DeliveryUpdate]) async throws {
+        try await store.resolve(updates)
+        leased.withLock { $0.subtract(updates.map(\.deliveryID)) }
     }
 
     /// Waits for a wake-up or the poll interval, whichever comes first.
@@ -110,6 +144,10 @@ public final class DeliveryEngine: Service, Sendable {
         defer { inFlight.withLock { $0 -= 1 } }
         let claimed = try await store.claimDeliveries(now: now, limit: configuration.claimBatch, lease: configuration.lease)
         if claimed.isEmpty { return false }
+        leased.withLock { $0.formUnion(claimed.map(\.id)) }
+        // Whatever is left unrecorded when the round ends (a failed write) is retried after its
+        // lease expires, so stop renewing it.
+        defer { leased.withLock { $0.subtract(claimed.map(\.id)) } }
         var settingsByUser: [Int64: EnforcedTLSSettings] = [:]
         for userID in Set(claimed.map(\.userID)) {
             settingsByUser[userID] = (try? await store.enforcedTLS(userID: userID)) ?? .default
@@ -195,7 +233,7 @@ public final class DeliveryEngine: Service, Sendable {
                         updates.append(self.update(for: d, fate: fate, tls: tls, mx: hop.host, failure: nil, settings: settings, now: Date()))
                     }
                     do {
-                        try await self.store.resolve(updates)
+                        try await self.record(updates)
                         recorded.withLock { $0.formUnion(updates.map(\.deliveryID)) }
                     } catch {
                         self.logger.error("could not record delivery results; they are recorded at the end of the session", metadata: ["error": "\(error)"])
@@ -239,7 +277,7 @@ public final class DeliveryEngine: Service, Sendable {
             let fate = RecipientFate.combine(outcomes[d.id] ?? [])
             updates.append(update(for: d, fate: fate, tls: sessionTLS[d.id], mx: lastMX[d.id], failure: failureDetail[d.id], settings: settings, now: now))
         }
-        if !updates.isEmpty { try await store.resolve(updates) }
+        if !updates.isEmpty { try await record(updates) }
     }
 
     static func hostOutcome(_ result: RecipientResult) -> HostOutcome {

@@ -34,11 +34,17 @@ public final class WebhookPoster: Service, Sendable {
             while !Task.isCancelled {
                 do {
                     for batch in try await self.store.pendingWebhookBatches(limit: self.batchSize) {
-                        if let f = failures[batch.userID], ContinuousClock.now < f.retryAt { continue }
+                        // Fetching reserved the batch (so another node does not post it too):
+                        // give it back when it is not posted now.
+                        if let f = failures[batch.userID], ContinuousClock.now < f.retryAt {
+                            try await self.store.releaseWebhookEvents(eventIDs: batch.events.map(\.id))
+                            continue
+                        }
                         if await self.post(batch, client: client) {
                             try await self.store.markPosted(eventIDs: batch.events.map(\.id))
                             failures[batch.userID] = nil
                         } else {
+                            try await self.store.releaseWebhookEvents(eventIDs: batch.events.map(\.id))
                             let count = (failures[batch.userID]?.count ?? 0) + 1
                             let delay = min(self.maxBackoff, .milliseconds(500) * (1 << min(count, 10)))
                             failures[batch.userID] = (count, ContinuousClock.now + delay)

@@ -8,7 +8,7 @@ struct AuditCommand: AsyncParsableCommand {
     @Option(help: "Only this user's changes.") var user: String?
 
     func run() async throws {
-        let store = try db.open()
+        let store = try await db.open()
         let userID = try await store.userID(named: user)
         let formatter = ISO8601DateFormatter()
         for entry in try await store.auditEntries(userID: userID) {

@@ -1,20 +1,40 @@
 import ArgumentParser
 import Foundation
+import Logging
+import SealpostPostgres
 import SealpostStorage
 
-/// `--database PATH` [`SEALPOST_DATABASE`], shared by every command so the admin commands
-/// work on the same file as the server, whether or not it runs.
+/// `--database` [`SEALPOST_DATABASE`], shared by every command so the admin commands work on
+/// the same database as the server, whether or not it runs: a SQLite file path, or a
+/// `postgres://` URL for several nodes on one PostgreSQL database.
 struct DatabaseOption: ParsableArguments {
-    @Option(name: .long, help: "SQLite database file (env SEALPOST_DATABASE; default ./sealpost.sqlite).")
+    @Option(name: .long, help: "SQLite database file, or postgres://USER:PASS@HOST:PORT/DB (env SEALPOST_DATABASE; default ./sealpost.sqlite).")
     var database: String?
 
     var path: String { Environment.value(flag: database, env: "SEALPOST_DATABASE", default: "./sealpost.sqlite") }
 
-    func open() throws -> any SealpostStore {
+    var isPostgres: Bool { PostgresURL.isPostgres(path) }
+
+    /// The database as given, with a PostgreSQL password hidden: for logs and messages.
+    var displayName: String { isPostgres ? PostgresURL.redacted(path) : path }
+
+    /// Opens the store. SQLite applies its pending migrations itself (one embedded file, one
+    /// server); PostgreSQL, shared by several nodes, is migrated only by `sealpost migrate`
+    /// (or `migrate: true`), so a node never changes the schema under the others.
+    func open(migrate: Bool = false) async throws -> any SealpostStore {
         do {
+            if isPostgres {
+                var logger = Logger(label: "sealpost.postgres")
+                logger.logLevel = .warning
+                return try await PostgresStore.open(url: path, logger: logger, migrate: migrate)
+            }
             return try SQLiteStore(path: path)
         } catch let error as StoreError {
-            throw ValidationError("cannot open \(path): \(error)")
+            throw ValidationError("cannot open \(displayName): \(error)")
+        } catch let error as PostgresURLError {
+            throw ValidationError("cannot open \(displayName): \(error)")
+        } catch {
+            throw ValidationError("cannot open \(displayName): \(String(reflecting: error))")
         }
     }
 }

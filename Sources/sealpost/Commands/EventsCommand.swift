@@ -9,7 +9,7 @@ struct EventsCommand: AsyncParsableCommand {
     @Option(help: "At most this many events.") var limit: Int = 10_000
 
     func run() async throws {
-        let store = try db.open()
+        let store = try await db.open()
         let userID = try await store.userID(named: user)
         for event in try await store.events(userID: userID, limit: limit) { print(event.payload) }
     }

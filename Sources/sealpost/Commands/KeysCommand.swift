@@ -18,7 +18,7 @@ struct KeysCommand: AsyncParsableCommand {
             if !unknown.isEmpty {
                 throw ValidationError("unknown scope(s): \(unknown.joined(separator: ", ")); known: \(Scope.all.joined(separator: ", "))")
             }
-            let store = try db.open()
+            let store = try await db.open()
             guard let owner = try await store.user(named: user) else { throw ValidationError("no user named \(user)") }
             let grant: ScopeGrant = scopes.isEmpty ? .fullAccess : .scopes(Set(scopes))
             let (token, key) = try await store.issueKey(userID: owner.id, name: name ?? "cli", grant: grant)
@@ -34,7 +34,7 @@ struct KeysCommand: AsyncParsableCommand {
         @Argument(help: "The key id (the middle part of SG.<id>.<secret>).") var keyID: String
 
         func run() async throws {
-            let store = try db.open()
+            let store = try await db.open()
             guard try await store.revokeKey(id: keyID, userID: nil) else {
                 printError("no live key with id \(keyID)")
                 throw ExitCode(1)

@@ -38,6 +38,8 @@ struct ServeCommand: AsyncParsableCommand {
     var tlsKey: String?
     @Option(help: "Seconds SIGTERM waits for SMTP sessions in flight before stopping (env SEALPOST_SHUTDOWN_GRACE; default 30).")
     var shutdownGrace: Double?
+    @Option(help: "Seconds a claimed delivery stays leased without a heartbeat; on a shared PostgreSQL database, how soon other nodes take over a dead node's work (env SEALPOST_LEASE; default 60).")
+    var lease: Double?
     @Option(help: "API connections served at once; a request on one more gets 503 (env SEALPOST_MAX_CONNECTIONS; default 1024).")
     var maxConnections: Int?
     @Option(help: "Limit in seconds for every SMTP client wait (env SEALPOST_SMTP_TIMEOUT; default: RFC 5321's per-phase limits).")
@@ -58,12 +60,13 @@ struct ServeCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
         // One server per SQLite file: the lock makes it safe to take over the leases of a
-        // predecessor that was killed, instead of waiting for them to expire.
-        let lock = try ServeLock(path: db.path + ".serve-lock")
-        defer { lock.release() }
-        let store = try db.open()
-        let released = try await store.releaseAllLeases()
-        logger.info("database ready", metadata: ["path": "\(db.path)", "leases_recovered": "\(released)"])
+        // predecessor that was killed, instead of waiting for them to expire. On PostgreSQL
+        // several nodes share the queue, so a dead node's leases expire instead (`--lease`).
+        let lock = db.isPostgres ? nil : try ServeLock(path: db.path + ".serve-lock")
+        defer { lock?.release() }
+        let store = try await db.open()
+        let released = db.isPostgres ? 0 : try await store.releaseAllLeases()
+        logger.info("database ready", metadata: ["database": "\(db.displayName)", "leases_recovered": "\(released)"])
         let gate = ShutdownGate()
         let engine = try makeEngine(store: store, logger: logger, gate: gate)
         let grace = try Self.seconds(shutdownGrace, env: "SEALPOST_SHUTDOWN_GRACE", default: 30, name: "shutdown grace")
@@ -137,6 +140,7 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = DeliveryConfiguration()
         configuration.lifetime = try Self.seconds(queueLifetime, env: "SEALPOST_QUEUE_LIFETIME", default: configuration.lifetime, name: "queue lifetime")
         configuration.retryBase = try Self.seconds(retryBase, env: "SEALPOST_RETRY_BASE", default: configuration.retryBase, name: "retry base")
+        configuration.lease = try Self.seconds(lease, env: "SEALPOST_LEASE", default: configuration.lease, name: "lease")
         let client = SMTPDeliveryClient(heloName: helo, timeouts: timeouts, evaluator: evaluator)
         logger.info("delivery configured", metadata: [
             "routes": "\(routeTable.map { "\($0.key)=\($0.value.host):\($0.value.port)" }.sorted().joined(separator: ","))",

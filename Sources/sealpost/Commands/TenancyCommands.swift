@@ -32,7 +32,7 @@ struct AccountsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try validateName(name, what: "account name")
-            let store = try db.open()
+            let store = try await db.open()
             let user = try await creating { try await store.createAccount(name: name, email: email) }
             print(user.id)
         }
@@ -51,7 +51,7 @@ struct SubusersCommand: AsyncParsableCommand {
 
         func run() async throws {
             try validateName(username, what: "username")
-            let store = try db.open()
+            let store = try await db.open()
             let parent = try await parentAccount(store, named: parent)
             let user = try await creating { try await store.createSubuser(parentID: parent.id, username: username, email: email) }
             print(user.id)
@@ -70,7 +70,7 @@ struct CustomersCommand: AsyncParsableCommand {
 
         func run() async throws {
             try validateName(name, what: "customer account name")
-            let store = try db.open()
+            let store = try await db.open()
             let parent = try await parentAccount(store, named: parent)
             let user = try await creating { try await store.createCustomer(parentID: parent.id, name: name) }
             print(user.id)

@@ -1,0 +1,210 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SealpostStorage
+
+extension PostgresStore {
+    public func enqueue(_ messages: [NewMessage], events: [EventRecord], lifetime: TimeInterval) async throws {
+        let now = Date().timeIntervalSince1970
+        try await transaction { tx in
+            for m in messages {
+                try await tx.query("""
+                    INSERT INTO messages (id, x_message_id, user_id, mail_from, smtp_id, content, categories, custom_args, created_at)
+                    VALUES (\(m.id), \(m.xMessageID), \(m.userID), \(m.mailFrom), \(m.smtpID), \(Data(m.content)),
+                            \(try Self.json(m.categories)), \(try Self.json(m.customArgs)), \(now))
+                    """, logger: logger)
+                let due = max(now, m.notBefore.timeIntervalSince1970)
+                let domains = m.recipients.map { $0.split(separator: "@").last.map { $0.lowercased() } ?? "" }
+                // One statement for all recipients of a message (up to 1,000).
+                try await tx.query("""
+                    INSERT INTO deliveries (message_id, user_id, recipient, domain, state, next_attempt_at, expires_at, updated_at)
+                    SELECT \(m.id), \(m.userID), r, d, 'queued', \(due), \(due + lifetime), \(now)
+                    FROM unnest(\(m.recipients)::text[], \(domains)::text[]) AS t(r, d)
+                    """, logger: logger)
+            }
+            try await Self.insert(events, tx, now: now, logger: logger)
+        }
+    }
+
+    public func claimDeliveries(now: Date, limit: Int, lease: TimeInterval) async throws -> [QueuedDelivery] {
+        let t = now.timeIntervalSince1970
+        return try await client.withConnection { c in
+            // SKIP LOCKED: nodes claiming at the same moment pass over each other's rows
+            // instead of waiting for them, so each due delivery goes to exactly one node.
+            let rows = try await c.query("""
+                WITH due AS (
+                    SELECT id FROM deliveries
+                    WHERE state = 'queued' AND next_attempt_at <= \(t) AND lease_until <= \(t)
+                    ORDER BY next_attempt_at, id LIMIT \(limit)
+                    FOR UPDATE SKIP LOCKED
+                )
+                UPDATE deliveries d SET lease_until = \(t + lease), lease_owner = \(leaseOwner), attempts = d.attempts + 1
+                FROM due, messages m
+                WHERE d.id = due.id AND m.id = d.message_id
+                RETURNING d.id, d.message_id, d.user_id, d.recipient, d.domain, d.attempts, d.expires_at,
+                          m.mail_from, m.smtp_id, m.content, m.categories, m.custom_args
+                """, logger: logger)
+            var claimed: [QueuedDelivery] = []
+            let decoder = JSONDecoder()
+            for try await (id, messageID, userID, recipient, domain, attempts, expires, from, smtpID, content, categories, args) in rows
+                .decode((Int64, String, Int64, String, String, Int, Double, String, String, Data, String, String).self) {
+                claimed.append(QueuedDelivery(
+                    id: id, messageID: messageID, userID: userID, recipient: recipient, domain: domain, attempts: attempts,
+                    mailFrom: from, smtpID: smtpID, content: [UInt8](content),
+                    categories: try decoder.decode([String].self, from: Data(categories.utf8)),
+                    customArgs: try decoder.decode([String: String].self, from: Data(args.utf8)),
+                    expiresAt: Date(timeIntervalSince1970: expires)))
+            }
+            return claimed.sorted { $0.id < $1.id }
+        }
+    }
+
+    public func renewLeases(ids: [Int64], now: Date, lease: TimeInterval) async throws -> Int {
+        guard !ids.isEmpty else { return 0 }
+        return try await client.withConnection { c in
+            try await Self.count(c, """
+                UPDATE deliveries SET lease_until = \(now.timeIntervalSince1970 + lease)
+                WHERE id = ANY(\(ids)) AND lease_owner = \(leaseOwner) AND state = 'queued' RETURNING id
+                """, logger: logger)
+        }
+    }
+
+    /// Frees every lease. Only right for a database that one node uses alone; `serve` on
+    /// PostgreSQL never calls it and lets leases expire instead.
+    public func releaseAllLeases() async throws -> Int {
+        try await client.withConnection { c in
+            try await Self.count(c, "UPDATE deliveries SET lease_until = 0 WHERE state = 'queued' AND lease_until > 0 RETURNING id", logger: logger)
+        }
+    }
+
+    public func resolve(_ updates: [DeliveryUpdate]) async throws {
+        try await resolveWrites.submit(updates)
+    }
+
+    /// One transaction for the results of several sessions (group commit, as on SQLite).
+    static func commitResolutions(_ batches: [[DeliveryUpdate]], client: PostgresClient, owner: String, logger: Logger) async
+        -> [Result<Void, any Error>]
+    {
+        let now = Date().timeIntervalSince1970
+        do {
+            try await client.withTransaction(logger: logger) { tx in
+                var events: [EventRecord] = []
+                for u in batches.joined() {
+                    let query: PostgresQuery = switch u.resolution {
+                    case .delivered, .bounced, .blocked:
+                        """
+                        UPDATE deliveries SET state = \(u.resolution.state), lease_until = 0, last_result = \(u.result), updated_at = \(now)
+                        WHERE id = \(u.deliveryID) AND lease_owner = \(owner) AND state = 'queued' RETURNING id
+                        """
+                    case .deferred(let until):
+                        """
+                        UPDATE deliveries SET next_attempt_at = \(until.timeIntervalSince1970), lease_until = 0, last_result = \(u.result),
+                            updated_at = \(now)
+                        WHERE id = \(u.deliveryID) AND lease_owner = \(owner) AND state = 'queued' RETURNING id
+                        """
+                    }
+                    // The lease was lost: another node owns this delivery and its outcome.
+                    guard try await count(tx, query, logger: logger) > 0 else { continue }
+                    events.append(u.event)
+                    if let b = u.block {
+                        try await tx.query("""
+                            INSERT INTO blocks (user_id, email, reason, status, created)
+                            VALUES (\(b.userID), \(b.email.lowercased()), \(b.reason), \(b.status), \(b.created))
+                            ON CONFLICT (user_id, email) DO UPDATE SET reason = excluded.reason, status = excluded.status, created = excluded.created
+                            """, logger: logger)
+                    }
+                }
+                try await insert(events, tx, now: now, logger: logger)
+            }
+            return batches.map { _ in .success(()) }
+        } catch {
+            return batches.map { _ in .failure(error) }
+        }
+    }
+
+    public func events(userID: Int64?, limit: Int) async throws -> [EventRecord] {
+        let query: PostgresQuery = if let userID {
+            "SELECT user_id, sg_event_id, event, email, payload FROM events WHERE user_id = \(userID) ORDER BY id LIMIT \(limit)"
+        } else {
+            "SELECT user_id, sg_event_id, event, email, payload FROM events ORDER BY id LIMIT \(limit)"
+        }
+        return try await client.withConnection { c in
+            var events: [EventRecord] = []
+            for try await (uid, sgEventID, event, email, payload) in try await c.query(query, logger: logger)
+                .decode((Int64, String, String, String, String).self) {
+                events.append(EventRecord(userID: uid, sgEventID: sgEventID, event: event, email: email, payload: payload))
+            }
+            return events
+        }
+    }
+
+    public func queueCounts() async throws -> [String: Int] {
+        try await client.withConnection { c in
+            var counts: [String: Int] = [:]
+            for try await (state, n) in try await c.query("SELECT state, COUNT(*) FROM deliveries GROUP BY state", logger: logger)
+                .decode((String, Int).self) {
+                counts[state] = n
+            }
+            return counts
+        }
+    }
+
+    public func blocks(userID: Int64, query q: BlockQuery) async throws -> [BlockRecord] {
+        // SendGrid: prefix match, with % as a wildcard; `_` is literal.
+        let pattern = q.emailPrefix.map {
+            $0.lowercased().replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "_", with: "\\_") + "%"
+        }
+        return try await client.withConnection { c in
+            var blocks: [BlockRecord] = []
+            for try await (uid, email, reason, status, created) in try await c.query("""
+                SELECT user_id, email, reason, status, created FROM blocks
+                WHERE user_id = \(userID)
+                  AND (\(q.startTime)::bigint IS NULL OR created >= \(q.startTime))
+                  AND (\(q.endTime)::bigint IS NULL OR created <= \(q.endTime))
+                  AND (\(pattern)::text IS NULL OR email LIKE \(pattern) ESCAPE '\\')
+                ORDER BY created DESC, email LIMIT \(q.limit) OFFSET \(q.offset)
+                """, logger: logger).decode((Int64, String, String, String, Int).self) {
+                blocks.append(BlockRecord(userID: uid, email: email, reason: reason, status: status, created: created))
+            }
+            return blocks
+        }
+    }
+
+    public func deleteBlock(userID: Int64, email: String) async throws -> Bool {
+        try await client.withConnection { c in
+            try await Self.count(c, "DELETE FROM blocks WHERE user_id = \(userID) AND email = \(email.lowercased()) RETURNING email", logger: logger) > 0
+        }
+    }
+
+    static func insert(_ events: [EventRecord], _ tx: PostgresConnection, now: Double, logger: Logger) async throws {
+        guard !events.isEmpty else { return }
+        try await tx.query("""
+            INSERT INTO events (user_id, sg_event_id, event, email, payload, created_at)
+            SELECT u, s, e, m, p, \(now)
+            FROM unnest(\(events.map(\.userID))::bigint[], \(events.map(\.sgEventID))::text[], \(events.map(\.event))::text[],
+                        \(events.map(\.email))::text[], \(events.map(\.payload))::text[]) WITH ORDINALITY AS t(u, s, e, m, p, n)
+            ORDER BY n
+            """, logger: logger)
+    }
+
+    /// A transaction whose errors come out as thrown by the body, not wrapped.
+    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withTransaction(logger: logger) { tx in try await body(tx) }
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error
+        }
+    }
+}
+
+extension DeliveryUpdate.Resolution {
+    /// The final `deliveries.state` of a resolution (`queued` for a deferral).
+    var state: String {
+        switch self {
+        case .delivered: "delivered"
+        case .bounced: "bounced"
+        case .blocked: "blocked"
+        case .deferred: "queued"
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SealpostStorage
+
+extension PostgresStore {
+    public func webhookSettings(userID: Int64) async throws -> WebhookSettings {
+        try await client.withConnection { c in
+            try await Self.fetchWebhook(c, userID: userID, logger: logger) ?? .disabled
+        }
+    }
+
+    public func saveWebhookSettings(userID: Int64, _ settings: WebhookSettings) async throws {
+        let events = String(decoding: try JSONEncoder().encode(settings.events), as: UTF8.self)
+        try await transaction { tx in
+            var wasEnabled = false
+            for try await enabled in try await tx.query("SELECT enabled FROM webhook_settings WHERE user_id = \(userID) FOR UPDATE", logger: logger)
+                .decode(Bool.self) { wasEnabled = enabled }
+            try await tx.query("""
+                INSERT INTO webhook_settings (user_id, enabled, url, events) VALUES (\(userID), \(settings.enabled), \(settings.url), \(events))
+                ON CONFLICT (user_id) DO UPDATE SET enabled = excluded.enabled, url = excluded.url, events = excluded.events
+                """, logger: logger)
+            if settings.enabled && !wasEnabled {
+                // posted_at 0: never sent (happened while the webhook was off).
+                try await tx.query("UPDATE events SET posted_at = 0 WHERE user_id = \(userID) AND posted_at IS NULL", logger: logger)
+            }
+        }
+    }
+
+    public func pendingWebhookBatches(limit: Int) async throws -> [WebhookBatch] {
+        let now = Date().timeIntervalSince1970
+        return try await transaction { tx in
+            var users: [(Int64, String, String)] = []
+            for try await row in try await tx.query("SELECT user_id, url, events FROM webhook_settings WHERE enabled AND url <> ''", logger: logger)
+                .decode((Int64, String, String).self) { users.append(row) }
+            var batches: [WebhookBatch] = []
+            for (userID, url, eventsJSON) in users {
+                let settings = WebhookSettings(enabled: true, url: url,
+                                               events: (try? JSONDecoder().decode([String: Bool].self, from: Data(eventsJSON.utf8))) ?? [:])
+                // Rows another node is reading right now are skipped, and what this node
+                // takes is reserved for it: two nodes never post the same event.
+                var wanted: [(id: Int64, payload: String)] = []
+                var skipped: [Int64] = []
+                for try await (id, event, payload) in try await tx.query("""
+                    SELECT id, event, payload FROM events
+                    WHERE user_id = \(userID) AND posted_at IS NULL AND post_lease_until <= \(now)
+                    ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                    """, logger: logger).decode((Int64, String, String).self) {
+                    if settings.wants(event) { wanted.append((id, payload)) } else { skipped.append(id) }
+                }
+                if !skipped.isEmpty {
+                    try await tx.query("UPDATE events SET posted_at = 0 WHERE id = ANY(\(skipped))", logger: logger)
+                }
+                if !wanted.isEmpty {
+                    try await tx.query("UPDATE events SET post_lease_until = \(now + WebhookBatch.lease) WHERE id = ANY(\(wanted.map(\.id)))",
+                                       logger: logger)
+                    batches.append(WebhookBatch(userID: userID, url: url, events: wanted))
+                }
+            }
+            return batches
+        }
+    }
+
+    public func markPosted(eventIDs: [Int64]) async throws {
+        guard !eventIDs.isEmpty else { return }
+        let now = Date().timeIntervalSince1970
+        try await client.query("UPDATE events SET posted_at = \(now) WHERE id = ANY(\(eventIDs))", logger: logger)
+    }
+
+    public func releaseWebhookEvents(eventIDs: [Int64]) async throws {
+        guard !eventIDs.isEmpty else { return }
+        try await client.query("UPDATE events SET post_lease_until = 0 WHERE id = ANY(\(eventIDs)) AND posted_at IS NULL", logger: logger)
+    }
+
+    static func fetchWebhook(_ c: PostgresConnection, userID: Int64, logger: Logger) async throws -> WebhookSettings? {
+        for try await (enabled, url, events) in try await c.query("SELECT enabled, url, events FROM webhook_settings WHERE user_id = \(userID)", logger: logger)
+            .decode((Bool, String, String).self) {
+            return WebhookSettings(enabled: enabled, url: url, events: (try? JSONDecoder().decode([String: Bool].self, from: Data(events.utf8))) ?? [:])
+        }
+        return nil
+    }
+}

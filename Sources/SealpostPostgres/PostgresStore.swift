@@ -1,0 +1,331 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SealpostSettings
+import SealpostStorage
+
+/// The store for several Sealpost nodes on one PostgreSQL database.
+///
+/// Every read goes to the database (there is no per-node cache to invalidate), so a change
+/// committed through any node is seen by the next request or delivery round of every node.
+/// Coordination is PostgreSQL's own: row locks with `SKIP LOCKED` for claiming queue rows,
+/// expiring leases with an owner for taking over the work of a dead node, advisory locks for
+/// migrations.
+public final class PostgresStore: SealpostStore {
+    let client: PostgresClient
+    let logger: Logger
+    private let runner: Task<Void, Never>
+    /// This process's name on the leases it takes.
+    public let leaseOwner = UUID().uuidString
+    let resolveWrites: GroupCommit<[DeliveryUpdate], Void>
+
+    /// Connects; with `migrate`, applies pending migrations first. Without it (`serve`), a
+    /// database that lacks migrations, or has ones this Sealpost does not know, is refused.
+    public static func open(url: String, logger: Logger, migrate: Bool) async throws -> PostgresStore {
+        let parsed = try PostgresURL(url)
+        let store = PostgresStore(client: PostgresClient(configuration: parsed.clientConfiguration, backgroundLogger: logger), logger: logger)
+        await store.started()
+        do {
+            if migrate { _ = try await store.migrate() }
+            let applied = try await PostgresMigrations.applied(store.client, logger: logger)
+            let known = Schema.migrations
+            if applied.contains(where: { !known.contains($0) }) { throw StoreError.schemaTooNew(applied: applied.sorted()) }
+            let missing = known.filter { !applied.contains($0) }
+            if !missing.isEmpty { throw StoreError.schemaBehind(missing: missing) }
+            return store
+        } catch {
+            store.close()
+            throw error
+        }
+    }
+
+    init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+        let (stream, continuation) = AsyncStream<Void>.makeStream()
+        runnerStarted = stream
+        runner = Task {
+            continuation.finish()
+            await client.run()
+        }
+        let owner = leaseOwner
+        resolveWrites = GroupCommit { [client, logger] batches in
+            await Self.commitResolutions(batches, client: client, owner: owner, logger: logger)
+        }
+    }
+
+    private let runnerStarted: AsyncStream<Void>
+
+    /// Returns once the pool's `run()` is under way (queries before it only log a warning and
+    /// wait, but the warning would confuse operators).
+    func started() async {
+        for await _ in runnerStarted {}
+        await Task.yield()
+    }
+
+    deinit { runner.cancel() }
+
+    /// Stops the connection pool.
+    public func close() { runner.cancel() }
+
+    /// Applies pending migrations (`sealpost migrate`); returns their names.
+    public func migrate() async throws -> [String] {
+        try await PostgresMigrations.migrate(client, logger: logger)
+    }
+
+    public func appliedMigrations() async throws -> [String] {
+        try await PostgresMigrations.applied(client, logger: logger)
+    }
+
+    static func isUniqueViolation(_ error: any Error) -> Bool {
+        (error as? PSQLError)?.serverInfo?[.sqlState] == "23505"
+    }
+
+    // MARK: Tenancy
+
+    public func insertUser(kind: UserKind, name: String, email: String?, parentID: Int64?) async throws -> User {
+        let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+        let d = EnforcedTLSSettings.default
+        do {
+            return try await client.withTransaction(logger: logger) { tx in
+                if let parentID {
+                    guard let parent = try await Self.fetchUser(tx, "SELECT \(unescaped: Self.userColumns) FROM users WHERE id = \(parentID)", logger: logger) else {
+                        throw StoreError.notFound("parent account \(parentID)")
+                    }
+                    guard parent.kind == .account else { throw StoreError.notAParent(parent.name) }
+                }
+                var id: Int64 = 0
+                for try await value in try await tx.query("""
+                    INSERT INTO users (kind, name, email, parent_id, created_at)
+                    VALUES (\(kind.rawValue), \(name), \(email), \(parentID), \(now.timeIntervalSince1970)) RETURNING id
+                    """, logger: logger).decode(Int64.self) { id = value }
+                try await tx.query("""
+                    INSERT INTO enforced_tls (user_id, require_tls, require_valid_cert, version)
+                    VALUES (\(id), \(d.requireTLS), \(d.requireValidCert), \(d.version.rawValue))
+                    """, logger: logger)
+                return User(id: id, kind: kind, name: name, email: email, parentID: parentID, createdAt: now)
+            }
+        } catch let error as PostgresTransactionError {
+            if let closure = error.closureError, Self.isUniqueViolation(closure) { throw StoreError.nameTaken(name) }
+            if let closure = error.closureError { throw closure }
+            throw error
+        }
+    }
+
+    static let userColumns = "id, kind, name, email, parent_id, created_at"
+
+    public func user(named name: String) async throws -> User? {
+        try await client.withConnection { c in
+            try await Self.fetchUser(c, "SELECT \(unescaped: Self.userColumns) FROM users WHERE name = \(name)", logger: logger)
+        }
+    }
+
+    public func user(id: Int64) async throws -> User? {
+        try await client.withConnection { c in
+            try await Self.fetchUser(c, "SELECT \(unescaped: Self.userColumns) FROM users WHERE id = \(id)", logger: logger)
+        }
+    }
+
+    public func subusers(parentID: Int64, username: String?, limit: Int, offset: Int) async throws -> [User] {
+        try await client.withConnection { c in
+            let query: PostgresQuery = if let username {
+                "SELECT \(unescaped: Self.userColumns) FROM users WHERE kind = 'subuser' AND parent_id = \(parentID) AND name = \(username) ORDER BY id LIMIT \(limit) OFFSET \(offset)"
+            } else {
+                "SELECT \(unescaped: Self.userColumns) FROM users WHERE kind = 'subuser' AND parent_id = \(parentID) ORDER BY id LIMIT \(limit) OFFSET \(offset)"
+            }
+            return try await Self.fetchUsers(c, query, logger: logger)
+        }
+    }
+
+    public func subuser(parentID: Int64, username: String) async throws -> User? {
+        try await client.withConnection { c in
+            try await Self.fetchUser(c, """
+                SELECT \(unescaped: Self.userColumns) FROM users WHERE kind = 'subuser' AND parent_id = \(parentID) AND name = \(username)
+                """, logger: logger)
+        }
+    }
+
+    public func customer(parentID: Int64, id: Int64) async throws -> User? {
+        try await client.withConnection { c in
+            try await Self.fetchUser(c, """
+                SELECT \(unescaped: Self.userColumns) FROM users WHERE kind = 'customer' AND parent_id = \(parentID) AND id = \(id)
+                """, logger: logger)
+        }
+    }
+
+    // MARK: API keys
+
+    public func insertKey(_ key: StoredAPIKey) async throws {
+        guard try await user(id: key.userID) != nil else { throw StoreError.notFound("user \(key.userID)") }
+        try await client.query("""
+            INSERT INTO api_keys (id, user_id, name, scopes, secret_hash, created_at, revoked_at)
+            VALUES (\(key.id), \(key.userID), \(key.name), \(try Self.encode(key.grant)), \(Data(key.secretHash)),
+                    \(key.createdAt.timeIntervalSince1970), \(key.revokedAt?.timeIntervalSince1970))
+            """, logger: logger)
+    }
+
+    static let keyColumns = "k.id, k.user_id, k.name, k.scopes, k.secret_hash, k.created_at, k.revoked_at"
+
+    public func keyWithUser(id: String) async throws -> (StoredAPIKey, User)? {
+        try await client.withConnection { c in
+            let rows = try await c.query("""
+                SELECT \(unescaped: Self.keyColumns), u.id, u.kind, u.name, u.email, u.parent_id, u.created_at
+                FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.id = \(id)
+                """, logger: logger)
+            for try await (kid, kuid, kname, scopes, hash, kcreated, krevoked, uid, kind, name, email, parent, created) in rows
+                .decode((String, Int64, String, String?, Data, Double, Double?, Int64, String, String, String?, Int64?, Double).self) {
+                return (try Self.key(kid, kuid, kname, scopes, hash, kcreated, krevoked), try Self.user(uid, kind, name, email, parent, created))
+            }
+            return nil
+        }
+    }
+
+    public func keys(userID: Int64) async throws -> [StoredAPIKey] {
+        try await client.withConnection { c in
+            var keys: [StoredAPIKey] = []
+            for try await (id, uid, name, scopes, hash, created, revoked) in try await c.query("""
+                SELECT \(unescaped: Self.keyColumns) FROM api_keys k WHERE k.user_id = \(userID) AND k.revoked_at IS NULL ORDER BY k.seq
+                """, logger: logger).decode((String, Int64, String, String?, Data, Double, Double?).self) {
+                keys.append(try Self.key(id, uid, name, scopes, hash, created, revoked))
+            }
+            return keys
+        }
+    }
+
+    public func revokeKey(id: String, userID: Int64?) async throws -> Bool {
+        let now = Date().timeIntervalSince1970
+        let query: PostgresQuery = if let userID {
+            "UPDATE api_keys SET revoked_at = \(now) WHERE id = \(id) AND user_id = \(userID) AND revoked_at IS NULL RETURNING id"
+        } else {
+            "UPDATE api_keys SET revoked_at = \(now) WHERE id = \(id) AND revoked_at IS NULL RETURNING id"
+        }
+        return try await client.withConnection { c in
+            try await Self.count(c, query, logger: logger) > 0
+        }
+    }
+
+    // MARK: Enforced TLS
+
+    public func enforcedTLS(userID: Int64) async throws -> EnforcedTLSSettings {
+        try await client.withConnection { c in
+            guard let settings = try await Self.fetchSettings(c, userID: userID, forUpdate: false, logger: logger) else {
+                throw StoreError.notFound("user \(userID)")
+            }
+            return settings
+        }
+    }
+
+    public func updateEnforcedTLS(userID: Int64, patch: EnforcedTLSPatch, actor: AuditActor) async throws
+        -> (old: EnforcedTLSSettings, new: EnforcedTLSSettings)
+    {
+        let now = Date().timeIntervalSince1970
+        do {
+            return try await client.withTransaction(logger: logger) { tx in
+                // The row lock orders concurrent PATCHes of one user across all nodes: each
+                // audit entry's old value is exactly the previous entry's new value.
+                guard let old = try await Self.fetchSettings(tx, userID: userID, forUpdate: true, logger: logger) else {
+                    throw StoreError.notFound("user \(userID)")
+                }
+                let new = old.applying(patch)
+                try await tx.query("""
+                    UPDATE enforced_tls SET require_tls = \(new.requireTLS), require_valid_cert = \(new.requireValidCert),
+                        version = \(new.version.rawValue) WHERE user_id = \(userID)
+                    """, logger: logger)
+                try await tx.query("""
+                    INSERT INTO settings_audit (user_id, key_id, on_behalf_of, via, old_value, new_value, at)
+                    VALUES (\(userID), \(actor.keyID), \(actor.onBehalfOf), \(actor.via), \(old.json), \(new.json), \(now))
+                    """, logger: logger)
+                return (old, new)
+            }
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error
+        }
+    }
+
+    public func auditEntries(userID: Int64?) async throws -> [AuditEntry] {
+        let base = """
+            SELECT a.id, a.user_id, u.name, a.key_id, a.on_behalf_of, a.via, a.old_value, a.new_value, a.at
+            FROM settings_audit a JOIN users u ON u.id = a.user_id
+            """
+        let query: PostgresQuery = if let userID {
+            "\(unescaped: base) WHERE a.user_id = \(userID) ORDER BY a.id"
+        } else {
+            "\(unescaped: base) ORDER BY a.id"
+        }
+        return try await client.withConnection { c in
+            var entries: [AuditEntry] = []
+            let decoder = JSONDecoder()
+            for try await (id, uid, name, keyID, onBehalfOf, via, old, new, at) in try await c.query(query, logger: logger)
+                .decode((Int64, Int64, String, String?, String?, String, String, String, Double).self) {
+                entries.append(AuditEntry(
+                    id: id, userID: uid, userName: name, actor: AuditActor(keyID: keyID, onBehalfOf: onBehalfOf, via: via),
+                    old: try decoder.decode(EnforcedTLSSettings.self, from: Data(old.utf8)),
+                    new: try decoder.decode(EnforcedTLSSettings.self, from: Data(new.utf8)),
+                    at: Date(timeIntervalSince1970: at)))
+            }
+            return entries
+        }
+    }
+
+    // MARK: Row mapping
+
+    static func fetchUser(_ c: PostgresConnection, _ query: PostgresQuery, logger: Logger) async throws -> User? {
+        try await fetchUsers(c, query, logger: logger).first
+    }
+
+    static func fetchUsers(_ c: PostgresConnection, _ query: PostgresQuery, logger: Logger) async throws -> [User] {
+        var users: [User] = []
+        for try await (id, kind, name, email, parent, created) in try await c.query(query, logger: logger)
+            .decode((Int64, String, String, String?, Int64?, Double).self) {
+            users.append(try user(id, kind, name, email, parent, created))
+        }
+        return users
+    }
+
+    static func user(_ id: Int64, _ kind: String, _ name: String, _ email: String?, _ parent: Int64?, _ created: Double) throws -> User {
+        guard let kind = UserKind(rawValue: kind) else { throw StoreError.notFound("user kind \(kind)") }
+        return User(id: id, kind: kind, name: name, email: email, parentID: parent, createdAt: Date(timeIntervalSince1970: created))
+    }
+
+    static func key(_ id: String, _ userID: Int64, _ name: String, _ scopes: String?, _ hash: Data, _ created: Double,
+                    _ revoked: Double?) throws -> StoredAPIKey {
+        StoredAPIKey(id: id, userID: userID, name: name, grant: try decodeGrant(scopes), secretHash: [UInt8](hash),
+                     createdAt: Date(timeIntervalSince1970: created), revokedAt: revoked.map(Date.init(timeIntervalSince1970:)))
+    }
+
+    static func fetchSettings(_ c: PostgresConnection, userID: Int64, forUpdate: Bool, logger: Logger) async throws -> EnforcedTLSSettings? {
+        let query: PostgresQuery = forUpdate
+            ? "SELECT require_tls, require_valid_cert, version FROM enforced_tls WHERE user_id = \(userID) FOR UPDATE"
+            : "SELECT require_tls, require_valid_cert, version FROM enforced_tls WHERE user_id = \(userID)"
+        for try await (requireTLS, requireValidCert, versionText) in try await c.query(query, logger: logger).decode((Bool, Bool, String).self) {
+            guard let version = TLSVersion(rawValue: versionText) else { throw StoreError.notFound("TLS version \(versionText)") }
+            return EnforcedTLSSettings(requireTLS: requireTLS, requireValidCert: requireValidCert, version: version)
+        }
+        return nil
+    }
+
+    /// Rows a statement returned (for `UPDATE … RETURNING`).
+    static func count(_ c: PostgresConnection, _ query: PostgresQuery, logger: Logger) async throws -> Int {
+        var n = 0
+        for try await _ in try await c.query(query, logger: logger) { n += 1 }
+        return n
+    }
+
+    static func encode(_ grant: ScopeGrant) throws -> String? {
+        switch grant {
+        case .fullAccess: return nil
+        case .scopes(let set): return String(decoding: try JSONEncoder().encode(set.sorted()), as: UTF8.self)
+        }
+    }
+
+    static func decodeGrant(_ text: String?) throws -> ScopeGrant {
+        guard let text else { return .fullAccess }
+        return .scopes(Set(try JSONDecoder().decode([String].self, from: Data(text.utf8))))
+    }
+
+    static func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}

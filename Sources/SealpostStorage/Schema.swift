@@ -1,0 +1,13 @@
+/// The versioned schema both backends share: the same migrations, by the same names, in the
+/// same order. Each backend writes them in its own SQL dialect (`SQLiteMigrations`,
+/// `PostgresMigrations`); a test checks that both know exactly this list.
+public enum Schema {
+    public static let migrations = [
+        "v1-tenancy-keys-settings",
+        "v2-generation",
+        "v3-mail-queue",
+        "v4-event-webhook",
+        "v5-change-log",
+        "v6-lease-owners",
+    ]
+}

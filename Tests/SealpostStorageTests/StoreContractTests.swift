@@ -1,0 +1,304 @@
+import Foundation
+import Testing
+@testable import SealpostPostgres
+@testable import SealpostSettings
+@testable import SealpostStorage
+
+/// The storage contract: every test here runs against SQLite and PostgreSQL alike.
+@Suite struct StoreContractTests {
+    @Test(arguments: Backend.available) func newUsersStartWithDefaultSettings(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            let acme = try await store.createAccount(name: "acme", email: nil)
+            let sub = try await store.createSubuser(parentID: acme.id, username: "acme-sub", email: "s@acme.test")
+            let cust = try await store.createCustomer(parentID: acme.id, name: "acme-cust")
+            for user in [acme, sub, cust] {
+                #expect(try await store.enforcedTLS(userID: user.id) == .default)
+            }
+            #expect(sub.kind == .subuser && sub.parentID == acme.id)
+            #expect(cust.kind == .customer && cust.parentID == acme.id)
+            #expect(try await store.user(named: "acme-sub") == sub)
+            #expect(try await store.user(id: cust.id) == cust)
+        }
+    }
+
+    @Test(arguments: Backend.available) func namesAreUniqueAcrossKinds(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            let acme = try await store.createAccount(name: "acme", email: nil)
+            await #expect(throws: StoreError.nameTaken("acme")) { try await store.createAccount(name: "acme", email: nil) }
+            await #expect(throws: StoreError.nameTaken("acme")) { try await store.createSubuser(parentID: acme.id, username: "acme", email: nil) }
+            _ = try await store.createSubuser(parentID: acme.id, username: "s1", email: nil)
+            await #expect(throws: StoreError.nameTaken("s1")) { try await store.createCustomer(parentID: acme.id, name: "s1") }
+        }
+    }
+
+    @Test(arguments: Backend.available) func onlyParentAccountsOwnSubusersAndCustomers(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            let acme = try await store.createAccount(name: "acme", email: nil)
+            let sub = try await store.createSubuser(parentID: acme.id, username: "s1", email: nil)
+            await #expect(throws: StoreError.notAParent("s1")) { try await store.createSubuser(parentID: sub.id, username: "s2", email: nil) }
+            await #expect(throws: StoreError.notFound("parent account 999")) { try await store.createCustomer(parentID: 999, name: "c") }
+        }
+    }
+
+    @Test(arguments: Backend.available) func lookupsAreScopedToTheParent(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            let acme = try await store.createAccount(name: "acme", email: nil)
+            let globex = try await store.createAccount(name: "globex", email: nil)
+            let acmeSub = try await store.createSubuser(parentID: acme.id, username: "acme-sub", email: nil)
+            let globexCust = try await store.createCustomer(parentID: globex.id, name: "globex-cust")
+            #expect(try await store.subuser(parentID: acme.id, username: "acme-sub") == acmeSub)
+            #expect(try await store.subuser(parentID: globex.id, username: "acme-sub") == nil)
+            #expect(try await store.customer(parentID: globex.id, id: globexCust.id) == globexCust)
+            #expect(try await store.customer(parentID: acme.id, id: globexCust.id) == nil)
+            // A subuser is not a customer account even under the right parent.
+            #expect(try await store.customer(parentID: acme.id, id: acmeSub.id) == nil)
+            #expect(try await store.subusers(parentID: acme.id, username: nil, limit: 10, offset: 0) == [acmeSub])
+            #expect(try await store.subusers(parentID: globex.id, username: nil, limit: 10, offset: 0).isEmpty)
+        }
+    }
+
+    @Test(arguments: Backend.available) func updatesArePartialAndAudited(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            let acme = try await store.createAccount(name: "acme", email: nil)
+            let actor = AuditActor(keyID: "k1", onBehalfOf: nil, via: "api")
+            let first = try await store.updateEnforcedTLS(userID: acme.id, patch: EnforcedTLSPatch(requireTLS: true), actor: actor)
+            #expect(first.old == .default)
+            #expect(first.new == EnforcedTLSSettings(requireTLS: true, requireValidCert: false, version: .v1_1))
+            let second = try await store.updateEnforcedTLS(
+                userID: acme.id, patch: EnforcedTLSPatch(version: .v1_3),
+                actor: AuditActor(keyID: "k2", onBehalfOf: "acme-sub", via: "api"))
+            #expect(second.new == EnforcedTLSSettings(requireTLS: true, requireValidCert: false, version: .v1_3))
+            #expect(try await store.enforcedTLS(userID: acme.id) == second.new)
+
+            let trail = try await store.auditEntries(userID: acme.id)
+            #expect(trail.count == 2)
+            #expect(trail[0].old == .default && trail[0].new == first.new && trail[0].actor == actor)
+            #expect(trail[1].old == first.new && trail[1].new == second.new && trail[1].actor.onBehalfOf == "acme-sub")
+            #expect(trail.allSatisfy { $0.userName == "acme" })
+            #expect(try await store.auditEntries(userID: nil).count == 2)
+        }
+    }
+
+    @Test(arguments: Backend.available) func concurrentPatchesAreSerialized(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            let acme = try await store.createAccount(name: "acme", email: nil)
+            let actor = AuditActor(keyID: nil, onBehalfOf: nil, via: "test")
+            // Each update reads and writes in one transaction, so no update is lost: the audit
+            // trail is a chain where each entry's old value is the previous entry's new value.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<50 {
+                    group.addTask {
+                        let patch = i % 2 == 0 ? EnforcedTLSPatch(requireTLS: i % 4 == 0) : EnforcedTLSPatch(version: TLSVersion.allCases[i % 3])
+                        _ = try await store.updateEnforcedTLS(userID: acme.id, patch: patch, actor: actor)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let trail = try await store.auditEntries(userID: acme.id)
+            #expect(trail.count == 50)
+            for (previous, next) in zip(trail, trail.dropFirst()) { #expect(next.old == previous.new) }
+            #expect(try await store.enforcedTLS(userID: acme.id) == trail.last?.new)
+        }
+    }
+
+    @Test(arguments: Backend.available) func keysStoreOnlyAHashAndRevokeAtOnce(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            let acme = try await store.createAccount(name: "acme", email: nil)
+            let globex = try await store.createAccount(name: "globex", email: nil)
+            let (token, key) = try await store.issueKey(userID: acme.id, name: "ci", grant: .scopes([Scope.enforcedTLSRead]))
+            let (fullToken, _) = try await store.issueKey(userID: acme.id, name: "admin", grant: .fullAccess)
+
+            let found = try #require(try await store.keyWithUser(id: token.id))
+            #expect(found.0 == key && found.1 == acme)
+            #expect(token.matches(storedHash: found.0.secretHash))
+            #expect(try await store.keyWithUser(id: fullToken.id)?.0.grant == .fullAccess)
+            #expect(try await store.keys(userID: acme.id).map(\.name) == ["ci", "admin"])
+
+
+            #expect(try await store.revokeKey(id: token.id, userID: globex.id) == false, "another tenant cannot revoke it")
+            #expect(try await store.revokeKey(id: token.id, userID: acme.id))
+            #expect(try await store.revokeKey(id: token.id, userID: nil) == false, "already revoked")
+            #expect(try await store.keyWithUser(id: token.id)?.0.revokedAt != nil)
+            #expect(try await store.keys(userID: acme.id).map(\.name) == ["admin"])
+        }
+    }
+
+    @Test(arguments: Backend.available) func dataSurvivesReopening(backend: Backend) async throws {
+        try await withStore(backend) { store, db in
+            let acme = try await store.createAccount(name: "acme", email: nil)
+            _ = try await store.updateEnforcedTLS(userID: acme.id, patch: EnforcedTLSPatch(requireValidCert: true, version: .v1_2),
+                                                  actor: AuditActor(keyID: nil, onBehalfOf: nil, via: "test"))
+            let reopened = try await db.open()
+            let found = try #require(try await reopened.user(named: "acme"))
+            #expect(try await reopened.enforcedTLS(userID: found.id) == EnforcedTLSSettings(requireTLS: false, requireValidCert: true, version: .v1_2))
+            (reopened as? PostgresStore)?.close()
+        }
+    }
+
+    // MARK: Queue
+
+    static func message(_ id: String, userID: Int64, to recipients: [String], notBefore: Date = .distantPast) -> NewMessage {
+        NewMessage(id: id, xMessageID: "x-\(id)", userID: userID, mailFrom: "from@acme.test", smtpID: "<\(id)@acme.test>",
+                   content: Array("Subject: \(id)\r\n\r\nbody\r\n".utf8), categories: ["c"], customArgs: ["k": "v"],
+                   recipients: recipients, notBefore: notBefore)
+    }
+
+    static func event(_ userID: Int64, _ id: String, _ type: String, _ email: String) -> EventRecord {
+        EventRecord(userID: userID, sgEventID: id, event: type, email: email, payload: #"{"event":"\#(type)","sg_event_id":"\#(id)"}"#)
+    }
+
+    @Test(arguments: Backend.available) func enqueueClaimAndResolve(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            let acme = try await store.createAccount(name: "acme", email: nil)
+            try await store.enqueue([Self.message("m1", userID: acme.id, to: ["a@one.test", "b@Two.test"])],
+                                    events: [Self.event(acme.id, "p1", "processed", "a@one.test")], lifetime: 3600)
+            // Not yet due: nothing to claim.
+            try await store.enqueue([Self.message("m2", userID: acme.id, to: ["c@one.test"], notBefore: Date().addingTimeInterval(3600))],
+                                    events: [], lifetime: 3600)
+            let claimed = try await store.claimDeliveries(now: Date(), limit: 10, lease: 60)
+            #expect(claimed.map(\.recipient) == ["a@one.test", "b@Two.test"])
+            #expect(claimed.map(\.domain) == ["one.test", "two.test"])
+            #expect(claimed.allSatisfy { $0.attempts == 1 && $0.content == Array("Subject: m1\r\n\r\nbody\r\n".utf8) && $0.customArgs == ["k": "v"] })
+            #expect(try await store.claimDeliveries(now: Date(), limit: 10, lease: 60).isEmpty, "leased rows are not claimed twice")
+
+            try await store.resolve([
+                DeliveryUpdate(deliveryID: claimed[0].id, resolution: .delivered, result: "250 ok", event: Self.event(acme.id, "d1", "delivered", "a@one.test")),
+                DeliveryUpdate(deliveryID: claimed[1].id, resolution: .blocked, result: "TLS required", event: Self.event(acme.id, "b1", "bounce", "b@two.test"),
+                               block: BlockRecord(userID: acme.id, email: "B@two.test", reason: "TLS required but not supported", status: "5.7.10", created: 1_800_000_000)),
+            ])
+            #expect(try await store.queueCounts() == ["delivered": 1, "blocked": 1, "queued": 1])
+            #expect(try await store.events(userID: acme.id, limit: 10).map(\.sgEventID) == ["p1", "d1", "b1"])
+            #expect(try await store.blocks(userID: acme.id, query: BlockQuery()).map(\.email) == ["b@two.test"])
+            #expect(try await store.blocks(userID: acme.id, query: BlockQuery(emailPrefix: "b")).count == 1)
+            #expect(try await store.blocks(userID: acme.id, query: BlockQuery(emailPrefix: "x")).isEmpty)
+            #expect(try await store.blocks(userID: acme.id, query: BlockQuery(startTime: 1_900_000_000)).isEmpty)
+            #expect(try await store.deleteBlock(userID: acme.id, email: "b@TWO.test"))
+            #expect(try await store.deleteBlock(userID: acme.id, email: "b@two.test") == false)
+        }
+    }
+
+    @Test(arguments: Backend.available) func twoNodesNeverClaimTheSameDelivery(backend: Backend) async throws {
+        try await withStore(backend) { nodeA, db in
+            let nodeB = try await db.open()
+            defer { (nodeB as? PostgresStore)?.close() }
+            let acme = try await nodeA.createAccount(name: "acme", email: nil)
+            let messages = (0..<200).map { Self.message("m\($0)", userID: acme.id, to: ["r\($0)@x.test"]) }
+            try await nodeA.enqueue(messages, events: [], lifetime: 3600)
+            // Both nodes claim in small batches at the same time until the queue is empty.
+            func drain(_ store: any SealpostStore) async throws -> [Int64] {
+                var ids: [Int64] = []
+                while true {
+                    let batch = try await store.claimDeliveries(now: Date(), limit: 7, lease: 60)
+                    if batch.isEmpty { return ids }
+                    ids += batch.map(\.id)
+                }
+            }
+            async let a = drain(nodeA)
+            async let b = drain(nodeB)
+            let (fromA, fromB) = try await (a, b)
+            #expect(fromA.count + fromB.count == 200)
+            #expect(Set(fromA).isDisjoint(with: fromB))
+            #expect(Set(fromA + fromB).count == 200)
+        }
+    }
+
+    @Test(arguments: Backend.available) func anExpiredLeaseIsTakenOverAndTheLateResultIgnored(backend: Backend) async throws {
+        try await withStore(backend) { nodeA, db in
+            let nodeB = try await db.open()
+            defer { (nodeB as? PostgresStore)?.close() }
+            let acme = try await nodeA.createAccount(name: "acme", email: nil)
+            try await nodeA.enqueue([Self.message("m1", userID: acme.id, to: ["a@x.test"]), Self.message("m2", userID: acme.id, to: ["b@x.test"])],
+                                    events: [], lifetime: 3600)
+            let t0 = Date()
+            let byA = try await nodeA.claimDeliveries(now: t0, limit: 10, lease: 30)
+            #expect(byA.count == 2)
+            // A heartbeat keeps one lease; the other lapses (node A stalled on it).
+            #expect(try await nodeA.renewLeases(ids: [byA[0].id], now: t0.addingTimeInterval(20), lease: 30) == 1)
+            #expect(try await nodeB.renewLeases(ids: [byA[0].id], now: t0.addingTimeInterval(20), lease: 30) == 0, "only the holder renews")
+            let byB = try await nodeB.claimDeliveries(now: t0.addingTimeInterval(31), limit: 10, lease: 30)
+            #expect(byB.map(\.id) == [byA[1].id])
+            #expect(byB[0].attempts == 2)
+            // A's late result for the delivery B took over changes nothing and emits nothing.
+            try await nodeA.resolve([DeliveryUpdate(deliveryID: byA[1].id, resolution: .delivered, result: "250 late",
+                                                    event: Self.event(acme.id, "late", "delivered", "b@x.test"))])
+            try await nodeB.resolve([DeliveryUpdate(deliveryID: byB[0].id, resolution: .deferred(until: t0.addingTimeInterval(600)), result: "451 later",
+                                                    event: Self.event(acme.id, "def", "deferred", "b@x.test"))])
+            try await nodeA.resolve([DeliveryUpdate(deliveryID: byA[0].id, resolution: .delivered, result: "250 ok",
+                                                    event: Self.event(acme.id, "ok", "delivered", "a@x.test"))])
+            #expect(try await nodeA.events(userID: nil, limit: 10).map(\.sgEventID) == ["def", "ok"])
+            #expect(try await nodeB.queueCounts() == ["queued": 1, "delivered": 1])
+        }
+    }
+
+    @Test(arguments: Backend.available) func webhookBatchesAreReservedForOnePoster(backend: Backend) async throws {
+        try await withStore(backend) { nodeA, db in
+            let nodeB = try await db.open()
+            defer { (nodeB as? PostgresStore)?.close() }
+            let acme = try await nodeA.createAccount(name: "acme", email: nil)
+            try await nodeA.enqueue([], events: [Self.event(acme.id, "early", "processed", "a@x.test")], lifetime: 60)
+            try await nodeA.saveWebhookSettings(userID: acme.id, WebhookSettings(enabled: true, url: "http://127.0.0.1:9/hook",
+                                                                                 events: ["delivered": true, "bounce": true]))
+            #expect(try await nodeB.webhookSettings(userID: acme.id).wants("delivered"))
+            let events = (0..<10).map { Self.event(acme.id, "e\($0)", $0 % 5 == 0 ? "processed" : "delivered", "a@x.test") }
+            try await nodeA.enqueue([], events: events, lifetime: 60)
+
+            async let a = nodeA.pendingWebhookBatches(limit: 100)
+            async let b = nodeB.pendingWebhookBatches(limit: 100)
+            let (batchesA, batchesB) = try await (a, b)
+            let idsA = batchesA.flatMap { $0.events.map(\.id) }, idsB = batchesB.flatMap { $0.events.map(\.id) }
+            #expect(idsA.count + idsB.count == 8, "the 2 unwanted and the 1 from before enabling are left out")
+            #expect(Set(idsA).isDisjoint(with: idsB))
+            // Reserved: nobody gets them again until released.
+            #expect(try await nodeA.pendingWebhookBatches(limit: 100).isEmpty)
+            try await nodeA.releaseWebhookEvents(eventIDs: idsA)
+            try await nodeB.markPosted(eventIDs: idsB)
+            let again = try await nodeB.pendingWebhookBatches(limit: 100).flatMap { $0.events.map(\.id) }
+            #expect(again.sorted() == idsA.sorted())
+            try await nodeB.markPosted(eventIDs: again)
+            try await nodeB.releaseWebhookEvents(eventIDs: again)
+            #expect(try await nodeA.pendingWebhookBatches(limit: 100).isEmpty, "posted events never come back")
+        }
+    }
+}
+
+/// What only the PostgreSQL backend needs checking: its migrations and schema guards.
+@Suite struct PostgresSchemaTests {
+    @Test func knowsExactlyTheSharedMigrations() {
+        #expect(PostgresMigrations.steps.map(\.id) == Schema.migrations)
+    }
+
+    @Test(.enabled(if: Backend.available.contains(.postgres))) func serveRefusesAnUnmigratedOrNewerSchema() async throws {
+        let db = try await TestDatabase.make(.postgres)
+        defer { Task { await db.remove() } }
+        await #expect(throws: StoreError.schemaBehind(missing: Schema.migrations)) {
+            _ = try await PostgresStore.open(url: db.location, logger: TestDatabase.logger, migrate: false)
+        }
+        let store = try await PostgresStore.open(url: db.location, logger: TestDatabase.logger, migrate: true)
+        #expect(try await store.migrate().isEmpty, "a second migrate applies nothing")
+        try await store.client.query("INSERT INTO schema_migrations (identifier, applied_at) VALUES ('v99-from-the-future', now())")
+        await #expect(throws: StoreError.self) {
+            _ = try await PostgresStore.open(url: db.location, logger: TestDatabase.logger, migrate: false)
+        }
+        store.close()
+    }
+
+    @Test(.enabled(if: Backend.available.contains(.postgres))) func concurrentMigratesTakeTurns() async throws {
+        let db = try await TestDatabase.make(.postgres)
+        defer { Task { await db.remove() } }
+        let stores = try await withThrowingTaskGroup(of: PostgresStore.self) { group in
+            for _ in 0..<4 { group.addTask { try await PostgresStore.open(url: db.location, logger: TestDatabase.logger, migrate: true) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(try await stores[0].appliedMigrations() == Schema.migrations)
+        stores.forEach { $0.close() }
+    }
+
+    @Test func urlsAreParsedAndPasswordsHidden() throws {
+        let url = try PostgresURL("postgres://app:s%40cret@db.internal:6432/mail?sslmode=require")
+        #expect(url.host == "db.internal" && url.port == 6432 && url.username == "app" && url.password == "s@cret")
+        #expect(url.database == "mail" && url.sslMode == "require")
+        #expect(!PostgresURL.redacted("postgres://app:s3cret@h/db").contains("s3cret"))
+        #expect(throws: PostgresURLError.self) { try PostgresURL("postgres://h/db") }
+        #expect(throws: PostgresURLError.self) { try PostgresURL("postgres://a@h/db?sslmode=bogus") }
+    }
+}
