@@ -56,9 +56,12 @@ enum PostgresMigrations {
             """,
             "CREATE INDEX settings_audit_user ON settings_audit(user_id)",
         ]),
-        // The SQLite read cache's bookkeeping (generation and change log). PostgreSQL serves
-        // every read from the database, so these two steps are recorded and create nothing.
-        ("v2-generation", []),
+        // The read cache's bookkeeping (see ReadCache): a generation counter moved on by every
+        // write that changes cached data, and (v5) the log of what each generation touched.
+        ("v2-generation", [
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+            "INSERT INTO meta (key, value) VALUES ('generation', 0), ('pruned_through', 0)",
+        ]),
         ("v3-mail-queue", [
             """
             CREATE TABLE messages (
@@ -124,7 +127,10 @@ enum PostgresMigrations {
             )
             """,
         ]),
-        ("v5-change-log", []),
+        ("v5-change-log", [
+            "CREATE TABLE changes (generation BIGINT NOT NULL, scope TEXT NOT NULL)",
+            "CREATE INDEX changes_generation ON changes(generation)",
+        ]),
         ("v6-lease-owners", [
             "ALTER TABLE deliveries ADD COLUMN lease_owner TEXT",
             "ALTER TABLE events ADD COLUMN post_lease_until DOUBLE PRECISION NOT NULL DEFAULT 0",

@@ -6,9 +6,9 @@ import SealpostStorage
 
 /// The store for several Sealpost nodes on one PostgreSQL database.
 ///
-/// Every read goes to the database (there is no per-node cache to invalidate), so a change
-/// committed through any node is seen by the next request or delivery round of every node.
-/// Coordination is PostgreSQL's own: row locks with `SKIP LOCKED` for claiming queue rows,
+/// Hot-path reads come from a per-node cache that every request first brings up to date with
+/// the database's change log (`PostgresStore+Cache`), so a change committed through any node is
+/// seen by the next request or delivery round of every node. Coordination is PostgreSQL's own: row locks with `SKIP LOCKED` for claiming queue rows,
 /// expiring leases with an owner for taking over the work of a dead node, advisory locks for
 /// migrations.
 public final class PostgresStore: SealpostStore {
@@ -18,6 +18,7 @@ public final class PostgresStore: SealpostStore {
     /// This process's name on the leases it takes.
     public let leaseOwner = UUID().uuidString
     let resolveWrites: GroupCommit<[DeliveryUpdate], Void>
+    let cache = ReadCache()
 
     /// Connects; with `migrate`, applies pending migrations first. Without it (`serve`), a
     /// database that lacks migrations, or has ones this Sealpost does not know, is refused.
@@ -103,6 +104,7 @@ public final class PostgresStore: SealpostStore {
                     INSERT INTO enforced_tls (user_id, require_tls, require_valid_cert, version)
                     VALUES (\(id), \(d.requireTLS), \(d.requireValidCert), \(d.version.rawValue))
                     """, logger: logger)
+                try await Self.record(tx, [.all], logger: logger)
                 return User(id: id, kind: kind, name: name, email: email, parentID: parentID, createdAt: now)
             }
         } catch let error as PostgresTransactionError {
@@ -138,35 +140,58 @@ public final class PostgresStore: SealpostStore {
     }
 
     public func subuser(parentID: Int64, username: String) async throws -> User? {
-        try await client.withConnection { c in
+        let cacheKey = "\(parentID) \(username)"
+        let epoch = try await validate()
+        if let hit = cache.lookup({ $0.subusers[cacheKey] }) { return hit }
+        let user = try await client.withConnection { c in
             try await Self.fetchUser(c, """
                 SELECT \(unescaped: Self.userColumns) FROM users WHERE kind = 'subuser' AND parent_id = \(parentID) AND name = \(username)
                 """, logger: logger)
         }
+        cache.fill(epoch: epoch) { $0.subusers[cacheKey] = .some(user) }
+        return user
     }
 
     public func customer(parentID: Int64, id: Int64) async throws -> User? {
-        try await client.withConnection { c in
+        let cacheKey = "\(parentID) \(id)"
+        let epoch = try await validate()
+        if let hit = cache.lookup({ $0.customers[cacheKey] }) { return hit }
+        let user = try await client.withConnection { c in
             try await Self.fetchUser(c, """
                 SELECT \(unescaped: Self.userColumns) FROM users WHERE kind = 'customer' AND parent_id = \(parentID) AND id = \(id)
                 """, logger: logger)
         }
+        cache.fill(epoch: epoch) { $0.customers[cacheKey] = .some(user) }
+        return user
     }
 
     // MARK: API keys
 
     public func insertKey(_ key: StoredAPIKey) async throws {
         guard try await user(id: key.userID) != nil else { throw StoreError.notFound("user \(key.userID)") }
-        try await client.query("""
-            INSERT INTO api_keys (id, user_id, name, scopes, secret_hash, created_at, revoked_at)
-            VALUES (\(key.id), \(key.userID), \(key.name), \(try Self.encode(key.grant)), \(Data(key.secretHash)),
-                    \(key.createdAt.timeIntervalSince1970), \(key.revokedAt?.timeIntervalSince1970))
-            """, logger: logger)
+        let scopes = try Self.encode(key.grant)
+        try await transaction { tx in
+            try await tx.query("""
+                INSERT INTO api_keys (id, user_id, name, scopes, secret_hash, created_at, revoked_at)
+                VALUES (\(key.id), \(key.userID), \(key.name), \(scopes), \(Data(key.secretHash)),
+                        \(key.createdAt.timeIntervalSince1970), \(key.revokedAt?.timeIntervalSince1970))
+                """, logger: logger)
+            // A cached "no such key" for this id must go.
+            try await Self.record(tx, [.key(key.id)], logger: logger)
+        }
     }
 
     static let keyColumns = "k.id, k.user_id, k.name, k.scopes, k.secret_hash, k.created_at, k.revoked_at"
 
     public func keyWithUser(id: String) async throws -> (StoredAPIKey, User)? {
+        let epoch = try await validate()
+        if let hit = cache.lookup({ $0.keys[id] }) { return hit }
+        let found = try await fetchKeyWithUser(id: id)
+        cache.fill(epoch: epoch) { $0.keys[id] = .some(found) }
+        return found
+    }
+
+    private func fetchKeyWithUser(id: String) async throws -> (StoredAPIKey, User)? {
         try await client.withConnection { c in
             let rows = try await c.query("""
                 SELECT \(unescaped: Self.keyColumns), u.id, u.kind, u.name, u.email, u.parent_id, u.created_at
@@ -199,20 +224,26 @@ public final class PostgresStore: SealpostStore {
         } else {
             "UPDATE api_keys SET revoked_at = \(now) WHERE id = \(id) AND revoked_at IS NULL RETURNING id"
         }
-        return try await client.withConnection { c in
-            try await Self.count(c, query, logger: logger) > 0
+        return try await transaction { tx in
+            guard try await Self.count(tx, query, logger: logger) > 0 else { return false }
+            try await Self.record(tx, [.key(id)], logger: logger)
+            return true
         }
     }
 
     // MARK: Enforced TLS
 
     public func enforcedTLS(userID: Int64) async throws -> EnforcedTLSSettings {
-        try await client.withConnection { c in
+        let epoch = try await validate()
+        if let hit = cache.lookup({ $0.settings[userID] }) { return hit }
+        let settings = try await client.withConnection { c in
             guard let settings = try await Self.fetchSettings(c, userID: userID, forUpdate: false, logger: logger) else {
                 throw StoreError.notFound("user \(userID)")
             }
             return settings
         }
+        cache.fill(epoch: epoch) { $0.settings[userID] = settings }
+        return settings
     }
 
     public func updateEnforcedTLS(userID: Int64, patch: EnforcedTLSPatch, actor: AuditActor) async throws
@@ -235,6 +266,7 @@ public final class PostgresStore: SealpostStore {
                     INSERT INTO settings_audit (user_id, key_id, on_behalf_of, via, old_value, new_value, at)
                     VALUES (\(userID), \(actor.keyID), \(actor.onBehalfOf), \(actor.via), \(old.json), \(new.json), \(now))
                     """, logger: logger)
+                try await Self.record(tx, [.settings(userID)], logger: logger)
                 return (old, new)
             }
         } catch let error as PostgresTransactionError {

@@ -12,60 +12,12 @@ import Synchronization
 /// PATCH storm does not empty the key cache, and a key revoked from the CLI fails on the very
 /// next request.
 final class SQLiteCache: Sendable {
-    /// What a write transaction touched.
-    enum Scope: Sendable {
-        case settings(Int64)
-        case key(String)
-        /// Users (tenant lookups) and anything not worth naming: drop everything.
-        case all
+    typealias Scope = ReadCache.Scope
 
-        var text: String {
-            switch self {
-            case .settings(let id): "settings:\(id)"
-            case .key(let id): "key:\(id)"
-            case .all: "*"
-            }
-        }
-    }
-
-    struct State {
-        var dataVersion: Int64 = -1
-        var generation: Int64 = -1
-        /// Incremented whenever entries are dropped; fills from an older epoch are refused.
-        var epoch: UInt64 = 0
-        var keys: [String: (StoredAPIKey, User)?] = [:]
-        var settings: [Int64: EnforcedTLSSettings] = [:]
-        var subusers: [String: User?] = [:]
-        var customers: [String: User?] = [:]
-
-        mutating func clear() {
-            keys = [:]
-            settings = [:]
-            subusers = [:]
-            customers = [:]
-            epoch &+= 1
-        }
-
-        mutating func drop(_ scope: String) {
-            if scope.hasPrefix("settings:"), let id = Int64(scope.dropFirst(9)) {
-                settings[id] = nil
-            } else if scope.hasPrefix("key:") {
-                keys[String(scope.dropFirst(4))] = nil
-            } else {
-                clear()
-            }
-            epoch &+= 1
-        }
-
-        var count: Int { keys.count + settings.count + subusers.count + customers.count }
-    }
-
-    /// Bound on entries, so unknown key ids sent by an attacker cannot grow memory.
-    static let maxEntries = 50_000
-    /// Change-log rows kept; a cache further behind than this is simply cleared.
-    static let logLength: Int64 = 10_000
+    let entries = ReadCache()
+    /// The `data_version` seen at the last look; guards the catch-up so it runs once per commit.
+    private let dataVersion = Mutex<Int64>(-1)
     private let probe: DatabaseQueue
-    private let state = Mutex(State())
 
     init(path: String) throws {
         var config = Configuration()
@@ -80,11 +32,11 @@ final class SQLiteCache: Sendable {
     /// Brings the cache up to date with every commit so far and returns the epoch under which
     /// lookups may fill it.
     func validate() throws -> UInt64 {
-        if Self.validatedInScope { return state.withLock { $0.epoch } }
-        return try state.withLock { state in
+        if Self.validatedInScope { return entries.epoch }
+        return try dataVersion.withLock { seen in
             let version = try probe.inDatabase { db in try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0 }
-            if version == state.dataVersion { return state.epoch }
-            let since = state.generation
+            if version == seen { return entries.epoch }
+            let since = entries.generation
             let (v, g, scopes) = try probe.read { db -> (Int64, Int64, [String]?) in
                 let v = try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0
                 let g = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'generation'")) ?? 0
@@ -93,29 +45,14 @@ final class SQLiteCache: Sendable {
                 let scopes = try String.fetchAll(db.cachedStatement(sql: "SELECT scope FROM changes WHERE generation > ?"), arguments: [since])
                 return (v, g, scopes)
             }
-            if let scopes {
-                for scope in Set(scopes) { state.drop(scope) }
-            } else {
-                state.clear()
-            }
-            state.dataVersion = v
-            state.generation = g
-            return state.epoch
+            seen = v
+            return entries.catchUp(to: g, changes: scopes)
         }
     }
 
-    func lookup<T>(_ read: (State) -> T?) -> T? {
-        state.withLock { read($0) }
-    }
+    func lookup<T>(_ read: (ReadCache.Entries) -> T?) -> T? { entries.lookup(read) }
 
-    /// Stores a value read from the database, unless entries were dropped since `epoch`.
-    func fill(epoch: UInt64, _ write: (inout State) -> Void) {
-        state.withLock { state in
-            guard state.epoch == epoch else { return }
-            if state.count >= Self.maxEntries { state.clear() }
-            write(&state)
-        }
-    }
+    func fill(epoch: UInt64, _ write: (inout ReadCache.Entries) -> Void) { entries.fill(epoch: epoch, write) }
 
     /// Called inside every write transaction: moves the generation on and logs what changed.
     static func record(_ db: Database, _ scopes: [Scope]) throws {
@@ -124,8 +61,8 @@ final class SQLiteCache: Sendable {
         try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'generation'").execute(arguments: [generation])
         let insert = try db.cachedStatement(sql: "INSERT INTO changes (generation, scope) VALUES (?, ?)")
         for scope in scopes { try insert.execute(arguments: [generation, scope.text]) }
-        if generation % 1000 == 0, generation > logLength {
-            let through = generation - logLength
+        if generation % 1000 == 0, generation > ReadCache.logLength {
+            let through = generation - ReadCache.logLength
             try db.cachedStatement(sql: "DELETE FROM changes WHERE generation <= ?").execute(arguments: [through])
             try db.cachedStatement(sql: "INSERT INTO meta (key, value) VALUES ('pruned_through', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
                 .execute(arguments: [through])

@@ -135,6 +135,57 @@ import Testing
         }
     }
 
+    // MARK: Read cache: never older than the last commit, whoever made it
+
+    @Test(arguments: Backend.available) func anotherProcesssCommitsAreSeenAtOnce(backend: Backend) async throws {
+        try await withStore(backend) { server, db in
+            let cli = try await db.open()  // another process on the same database: the admin CLI, or another node
+            defer { (cli as? PostgresStore)?.close() }
+            let actor = AuditActor(keyID: nil, onBehalfOf: nil, via: "test")
+            let acme = try await server.createAccount(name: "acme", email: nil)
+            let (token, _) = try await server.issueKey(userID: acme.id, name: "k", grant: .fullAccess)
+            let unknown = "nosuchkey0000000000000"
+
+            // Warm the server's cache, misses included.
+            #expect(try await server.keyWithUser(id: token.id)?.0.revokedAt == nil)
+            #expect(try await server.keyWithUser(id: unknown) == nil)
+            #expect(try await server.enforcedTLS(userID: acme.id) == .default)
+            #expect(try await server.subuser(parentID: acme.id, username: "late") == nil)
+
+            #expect(try await cli.revokeKey(id: token.id, userID: nil))
+            _ = try await cli.updateEnforcedTLS(userID: acme.id, patch: EnforcedTLSPatch(requireTLS: true), actor: actor)
+            let late = try await cli.createSubuser(parentID: acme.id, username: "late", email: nil)
+            try await cli.insertKey(StoredAPIKey(id: unknown, userID: acme.id, name: "new", grant: .fullAccess, secretHash: [1, 2], createdAt: Date()))
+
+            #expect(try await server.keyWithUser(id: token.id)?.0.revokedAt != nil, "revocation by another process applies at once")
+            #expect(try await server.enforcedTLS(userID: acme.id).requireTLS)
+            #expect(try await server.subuser(parentID: acme.id, username: "late") == late, "a cached miss is forgotten too")
+            #expect(try await server.keyWithUser(id: unknown)?.0.name == "new")
+        }
+    }
+
+    @Test(arguments: Backend.available) func ownAndForeignWritesKeepTheCacheExact(backend: Backend) async throws {
+        try await withStore(backend) { store, db in
+            let other = try await db.open()
+            defer { (other as? PostgresStore)?.close() }
+            let actor = AuditActor(keyID: nil, onBehalfOf: nil, via: "test")
+            let acme = try await store.createAccount(name: "acme", email: nil)
+            let globex = try await store.createAccount(name: "globex", email: nil)
+            #expect(try await store.enforcedTLS(userID: globex.id) == .default)
+            for i in 0..<20 {
+                let patch = EnforcedTLSPatch(requireTLS: i % 2 == 0, version: TLSVersion.allCases[i % 3])
+                let (_, new) = try await store.updateEnforcedTLS(userID: acme.id, patch: patch, actor: actor)
+                #expect(try await store.enforcedTLS(userID: acme.id) == new)
+                #expect(try await other.enforcedTLS(userID: acme.id) == new)
+                if i == 10 {
+                    // A foreign write in the middle: the other user's cached value must be refreshed.
+                    _ = try await other.updateEnforcedTLS(userID: globex.id, patch: EnforcedTLSPatch(requireValidCert: true), actor: actor)
+                    #expect(try await store.enforcedTLS(userID: globex.id).requireValidCert)
+                }
+            }
+        }
+    }
+
     // MARK: Queue
 
     static func message(_ id: String, userID: Int64, to recipients: [String], notBefore: Date = .distantPast) -> NewMessage {
