@@ -19,6 +19,7 @@ public final class PostgresStore: SealpostStore {
     public let leaseOwner = UUID().uuidString
     let resolveWrites: GroupCommit<[DeliveryUpdate], Void>
     let cache = ReadCache()
+    private let settingsWrites: GroupCommit<SettingsChange, (old: EnforcedTLSSettings, new: EnforcedTLSSettings)>
 
     /// Connects; with `migrate`, applies pending migrations first. Without it (`serve`), a
     /// database that lacks migrations, or has ones this Sealpost does not know, is refused.
@@ -52,6 +53,9 @@ public final class PostgresStore: SealpostStore {
         let owner = leaseOwner
         resolveWrites = GroupCommit { [client, logger] batches in
             await Self.commitResolutions(batches, client: client, owner: owner, logger: logger)
+        }
+        settingsWrites = GroupCommit { [client, logger] changes in
+            await Self.commitSettings(changes, client: client, logger: logger)
         }
     }
 
@@ -249,28 +253,71 @@ public final class PostgresStore: SealpostStore {
     public func updateEnforcedTLS(userID: Int64, patch: EnforcedTLSPatch, actor: AuditActor) async throws
         -> (old: EnforcedTLSSettings, new: EnforcedTLSSettings)
     {
+        try await settingsWrites.submit(SettingsChange(userID: userID, patch: patch, actor: actor))
+    }
+
+    struct SettingsChange: Sendable {
+        var userID: Int64
+        var patch: EnforcedTLSPatch
+        var actor: AuditActor
+    }
+
+    /// One transaction for a batch of concurrent PATCHes (group commit, as on SQLite), applied in
+    /// arrival order; an unknown user fails alone. The rows are locked up front in user-id order,
+    /// so batches of different nodes never deadlock, and each audit entry's old value is exactly
+    /// the previous entry's new value, whichever node wrote it.
+    static func commitSettings(_ changes: [SettingsChange], client: PostgresClient, logger: Logger) async
+        -> [Result<(old: EnforcedTLSSettings, new: EnforcedTLSSettings), any Error>]
+    {
         let now = Date().timeIntervalSince1970
         do {
             return try await client.withTransaction(logger: logger) { tx in
-                // The row lock orders concurrent PATCHes of one user across all nodes: each
-                // audit entry's old value is exactly the previous entry's new value.
-                guard let old = try await Self.fetchSettings(tx, userID: userID, forUpdate: true, logger: logger) else {
-                    throw StoreError.notFound("user \(userID)")
+                var current: [Int64: EnforcedTLSSettings] = [:]
+                let ids = Set(changes.map(\.userID)).sorted()
+                for try await (userID, requireTLS, requireValidCert, version) in try await tx.query("""
+                    SELECT user_id, require_tls, require_valid_cert, version FROM enforced_tls
+                    WHERE user_id = ANY(\(ids)) ORDER BY user_id FOR UPDATE
+                    """, logger: logger).decode((Int64, Bool, Bool, String).self) {
+                    guard let version = TLSVersion(rawValue: version) else { throw StoreError.notFound("TLS version \(version)") }
+                    current[userID] = EnforcedTLSSettings(requireTLS: requireTLS, requireValidCert: requireValidCert, version: version)
                 }
-                let new = old.applying(patch)
-                try await tx.query("""
-                    UPDATE enforced_tls SET require_tls = \(new.requireTLS), require_valid_cert = \(new.requireValidCert),
-                        version = \(new.version.rawValue) WHERE user_id = \(userID)
-                    """, logger: logger)
-                try await tx.query("""
-                    INSERT INTO settings_audit (user_id, key_id, on_behalf_of, via, old_value, new_value, at)
-                    VALUES (\(userID), \(actor.keyID), \(actor.onBehalfOf), \(actor.via), \(old.json), \(new.json), \(now))
-                    """, logger: logger)
-                try await Self.record(tx, [.settings(userID)], logger: logger)
-                return (old, new)
+                var results: [Result<(old: EnforcedTLSSettings, new: EnforcedTLSSettings), any Error>] = []
+                var audit: [(SettingsChange, EnforcedTLSSettings, EnforcedTLSSettings)] = []
+                for change in changes {
+                    guard let old = current[change.userID] else {
+                        results.append(.failure(StoreError.notFound("user \(change.userID)")))
+                        continue
+                    }
+                    let new = old.applying(change.patch)
+                    current[change.userID] = new
+                    audit.append((change, old, new))
+                    results.append(.success((old, new)))
+                }
+                let touched = Set(audit.map(\.0.userID)).sorted()
+                for userID in touched {
+                    guard let s = current[userID] else { continue }
+                    try await tx.query("""
+                        UPDATE enforced_tls SET require_tls = \(s.requireTLS), require_valid_cert = \(s.requireValidCert),
+                            version = \(s.version.rawValue) WHERE user_id = \(userID)
+                        """, logger: logger)
+                }
+                if !audit.isEmpty {
+                    try await tx.query("""
+                        INSERT INTO settings_audit (user_id, key_id, on_behalf_of, via, old_value, new_value, at)
+                        -- Arrays cannot hold NULL here: '' stands for "none" (ids are never empty).
+                        SELECT u, NULLIF(k, ''), NULLIF(b, ''), v, o, n, \(now)
+                        FROM unnest(\(audit.map(\.0.userID))::bigint[], \(audit.map { $0.0.actor.keyID ?? "" })::text[],
+                                    \(audit.map { $0.0.actor.onBehalfOf ?? "" })::text[], \(audit.map(\.0.actor.via))::text[],
+                                    \(audit.map(\.1.json))::text[], \(audit.map(\.2.json))::text[]) WITH ORDINALITY AS t(u, k, b, v, o, n, i)
+                        ORDER BY i
+                        """, logger: logger)
+                    try await record(tx, touched.map { .settings($0) }, logger: logger)
+                }
+                return results
             }
-        } catch let error as PostgresTransactionError {
-            throw error.closureError ?? error
+        } catch {
+            let cause = (error as? PostgresTransactionError)?.closureError ?? error
+            return changes.map { _ in .failure(cause) }
         }
     }
 

@@ -186,6 +186,26 @@ import Testing
         }
     }
 
+    @Test(arguments: Backend.available) func oneBadChangeDoesNotFailItsGroupCommit(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            let actor = AuditActor(keyID: nil, onBehalfOf: nil, via: "test")
+            let acme = try await store.createAccount(name: "acme", email: nil)
+            let results = await withTaskGroup(of: Bool.self) { group in
+                for i in 0..<40 {
+                    group.addTask {
+                        let user = i % 5 == 0 ? Int64(999_999) : acme.id
+                        return (try? await store.updateEnforcedTLS(userID: user, patch: EnforcedTLSPatch(requireTLS: i % 2 == 0), actor: actor)) != nil
+                    }
+                }
+                return await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(results.filter { $0 }.count == 32)
+            let trail = try await store.auditEntries(userID: acme.id)
+            #expect(trail.count == 32)
+            for (previous, next) in zip(trail, trail.dropFirst()) { #expect(next.old == previous.new) }
+        }
+    }
+
     // MARK: Queue
 
     static func message(_ id: String, userID: Int64, to recipients: [String], notBefore: Date = .distantPast) -> NewMessage {
