@@ -64,7 +64,7 @@ extension PostgresStore {
         return try await client.withConnection { c in
             try await Self.count(c, """
                 UPDATE deliveries SET lease_until = \(now.timeIntervalSince1970 + lease)
-                WHERE id = ANY(\(ids)) AND lease_owner = \(leaseOwner) AND state = 'queued' RETURNING id
+                WHERE id = ANY(\(ids)) AND lease_owner = \(leaseOwner) AND state = 'queued' AND lease_until > 0 RETURNING id
                 """, logger: logger)
         }
     }

@@ -147,8 +147,9 @@ public protocol MailQueueStore: Sendable {
     /// for `lease` seconds. Several processes may claim from one database at once: each
     /// delivery goes to one of them.
     func claimDeliveries(now: Date, limit: Int, lease: TimeInterval) async throws -> [QueuedDelivery]
-    /// Extends the leases this process still holds (a heartbeat while deliveries are in
-    /// flight); returns how many it still held.
+    /// Extends the leases this process still holds on unresolved deliveries (a heartbeat while
+    /// they are in flight); returns how many it still held. A delivery whose result is already
+    /// recorded (even a deferral, which keeps it queued) is left alone.
     func renewLeases(ids: [Int64], now: Date, lease: TimeInterval) async throws -> Int
     /// Frees every lease, so deliveries that a killed process had claimed are retried at once.
     /// Only for a store that one node uses alone (SQLite, guarded by the serve lock).

@@ -57,7 +57,7 @@ extension SQLiteStore {
         let owner = leaseOwner
         let until = now.timeIntervalSince1970 + lease
         return try await write([]) { db in
-            let statement = try db.cachedStatement(sql: "UPDATE deliveries SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'queued'")
+            let statement = try db.cachedStatement(sql: "UPDATE deliveries SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'queued' AND lease_until > 0")
             var held = 0
             for id in ids {
                 try statement.execute(arguments: [until, id, owner])

@@ -294,6 +294,8 @@ import Testing
                                                     event: Self.event(acme.id, "late", "delivered", "b@x.test"))])
             try await nodeB.resolve([DeliveryUpdate(deliveryID: byB[0].id, resolution: .deferred(until: t0.addingTimeInterval(600)), result: "451 later",
                                                     event: Self.event(acme.id, "def", "deferred", "b@x.test"))])
+            #expect(try await nodeB.renewLeases(ids: [byB[0].id], now: t0.addingTimeInterval(40), lease: 30) == 0,
+                    "a recorded deferral is not leased any more, so the heartbeat cannot delay its retry")
             try await nodeA.resolve([DeliveryUpdate(deliveryID: byA[0].id, resolution: .delivered, result: "250 ok",
                                                     event: Self.event(acme.id, "ok", "delivered", "a@x.test"))])
             #expect(try await nodeA.events(userID: nil, limit: 10).map(\.sgEventID) == ["def", "ok"])

@@ -142,3 +142,32 @@ def test_settings_and_webhooks_across_nodes(cluster, postfix_peers):
         assert not any(t == f"{run}-blocked" for t, _ in arrivals.scan()), "nothing went out in plaintext"
     finally:
         receiver.close()
+
+
+def test_heartbeat_keeps_a_slow_delivery_with_its_node(tmp_path):
+    """A delivery that outlasts the lease stays with the node sending it: the heartbeat renews
+    the lease, so the other node never claims and sends it a second time."""
+    from hostile_smtp import SlowAcceptServer
+
+    slow = SlowAcceptServer(delay=4)
+    pg = PostgresDatabase()
+    nodes = [Sealpost(tmp_path / n, db=pg.url) for n in ("a", "b")]
+    try:
+        for node in nodes:
+            node.workdir.mkdir()
+        nodes[0].cli("accounts", "create", "acme")
+        key = nodes[0].key("acme")
+        for node in nodes:
+            node.start("--route", f"slow.test=127.0.0.1:{slow.port}", "--lease", "1.5", "--rate-limit", "100000")
+        send(nodes[0], key, [{"to": [{"email": f"s{i}@slow.test"}], "subject": f"slow {i}"} for i in range(3)])
+        wait_for(lambda: psql("SELECT COUNT(*) FROM deliveries WHERE state = 'delivered'", url=pg.url) == [["3"]], 60, "3 deliveries")
+        time.sleep(2)
+        # Each message took 4 s against a 1.5 s lease: without the heartbeat the other node
+        # would have claimed each one again and the server would have seen 6 DATA commands.
+        assert slow.received.count(b"DATA\r\n") == 3, slow.received.count(b"DATA\r\n")
+        assert psql("SELECT COUNT(*) FROM events WHERE event = 'delivered'", url=pg.url) == [["3"]]
+    finally:
+        for node in nodes:
+            node.stop()
+        slow.close()
+        pg.drop()
