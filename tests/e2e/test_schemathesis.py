@@ -21,7 +21,9 @@ def schemathesis(target, key, *extra, examples=20):
     r = subprocess.run(["schemathesis", "run", target, "-H", f"Authorization: Bearer {key}", "--checks", CHECKS,
                         "-n", str(examples), "--seed", "42", "--no-color", *extra],
                        capture_output=True, text=True, timeout=600)
-    return r.returncode, r.stdout[-6000:] + r.stderr[-2000:]
+    # The failures section (with "Invalid component" and the reproducing curl) comes before the
+    # summary: keep enough of the output to show both.
+    return r.returncode, r.stdout[-30000:] + r.stderr[-2000:]
 
 
 def test_own_document(sealpost, tenants):

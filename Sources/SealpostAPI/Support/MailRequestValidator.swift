@@ -182,6 +182,11 @@ enum MailRequestValidator {
         if s.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 0x20 || $0 == 0x7F } == true || "<>(),;:\\\"[]".contains($0) }) { return false }
         let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
         guard labels.count >= 2, labels.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 63 && !$0.hasPrefix("-") && !$0.hasSuffix("-") }) else { return false }
+        // Host names are letters, digits and hyphens (RFC 1123); non-ASCII stays allowed for
+        // internationalised domains (SMTPUTF8). Found by schemathesis: `a@b.example*`.
+        guard domain.unicodeScalars.allSatisfy({ !$0.isASCII || $0 == "." || $0 == "-"
+                                                 || ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) })
+        else { return false }
         return true
     }
 }
