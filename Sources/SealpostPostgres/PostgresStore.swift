@@ -28,6 +28,7 @@ public final class PostgresStore: SealpostStore {
         let store = PostgresStore(client: PostgresClient(configuration: parsed.clientConfiguration, backgroundLogger: logger), logger: logger)
         await store.started()
         do {
+            try await store.waitForConnection(timeout: .seconds(15))
             if migrate { _ = try await store.migrate() }
             let applied = try await PostgresMigrations.applied(store.client, logger: logger)
             let known = Schema.migrations
@@ -69,6 +70,28 @@ public final class PostgresStore: SealpostStore {
     }
 
     deinit { runner.cancel() }
+
+    /// The pool retries a refused connection forever; at start, a wrong URL or a database that
+    /// is down must be an error the operator sees, not a silent hang.
+    func waitForConnection(timeout: Duration) async throws {
+        let client = self.client
+        let logger = self.logger
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await client.query("SELECT 1", logger: logger)
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return false
+            }
+            let connected = try await group.next() ?? false
+            group.cancelAll()
+            if !connected {
+                throw PostgresURLError("no connection within \(timeout.components.seconds) s: is the server up, and are host, port, user and password right?")
+            }
+        }
+    }
 
     /// Stops the connection pool.
     public func close() { runner.cancel() }

@@ -1,5 +1,6 @@
 """The admin CLI: same database whether or not the server runs; flags and environment variables."""
 import os
+import time
 import re
 import sqlite3
 
@@ -119,3 +120,16 @@ def test_metrics_count_requests_and_settings_changes(sealpost):
     assert 'sealpost_enforced_tls_updates_total{changed="true"} 1' in text
     assert 'sealpost_api_auth_failures_total{status="401"} 1' in text
     assert "hb_requests" in text or "http_requests" in text
+
+
+def test_unreachable_postgres_is_a_clear_error_without_the_password():
+    """A wrong URL or a database that is down must not hang `serve` or `migrate` silently."""
+    import subprocess as sp
+    from conftest import BIN
+    started = time.time()
+    r = sp.run([BIN, "migrate", "--database", "postgres://app:hunter2secret@127.0.0.1:1/mail?sslmode=disable"],
+               capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0
+    assert "no connection within 15 s" in r.stderr and "postgres://app:***@127.0.0.1:1/mail" in r.stderr, r.stderr
+    assert "hunter2secret" not in r.stderr + r.stdout
+    assert time.time() - started < 45
