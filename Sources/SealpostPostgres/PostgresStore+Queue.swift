@@ -87,7 +87,7 @@ extension PostgresStore {
     {
         let now = Date().timeIntervalSince1970
         do {
-            try await client.withTransaction(logger: logger) { tx in
+            try await transaction(client: client, logger: logger) { tx in
                 var events: [EventRecord] = []
                 for u in batches.joined() {
                     let query: PostgresQuery = switch u.resolution {
@@ -185,15 +185,6 @@ extension PostgresStore {
                         \(events.map(\.email))::text[], \(events.map(\.payload))::text[]) WITH ORDINALITY AS t(u, s, e, m, p, n)
             ORDER BY n
             """, logger: logger)
-    }
-
-    /// A transaction whose errors come out as thrown by the body, not wrapped.
-    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        do {
-            return try await client.withTransaction(logger: logger) { tx in try await body(tx) }
-        } catch let error as PostgresTransactionError {
-            throw error.closureError ?? error
-        }
     }
 }
 

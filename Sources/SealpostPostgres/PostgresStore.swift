@@ -105,6 +105,21 @@ public final class PostgresStore: SealpostStore {
         try await PostgresMigrations.applied(client, logger: logger)
     }
 
+    /// A transaction whose errors come out as thrown by the body, not wrapped in
+    /// `PostgresTransactionError`, so callers match `StoreError` and `PSQLError` directly.
+    static func transaction<T: Sendable>(client: PostgresClient, logger: Logger,
+                                         _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withTransaction(logger: logger) { tx in try await body(tx) }
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error
+        }
+    }
+
+    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await Self.transaction(client: client, logger: logger, body)
+    }
+
     static func isUniqueViolation(_ error: any Error) -> Bool {
         (error as? PSQLError)?.serverInfo?[.sqlState] == "23505"
     }
@@ -115,7 +130,7 @@ public final class PostgresStore: SealpostStore {
         let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         let d = EnforcedTLSSettings.default
         do {
-            return try await client.withTransaction(logger: logger) { tx in
+            return try await transaction { tx in
                 if let parentID {
                     guard let parent = try await Self.fetchUser(tx, "SELECT \(unescaped: Self.userColumns) FROM users WHERE id = \(parentID)", logger: logger) else {
                         throw StoreError.notFound("parent account \(parentID)")
@@ -134,10 +149,8 @@ public final class PostgresStore: SealpostStore {
                 try await Self.record(tx, [.all], logger: logger)
                 return User(id: id, kind: kind, name: name, email: email, parentID: parentID, createdAt: now)
             }
-        } catch let error as PostgresTransactionError {
-            if let closure = error.closureError, Self.isUniqueViolation(closure) { throw StoreError.nameTaken(name) }
-            if let closure = error.closureError { throw closure }
-            throw error
+        } catch where Self.isUniqueViolation(error) {
+            throw StoreError.nameTaken(name)
         }
     }
 
@@ -167,29 +180,23 @@ public final class PostgresStore: SealpostStore {
     }
 
     public func subuser(parentID: Int64, username: String) async throws -> User? {
-        let cacheKey = "\(parentID) \(username)"
-        let epoch = try await validate()
-        if let hit = cache.lookup({ $0.subusers[cacheKey] }) { return hit }
-        let user = try await client.withConnection { c in
-            try await Self.fetchUser(c, """
-                SELECT \(unescaped: Self.userColumns) FROM users WHERE kind = 'subuser' AND parent_id = \(parentID) AND name = \(username)
-                """, logger: logger)
+        try await cache.value(\.subusers, "\(parentID) \(username)", epoch: validate()) {
+            try await client.withConnection { c in
+                try await Self.fetchUser(c, """
+                    SELECT \(unescaped: Self.userColumns) FROM users WHERE kind = 'subuser' AND parent_id = \(parentID) AND name = \(username)
+                    """, logger: logger)
+            }
         }
-        cache.fill(epoch: epoch) { $0.subusers[cacheKey] = .some(user) }
-        return user
     }
 
     public func customer(parentID: Int64, id: Int64) async throws -> User? {
-        let cacheKey = "\(parentID) \(id)"
-        let epoch = try await validate()
-        if let hit = cache.lookup({ $0.customers[cacheKey] }) { return hit }
-        let user = try await client.withConnection { c in
-            try await Self.fetchUser(c, """
-                SELECT \(unescaped: Self.userColumns) FROM users WHERE kind = 'customer' AND parent_id = \(parentID) AND id = \(id)
-                """, logger: logger)
+        try await cache.value(\.customers, "\(parentID) \(id)", epoch: validate()) {
+            try await client.withConnection { c in
+                try await Self.fetchUser(c, """
+                    SELECT \(unescaped: Self.userColumns) FROM users WHERE kind = 'customer' AND parent_id = \(parentID) AND id = \(id)
+                    """, logger: logger)
+            }
         }
-        cache.fill(epoch: epoch) { $0.customers[cacheKey] = .some(user) }
-        return user
     }
 
     // MARK: API keys
@@ -211,11 +218,7 @@ public final class PostgresStore: SealpostStore {
     static let keyColumns = "k.id, k.user_id, k.name, k.scopes, k.secret_hash, k.created_at, k.revoked_at"
 
     public func keyWithUser(id: String) async throws -> (StoredAPIKey, User)? {
-        let epoch = try await validate()
-        if let hit = cache.lookup({ $0.keys[id] }) { return hit }
-        let found = try await fetchKeyWithUser(id: id)
-        cache.fill(epoch: epoch) { $0.keys[id] = .some(found) }
-        return found
+        try await cache.value(\.keys, id, epoch: validate()) { try await fetchKeyWithUser(id: id) }
     }
 
     private func fetchKeyWithUser(id: String) async throws -> (StoredAPIKey, User)? {
@@ -261,16 +264,14 @@ public final class PostgresStore: SealpostStore {
     // MARK: Enforced TLS
 
     public func enforcedTLS(userID: Int64) async throws -> EnforcedTLSSettings {
-        let epoch = try await validate()
-        if let hit = cache.lookup({ $0.settings[userID] }) { return hit }
-        let settings = try await client.withConnection { c in
-            guard let settings = try await Self.fetchSettings(c, userID: userID, forUpdate: false, logger: logger) else {
-                throw StoreError.notFound("user \(userID)")
+        try await cache.value(\.settings, userID, epoch: validate()) {
+            try await client.withConnection { c in
+                guard let settings = try await Self.fetchSettings(c, userID: userID, forUpdate: false, logger: logger) else {
+                    throw StoreError.notFound("user \(userID)")
+                }
+                return settings
             }
-            return settings
         }
-        cache.fill(epoch: epoch) { $0.settings[userID] = settings }
-        return settings
     }
 
     public func updateEnforcedTLS(userID: Int64, patch: EnforcedTLSPatch, actor: AuditActor) async throws
@@ -294,7 +295,7 @@ public final class PostgresStore: SealpostStore {
     {
         let now = Date().timeIntervalSince1970
         do {
-            return try await client.withTransaction(logger: logger) { tx in
+            return try await transaction(client: client, logger: logger) { tx in
                 var current: [Int64: EnforcedTLSSettings] = [:]
                 let ids = Set(changes.map(\.userID)).sorted()
                 for try await (userID, requireTLS, requireValidCert, version) in try await tx.query("""
@@ -339,8 +340,7 @@ public final class PostgresStore: SealpostStore {
                 return results
             }
         } catch {
-            let cause = (error as? PostgresTransactionError)?.closureError ?? error
-            return changes.map { _ in .failure(cause) }
+            return changes.map { _ in .failure(error) }
         }
     }
 

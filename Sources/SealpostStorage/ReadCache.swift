@@ -86,12 +86,22 @@ public final class ReadCache: Sendable {
         }
     }
 
-    public func lookup<T>(_ read: (Entries) -> T?) -> T? {
+    private func lookup<T>(_ read: (Entries) -> T?) -> T? {
         state.withLock { read($0.entries) }
     }
 
+    /// The cached value at `path[key]`, or `load()`'s, which is then kept unless entries were
+    /// dropped since `epoch` (from the request's catch-up). A cached `nil` (a miss) is kept too.
+    public func value<Key: Hashable, Value>(_ path: WritableKeyPath<Entries, [Key: Value]>, _ key: Key, epoch: UInt64,
+                                            load: () async throws -> Value) async throws -> Value {
+        if let hit = lookup({ $0[keyPath: path][key] }) { return hit }
+        let value = try await load()
+        fill(epoch: epoch) { $0[keyPath: path][key] = value }
+        return value
+    }
+
     /// Stores a value read from the database, unless entries were dropped since `epoch`.
-    public func fill(epoch: UInt64, _ write: (inout Entries) -> Void) {
+    private func fill(epoch: UInt64, _ write: (inout Entries) -> Void) {
         state.withLock { state in
             guard state.epoch == epoch else { return }
             if state.entries.count >= Self.maxEntries { state.clear() }

@@ -50,10 +50,6 @@ final class SQLiteCache: Sendable {
         }
     }
 
-    func lookup<T>(_ read: (ReadCache.Entries) -> T?) -> T? { entries.lookup(read) }
-
-    func fill(epoch: UInt64, _ write: (inout ReadCache.Entries) -> Void) { entries.fill(epoch: epoch, write) }
-
     /// Called inside every write transaction: moves the generation on and logs what changed.
     static func record(_ db: Database, _ scopes: [Scope]) throws {
         let before = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'generation'")) ?? 0

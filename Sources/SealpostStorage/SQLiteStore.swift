@@ -110,25 +110,19 @@ public final class SQLiteStore: SealpostStore {
     }
 
     public func subuser(parentID: Int64, username: String) async throws -> User? {
-        let cacheKey = "\(parentID) \(username)"
-        let epoch = try cache.validate()
-        if let hit = cache.lookup({ $0.subusers[cacheKey] }) { return hit }
-        let user = try await pool.read { db in
-            try Self.fetchUser(db, sql: "SELECT * FROM users WHERE kind = 'subuser' AND parent_id = ? AND name = ?", [parentID, username])
+        try await cache.entries.value(\.subusers, "\(parentID) \(username)", epoch: cache.validate()) {
+            try await pool.read { db in
+                try Self.fetchUser(db, sql: "SELECT * FROM users WHERE kind = 'subuser' AND parent_id = ? AND name = ?", [parentID, username])
+            }
         }
-        cache.fill(epoch: epoch) { $0.subusers[cacheKey] = .some(user) }
-        return user
     }
 
     public func customer(parentID: Int64, id: Int64) async throws -> User? {
-        let cacheKey = "\(parentID) \(id)"
-        let epoch = try cache.validate()
-        if let hit = cache.lookup({ $0.customers[cacheKey] }) { return hit }
-        let user = try await pool.read { db in
-            try Self.fetchUser(db, sql: "SELECT * FROM users WHERE kind = 'customer' AND parent_id = ? AND id = ?", [parentID, id])
+        try await cache.entries.value(\.customers, "\(parentID) \(id)", epoch: cache.validate()) {
+            try await pool.read { db in
+                try Self.fetchUser(db, sql: "SELECT * FROM users WHERE kind = 'customer' AND parent_id = ? AND id = ?", [parentID, id])
+            }
         }
-        cache.fill(epoch: epoch) { $0.customers[cacheKey] = .some(user) }
-        return user
     }
 
     // MARK: API keys
@@ -146,11 +140,7 @@ public final class SQLiteStore: SealpostStore {
     }
 
     public func keyWithUser(id: String) async throws -> (StoredAPIKey, User)? {
-        let epoch = try cache.validate()
-        if let hit = cache.lookup({ $0.keys[id] }) { return hit }
-        let found = try await fetchKeyWithUser(id: id)
-        cache.fill(epoch: epoch) { $0.keys[id] = .some(found) }
-        return found
+        try await cache.entries.value(\.keys, id, epoch: cache.validate()) { try await fetchKeyWithUser(id: id) }
     }
 
     private func fetchKeyWithUser(id: String) async throws -> (StoredAPIKey, User)? {
@@ -194,14 +184,12 @@ public final class SQLiteStore: SealpostStore {
     // MARK: Enforced TLS
 
     public func enforcedTLS(userID: Int64) async throws -> EnforcedTLSSettings {
-        let epoch = try cache.validate()
-        if let hit = cache.lookup({ $0.settings[userID] }) { return hit }
-        let settings = try await pool.read { db in
-            guard let settings = try Self.fetchSettings(db, userID: userID) else { throw StoreError.notFound("user \(userID)") }
-            return settings
+        try await cache.entries.value(\.settings, userID, epoch: cache.validate()) {
+            try await pool.read { db in
+                guard let settings = try Self.fetchSettings(db, userID: userID) else { throw StoreError.notFound("user \(userID)") }
+                return settings
+            }
         }
-        cache.fill(epoch: epoch) { $0.settings[userID] = settings }
-        return settings
     }
 
     public func updateEnforcedTLS(userID: Int64, patch: EnforcedTLSPatch, actor: AuditActor) async throws

@@ -92,16 +92,23 @@ final class TestDatabase: Sendable {
     }
 }
 
-/// Runs `body` with a fresh store of `backend`, closing and dropping it afterwards.
-func withStore(_ backend: Backend, _ body: (any SealpostStore, TestDatabase) async throws -> Void) async throws {
+/// Runs `body` with a fresh, empty database of `backend`, dropping it afterwards.
+func withDatabase(_ backend: Backend, _ body: (TestDatabase) async throws -> Void) async throws {
     let db = try await TestDatabase.make(backend)
     do {
-        let store = try await db.open()
-        try await body(store, db)
-        (store as? PostgresStore)?.close()
+        try await body(db)
     } catch {
         await db.remove()
         throw error
     }
     await db.remove()
+}
+
+/// Runs `body` with a store on a fresh database of `backend`, closing and dropping it afterwards.
+func withStore(_ backend: Backend, _ body: (any SealpostStore, TestDatabase) async throws -> Void) async throws {
+    try await withDatabase(backend) { db in
+        let store = try await db.open()
+        defer { (store as? PostgresStore)?.close() }
+        try await body(store, db)
+    }
 }

@@ -341,29 +341,29 @@ import Testing
     }
 
     @Test(.enabled(if: Backend.available.contains(.postgres))) func serveRefusesAnUnmigratedOrNewerSchema() async throws {
-        let db = try await TestDatabase.make(.postgres)
-        defer { Task { await db.remove() } }
-        await #expect(throws: StoreError.schemaBehind(missing: Schema.migrations)) {
-            _ = try await PostgresStore.open(url: db.location, logger: TestDatabase.logger, migrate: false)
+        try await withDatabase(.postgres) { db in
+            await #expect(throws: StoreError.schemaBehind(missing: Schema.migrations)) {
+                _ = try await PostgresStore.open(url: db.location, logger: TestDatabase.logger, migrate: false)
+            }
+            let store = try await PostgresStore.open(url: db.location, logger: TestDatabase.logger, migrate: true)
+            defer { store.close() }
+            #expect(try await store.migrate().isEmpty, "a second migrate applies nothing")
+            try await store.client.query("INSERT INTO schema_migrations (identifier, applied_at) VALUES ('v99-from-the-future', now())")
+            await #expect(throws: StoreError.self) {
+                _ = try await PostgresStore.open(url: db.location, logger: TestDatabase.logger, migrate: false)
+            }
         }
-        let store = try await PostgresStore.open(url: db.location, logger: TestDatabase.logger, migrate: true)
-        #expect(try await store.migrate().isEmpty, "a second migrate applies nothing")
-        try await store.client.query("INSERT INTO schema_migrations (identifier, applied_at) VALUES ('v99-from-the-future', now())")
-        await #expect(throws: StoreError.self) {
-            _ = try await PostgresStore.open(url: db.location, logger: TestDatabase.logger, migrate: false)
-        }
-        store.close()
     }
 
     @Test(.enabled(if: Backend.available.contains(.postgres))) func concurrentMigratesTakeTurns() async throws {
-        let db = try await TestDatabase.make(.postgres)
-        defer { Task { await db.remove() } }
-        let stores = try await withThrowingTaskGroup(of: PostgresStore.self) { group in
-            for _ in 0..<4 { group.addTask { try await PostgresStore.open(url: db.location, logger: TestDatabase.logger, migrate: true) } }
-            return try await group.reduce(into: []) { $0.append($1) }
+        try await withDatabase(.postgres) { db in
+            let stores = try await withThrowingTaskGroup(of: PostgresStore.self) { group in
+                for _ in 0..<4 { group.addTask { try await PostgresStore.open(url: db.location, logger: TestDatabase.logger, migrate: true) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            defer { stores.forEach { $0.close() } }
+            #expect(try await stores[0].appliedMigrations() == Schema.migrations)
         }
-        #expect(try await stores[0].appliedMigrations() == Schema.migrations)
-        stores.forEach { $0.close() }
     }
 
     @Test func urlsAreParsedAndPasswordsHidden() throws {
