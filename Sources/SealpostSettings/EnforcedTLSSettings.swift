@@ -4,7 +4,7 @@ import Foundation
 ///
 /// Kept as an enum rather than a `Double` so that the wire form is always exactly
 /// `1.1`, `1.2` or `1.3` and never a binary-floating-point artefact such as `1.1000000000000001`.
-public enum TLSVersion: String, Sendable, CaseIterable, Comparable, Codable {
+public enum TLSVersion: String, Sendable, CaseIterable, Comparable, Codable, Hashable {
     case v1_1 = "1.1"
     case v1_2 = "1.2"
     case v1_3 = "1.3"
@@ -40,7 +40,7 @@ public enum TLSVersion: String, Sendable, CaseIterable, Comparable, Codable {
 }
 
 /// One user's Enforced TLS setting, exactly SendGrid's three fields.
-public struct EnforcedTLSSettings: Sendable, Equatable, Codable {
+public struct EnforcedTLSSettings: Sendable, Hashable, Codable {
     public var requireTLS: Bool
     public var requireValidCert: Bool
     public var version: TLSVersion

@@ -5,7 +5,14 @@ import SealpostSettings
 ///
 /// The HTTP API and the CLI talk only to this protocol. The SQLite implementation is the
 /// default; a PostgreSQL one (several nodes on one database) must pass the same test suite.
-public protocol SealpostStore: MailQueueStore, WebhookStore {
+/// Where the delivery engine reads each sender's Enforced TLS setting. Separate from the
+/// whole store so the engine asks for no more than it needs (and a test can make just this
+/// read fail, to prove that a failure defers mail instead of lowering its TLS level).
+public protocol EnforcedTLSSource: Sendable {
+    func enforcedTLS(userID: Int64) async throws -> EnforcedTLSSettings
+}
+
+public protocol SealpostStore: MailQueueStore, WebhookStore, EnforcedTLSSource {
     // MARK: Tenancy
     /// Creates a user with default settings. Names are unique across all kinds
     /// (`nameTaken`); a subuser's or customer's parent must be a parent account.

@@ -1,6 +1,21 @@
 """Misbehaving SMTP servers for the tests, on loopback. Each records every byte it received."""
 import asyncio
+import ssl
+import subprocess
+import tempfile
 import threading
+from pathlib import Path
+
+
+def self_signed_context():
+    """A server TLS context with a fresh self-signed certificate for localhost."""
+    d = Path(tempfile.mkdtemp(prefix="hostile-cert-"))
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", d / "k.pem", "-out", d / "c.pem",
+                    "-days", "30", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+                   check=True, capture_output=True)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(d / "c.pem", d / "k.pem")
+    return ctx
 
 
 class HostileServer:
@@ -8,7 +23,8 @@ class HostileServer:
     hide       -- EHLO without STARTTLS (a stripping man-in-the-middle)
     refuse454  -- offers STARTTLS, answers it with 454
     refuse502  -- offers STARTTLS, answers it with 502
-    inject     -- answers STARTTLS with "220" plus a forged reply in the same packet (CVE-2011-0411 class)
+    inject     -- answers STARTTLS with "220" plus a forged reply in the same packet (CVE-2011-0411 class),
+                  then does the TLS handshake and goes on over TLS ("<tls>" marks where in `received`)
     overlong   -- a 100 KB greeting line
     endless    -- an EHLO reply that never ends ("250-…" forever)
     invalid    -- a greeting that is not an SMTP reply
@@ -20,6 +36,7 @@ class HostileServer:
         self.mode = mode
         self.received = bytearray()
         self.connections = 0
+        self.tls_context = self_signed_context() if mode == "inject" else None
         self.loop = asyncio.new_event_loop()
         ready = threading.Event()
 
@@ -88,11 +105,13 @@ class HostileServer:
                     writer.write(b"454 4.7.0 TLS not available\r\n")
                 elif m == "refuse502":
                     writer.write(b"502 5.5.1 no\r\n")
-                elif m == "inject":
+                elif m == "inject" and self.tls_context:
                     writer.write(b"220 2.0.0 go ahead\r\n250 2.0.0 forged reply\r\n")
                     await writer.drain()
-                    await asyncio.sleep(2)
-                    return
+                    await writer.start_tls(self.tls_context)
+                    self.received.extend(b"<tls>")
+                    self.tls_context = None  # one STARTTLS per connection
+                    continue
                 else:
                     writer.write(b"502 5.5.1 no\r\n")
             elif verb == "MAIL" or verb == "RCPT" or verb == "RSET" or verb == "NOOP":

@@ -22,17 +22,20 @@ stop_master() { # stop a private instance and wait for its master pid to exit (n
 }
 
 make_certs() { # test CA + leaf certs, all for loopback names
-  C=$BASE/certs; mkdir -p "$C"; [ -f "$C/ca.crt" ] && return 0
+  C=$BASE/certs; mkdir -p "$C"; [ -f "$C/clientonly.chain.crt" ] && return 0
   ( cd "$C"
   openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 3650 -subj "/CN=Peers Test CA" \
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-  leaf() { # name SAN
+  leaf() { # name SAN [extendedKeyUsage value]
     openssl req -newkey rsa:2048 -nodes -keyout "$1.key" -out "$1.csr" -subj "/CN=$1" 2>/dev/null
-    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=%s\n' "$2" > "$1.ext"
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=%s\nsubjectAltName=%s\n' "${3:-serverAuth}" "$2" > "$1.ext"
     openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 825 -extfile "$1.ext" -out "$1.crt" 2>/dev/null
   }
   leaf localhost "DNS:localhost,IP:127.0.0.1,IP:::1"
   leaf wrongname "DNS:wrong.example"
+  # extended key usage marked critical (as trustme and some enterprise CAs issue it)
+  leaf ekucritical "DNS:localhost,IP:127.0.0.1,IP:::1" "critical,serverAuth"
+  leaf clientonly "DNS:localhost,IP:127.0.0.1,IP:::1" "critical,clientAuth"
   openssl req -x509 -newkey rsa:2048 -nodes -keyout selfsigned.key -out selfsigned.crt -days 825 \
     -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1" 2>/dev/null
   # expired (back-dated) CA-signed cert for localhost: needs "openssl ca" (x509 -req cannot back-date in OpenSSL 3.0)
@@ -42,7 +45,7 @@ make_certs() { # test CA + leaf certs, all for loopback names
     -addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1" 2>/dev/null
   openssl ca -batch -config cadb/ca.cnf -in expired.csr -out expired.crt -notext \
     -startdate 20200101000000Z -enddate 20210101000000Z 2>/dev/null
-  for n in localhost wrongname expired; do cat $n.crt ca.crt > $n.chain.crt; done
+  for n in localhost wrongname expired ekucritical clientonly; do cat $n.crt ca.crt > $n.chain.crt; done
   cp selfsigned.crt selfsigned.chain.crt
   chmod 600 ./*.key )
 }
@@ -100,6 +103,8 @@ $((P+5)) tls11only -o smtpd_tls_security_level=may -o smtpd_tls_protocols=>=TLSv
 $((P+6)) wrongname -o smtpd_tls_security_level=may -o smtpd_tls_chain_files=$BASE/certs/wrongname.key,$BASE/certs/wrongname.chain.crt
 $((P+7)) expired   -o smtpd_tls_security_level=may -o smtpd_tls_chain_files=$BASE/certs/expired.key,$BASE/certs/expired.chain.crt
 $((P+8)) required  -o smtpd_tls_security_level=encrypt
+$((P+9)) ekucritical -o smtpd_tls_security_level=may -o smtpd_tls_chain_files=$BASE/certs/ekucritical.key,$BASE/certs/ekucritical.chain.crt
+$((P+10)) clientonly -o smtpd_tls_security_level=may -o smtpd_tls_chain_files=$BASE/certs/clientonly.key,$BASE/certs/clientonly.chain.crt
 $((P+15)) benchplain -o smtpd_tls_security_level=none -o smtpd_data_restrictions=check_client_access,static:DISCARD
 $((P+16)) benchtls   -o smtpd_tls_security_level=may -o smtpd_data_restrictions=check_client_access,static:DISCARD
 PORTS

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftASN1
 import X509
 
 /// Judges a server's certificate chain against the trust roots, the host name and the clock,
@@ -32,13 +33,44 @@ public struct CertificateEvaluator: Sendable {
         let intermediates = CertificateStore(chain.dropFirst().compactMap { try? Certificate(derEncoded: $0) })
         var full = Verifier(rootCertificates: roots) {
             RFC5280Policy(validationTime: now)
+            ServerAuthUsagePolicy()
             ServerIdentityPolicy(serverHostname: hostname, serverIP: nil)
         }
         if case .validCertificate = await full.validate(leaf: leaf, intermediates: intermediates) { return .valid }
         if now < leaf.notValidBefore || now > leaf.notValidAfter { return .expired }
-        var chainOnly = Verifier(rootCertificates: roots) { RFC5280Policy(validationTime: now) }
+        var chainOnly = Verifier(rootCertificates: roots) {
+            RFC5280Policy(validationTime: now)
+            ServerAuthUsagePolicy()
+        }
         if case .validCertificate = await chainOnly.validate(leaf: leaf, intermediates: intermediates) { return .hostMismatch }
         return .untrusted
+    }
+}
+
+/// RFC 5280 §4.2.1.12 for a TLS server: where a certificate below the trust anchor carries
+/// the extended key usage extension, critical or not, it must allow `serverAuth` (or
+/// `anyExtendedKeyUsage`). Without this policy the verifier does not understand the extension,
+/// so it rejects every chain where it is marked critical, as the `trustme` test CA and some
+/// enterprise CAs issue it: a `require_valid_cert` sender would lose mail to valid servers.
+/// An EKU in an intermediate constrains the leaf (as browsers and Go treat it); the trust
+/// anchor's own extensions are not judged.
+struct ServerAuthUsagePolicy: VerifierPolicy {
+    let verifyingCriticalExtensions: [ASN1ObjectIdentifier] = [ASN1ObjectIdentifier.X509ExtensionID.extendedKeyUsage]
+
+    func chainMeetsPolicyRequirements(chain: UnverifiedCertificateChain) async -> PolicyEvaluationResult {
+        for index in chain.indices.dropLast() {
+            let usages: ExtendedKeyUsage?
+            do {
+                usages = try chain[index].extensions.extendedKeyUsage
+            } catch {
+                return .failsToMeetPolicy(reason: "unparseable extended key usage in certificate \(index)")
+            }
+            guard let usages else { continue }
+            if !usages.contains(.serverAuth) && !usages.contains(.any) {
+                return .failsToMeetPolicy(reason: "extended key usage of certificate \(index) does not allow TLS server authentication")
+            }
+        }
+        return .meetsPolicy
     }
 }
 

@@ -7,8 +7,9 @@ public enum SMTPClientError: Error, Equatable, CustomStringConvertible {
     case lineTooLong
     case timeout(String)
     case connectionClosed
-    /// Plaintext arrived after the server's `220` to STARTTLS and before TLS: a response
-    /// injection attempt (CVE-2011-0411 class). The connection is abandoned.
+    /// Plaintext arrived after the server's `220` to STARTTLS and before TLS (a response
+    /// injection attempt, CVE-2011-0411 class), and then the handshake failed: the connection
+    /// is abandoned and never retried in plaintext.
     case startTLSInjection
     case unexpectedReply(String)
 
@@ -34,6 +35,12 @@ final class SMTPLineFramer: ChannelInboundHandler, RemovableChannelHandler {
     /// True when part of a line is buffered: must be false when TLS starts (RFC 3207 §4.2).
     var hasBufferedBytes: Bool { buffer.readableBytes > 0 }
 
+    /// Drops a partial line (plaintext injected after STARTTLS's `220`); true if there was one.
+    func discardBuffered() -> Bool {
+        defer { buffer.clear() }
+        return buffer.readableBytes > 0
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
         buffer.writeBuffer(&incoming)
@@ -55,7 +62,9 @@ final class SMTPLineFramer: ChannelInboundHandler, RemovableChannelHandler {
 }
 
 /// SMTP replies from lines, and the STARTTLS guard: after the `220` that answers STARTTLS
-/// nothing may arrive in plaintext.
+/// nothing may arrive in plaintext. What does (a response injection, CVE-2011-0411 class) is
+/// discarded unread, as Postfix does: the handshake goes ahead and the conversation restarts
+/// over TLS, so the injected replies can never be taken for answers.
 final class SMTPReplyDecoder: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = String
     typealias InboundOut = SMTPReply
@@ -68,15 +77,11 @@ final class SMTPReplyDecoder: ChannelInboundHandler, RemovableChannelHandler {
     var awaitingStartTLSReply = false
     /// Set once the 220 arrived; cleared when TLS is in place.
     var sealed = false
-    private(set) var injectionDetected = false
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let line = unwrapInboundIn(data)
         if sealed {
-            injectionDetected = true
             injectionFlag.raise()
-            context.fireErrorCaught(SMTPClientError.startTLSInjection)
-            context.close(promise: nil)
             return
         }
         do {
@@ -121,7 +126,7 @@ final class HandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
     }
 }
 
-/// Set when plaintext followed the `220` to STARTTLS.
+/// Set when plaintext followed the `220` to STARTTLS (and was discarded).
 final class InjectionFlag: Sendable {
     private let value = Atomic<Bool>(false)
     func raise() { value.store(true, ordering: .relaxed) }

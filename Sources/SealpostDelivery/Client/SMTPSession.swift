@@ -124,6 +124,10 @@ public struct SMTPDeliveryClient: Sendable {
                     default: return .retryWithoutTLS
                     }
                 }
+                if c.injection.isRaised {
+                    logger.warning("plaintext sent after the server's 220 to STARTTLS was discarded unread (response injection)",
+                                   metadata: ["mx": "\(host)"])
+                }
                 let version = try await c.negotiatedVersion()
                 let verdict = await evaluator.verdict(chain: chain.value, hostname: host)
                 let facts = ConnectionFacts(starttlsOffered: true, tls: TLSFacts(version: version, certificate: verdict))
@@ -302,22 +306,19 @@ struct Conversation {
         }.get()
     }
 
-    /// Puts TLS under the line framer and waits for the handshake. Any plaintext byte already
-    /// received after the `220` aborts the upgrade.
+    /// Puts TLS under the line framer and waits for the handshake. Plaintext already received
+    /// after the `220` (an injection) is discarded, never parsed (see `SMTPReplyDecoder`).
     func upgrade(host: String, chain: ChainBox, timeout: TimeAmount) async throws {
-        var config = TLSConfiguration.makeClientConfiguration()
-        config.minimumTLSVersion = .tlsv1
-        // Every certificate passes the handshake; `CertificateEvaluator` judges it afterwards.
-        config.certificateVerification = .noHostnameVerification
-        let context = try NIOSSLContext(configuration: config)
+        let context = try ClientTLSContext.shared.get()
         let sni = host.isIPAddress ? nil : host
         let channel = self.channel
+        let injection = self.injection
         let handshake = channel.eventLoop.makePromise(of: Void.self)
         do {
             try await channel.eventLoop.submit {
                 let framer = try channel.pipeline.syncOperations.handler(type: SMTPLineFramer.self)
                 let decoder = try channel.pipeline.syncOperations.handler(type: SMTPReplyDecoder.self)
-                guard !framer.hasBufferedBytes, !decoder.injectionDetected else { throw SMTPClientError.startTLSInjection }
+                if framer.discardBuffered() { injection.raise() }
                 let ssl = try NIOSSLClientHandler(context: context, serverHostname: sni) { certificates, promise in
                     chain.set(certificates.compactMap { try? $0.toDERBytes() })
                     promise.succeed(.certificateVerified)
@@ -351,6 +352,18 @@ struct Conversation {
         case .tlsv13: return .v1_3
         default: return nil
         }
+    }
+}
+
+/// The TLS client context, built once: swift-nio-ssl documents context creation as expensive
+/// and blocking, and every STARTTLS uses the same configuration.
+enum ClientTLSContext {
+    static let shared = Result<NIOSSLContext, any Error> {
+        var config = TLSConfiguration.makeClientConfiguration()
+        config.minimumTLSVersion = .tlsv1
+        // Every certificate passes the handshake; `CertificateEvaluator` judges it afterwards.
+        config.certificateVerification = .noHostnameVerification
+        return try NIOSSLContext(configuration: config)
     }
 }
 

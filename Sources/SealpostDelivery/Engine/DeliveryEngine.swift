@@ -36,6 +36,8 @@ public struct DeliveryConfiguration: Sendable {
 /// fate with its event as soon as its SMTP transaction ends (group-committed across sessions).
 public final class DeliveryEngine: Service, Sendable {
     let store: any SealpostStore
+    /// The senders' Enforced TLS settings; the store unless a test injects faults.
+    let settingsSource: any EnforcedTLSSource
     let client: SMTPDeliveryClient
     let resolver: NextHopResolver
     let configuration: DeliveryConfiguration
@@ -48,9 +50,11 @@ public final class DeliveryEngine: Service, Sendable {
     private let leased = Mutex(Set<Int64>())
 
     public init(store: any SealpostStore, client: SMTPDeliveryClient, resolver: NextHopResolver,
-                configuration: DeliveryConfiguration, logger: Logger, gate: ShutdownGate = ShutdownGate()) {
+                configuration: DeliveryConfiguration, logger: Logger, gate: ShutdownGate = ShutdownGate(),
+                settingsSource: (any EnforcedTLSSource)? = nil) {
         self.gate = gate
         self.store = store
+        self.settingsSource = settingsSource ?? store
         self.client = client
         self.resolver = resolver
         self.configuration = configuration
@@ -139,23 +143,40 @@ public final class DeliveryEngine: Service, Sendable {
         // Whatever is left unrecorded when the round ends (a failed write) is retried after its
         // lease expires, so stop renewing it.
         defer { leased.withLock { $0.subtract(claimed.map(\.id)) } }
+        // Fail closed: a sender whose setting cannot be read gets nothing sent this round. Its
+        // deliveries are deferred (with an event) and retried; they never go out at a lower level.
         var settingsByUser: [Int64: EnforcedTLSSettings] = [:]
+        var unreadable: [Int64: String] = [:]
         for userID in Set(claimed.map(\.userID)) {
-            settingsByUser[userID] = (try? await store.enforcedTLS(userID: userID)) ?? .default
+            do {
+                settingsByUser[userID] = try await settingsSource.enforcedTLS(userID: userID)
+            } catch {
+                unreadable[userID] = "\(error)"
+                logger.error("could not read the sender's Enforced TLS setting; deferring its mail", metadata: [
+                    "user_id": "\(userID)", "error": "\(error)",
+                ])
+            }
+        }
+        if !unreadable.isEmpty {
+            let now = Date()
+            let updates = claimed.filter { unreadable[$0.userID] != nil }.map { d in
+                update(for: d, fate: .deferred(Self.settingsUnavailableReply), tls: nil, mx: nil, failure: nil, settings: nil, now: now)
+            }
+            try await record(updates)
         }
         // A destination is a recipient domain under one policy: messages of senders with different
         // Enforced TLS settings never share a session.
-        struct Destination: Hashable { var domain: String; var settings: String }
+        struct Destination: Hashable { var domain: String; var settings: EnforcedTLSSettings }
         var groups: [Destination: [QueuedDelivery]] = [:]
         for d in claimed {
-            let settings = settingsByUser[d.userID] ?? .default
-            groups[Destination(domain: d.domain, settings: settings.json), default: []].append(d)
+            guard let settings = settingsByUser[d.userID] else { continue }
+            groups[Destination(domain: d.domain, settings: settings), default: []].append(d)
         }
         // One job per lane: a destination gets at most `maxSessionsPerDestination` lanes, and a
         // lane opens one session after the other, each for up to `messagesPerSession` messages.
         var jobs: [(String, EnforcedTLSSettings, [[QueuedDelivery]])] = []
         for (destination, deliveries) in groups {
-            let settings = settingsByUser[deliveries[0].userID] ?? .default
+            let settings = destination.settings
             for lane in Self.lanes(deliveries, lanes: configuration.maxSessionsPerDestination, perSession: configuration.messagesPerSession) {
                 jobs.append((destination.domain, settings, lane))
             }
@@ -332,7 +353,7 @@ public final class DeliveryEngine: Service, Sendable {
     }
 
     private func update(for d: QueuedDelivery, fate: RecipientFate, tls: SessionTLS?, mx: String?,
-                        failure: (TLSFailure, String)?, settings: EnforcedTLSSettings, now: Date) -> DeliveryUpdate {
+                        failure: (TLSFailure, String)?, settings: EnforcedTLSSettings?, now: Date) -> DeliveryUpdate {
         let subject = EventFactory.Subject(d)
         let encrypted = tls.map { $0.reached != ReachedLevel.none } ?? false
         var tlsFields: [String: Any] = ["tls": encrypted ? 1 : 0]
@@ -352,6 +373,7 @@ public final class DeliveryEngine: Service, Sendable {
             return bounce(d, subject: subject, reason: reason, fields: tlsFields, now: now)
         case .blocked(let tlsFailure):
             Counter(label: "sealpost_deliveries_total", dimensions: [("result", "blocked"), ("tls_version", "none")]).increment()
+            let settings = settings ?? .default
             let level = EnforcedTLSPolicy(settings: settings).level
             var detail: [String: Any] = [
                 "result_type": tlsFailure.rawValue,
@@ -389,6 +411,10 @@ public final class DeliveryEngine: Service, Sendable {
         fields["status"] = Self.enhancedStatus(reason) ?? "5.0.0"
         return DeliveryUpdate(deliveryID: d.id, resolution: .bounced, result: reason, event: EventFactory.make("bounce", subject, fields: fields, now: now))
     }
+
+    /// The deferral of mail whose sender's setting could not be read (RFC 3463 4.3.0: a
+    /// temporary system problem on our side).
+    static let settingsUnavailableReply = "451 4.3.0 the sender's Enforced TLS setting could not be read; nothing was sent, will retry"
 
     /// `5.1.1` from `550 5.1.1 user unknown`.
     static func enhancedStatus(_ reply: String) -> String? {

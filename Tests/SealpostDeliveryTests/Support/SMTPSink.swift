@@ -1,0 +1,70 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// A plain SMTP receiver on a loopback port for engine tests: no STARTTLS, accepts every
+/// command, and records every connection and every byte it was sent. Real peers (Postfix) are
+/// in the end-to-end tests; this one exists so engine tests can count connections exactly.
+final class SinkLog: Sendable {
+    let state = Mutex<(connections: Int, bytes: [UInt8])>((0, []))
+}
+
+final class SMTPSink: Sendable {
+    let channel: any Channel
+    let log = SinkLog()
+    var port: Int { channel.localAddress!.port! }
+    var connections: Int { log.state.withLock { $0.connections } }
+    var received: String { log.state.withLock { String(decoding: $0.bytes, as: UTF8.self) } }
+
+    init() async throws {
+        let log = self.log
+        channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { child in
+                log.state.withLock { $0.connections += 1 }
+                return child.pipeline.addHandler(SinkHandler(log: log))
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+    }
+
+    func close() async { try? await channel.close() }
+}
+
+private final class SinkHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    let log: SinkLog
+    var pending: [UInt8] = []
+    var inData = false
+
+    init(log: SinkLog) { self.log = log }
+
+    func channelActive(context: ChannelHandlerContext) {
+        reply(context, "220 sink.test ESMTP")
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = Array(buffer: unwrapInboundIn(data))
+        log.state.withLock { $0.bytes += bytes }
+        pending += bytes
+        while let lf = pending.firstIndex(of: 0x0A) {
+            let line = String(decoding: pending[..<lf], as: UTF8.self).trimmingCharacters(in: .newlines)
+            pending.removeSubrange(...lf)
+            if inData {
+                if line == "." { inData = false; reply(context, "250 2.0.0 accepted by sink") }
+                continue
+            }
+            switch line.prefix(4).uppercased() {
+            case "EHLO": reply(context, "250-sink.test\r\n250 PIPELINING")
+            case "DATA": inData = true; reply(context, "354 go on")
+            case "QUIT": reply(context, "221 2.0.0 bye"); context.close(promise: nil)
+            default: reply(context, "250 2.0.0 ok")
+            }
+        }
+    }
+
+    private func reply(_ context: ChannelHandlerContext, _ text: String) {
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: text + "\r\n")), promise: nil)
+    }
+}

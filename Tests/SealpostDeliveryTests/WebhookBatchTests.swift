@@ -1,0 +1,35 @@
+import Testing
+@testable import SealpostDelivery
+@testable import SealpostStorage
+
+/// Size-bounded POSTs of the Event Webhook: order kept, every event once, each JSON array
+/// within the bound (an event larger than the bound alone).
+@Suite struct WebhookBatchTests {
+    @Test(arguments: [10, 100, 1000, 50_000])
+    func splitKeepsOrderAndBound(maxBytes: Int) {
+        var generator = SeededGenerator(seed: 20261202)
+        print("WebhookBatchTests seed 20261202, maxBytes \(maxBytes)")
+        let events = (0..<500).map { i in (id: Int64(i), payload: "{\"n\":\"" + String(repeating: "x", count: Int.random(in: 0...300, using: &generator)) + "\"}") }
+        let batches = WebhookPoster.split(WebhookBatch(userID: 7, url: "http://r", events: events), maxBytes: maxBytes)
+        #expect(batches.flatMap { $0.events.map(\.id) } == events.map(\.id))
+        for batch in batches {
+            let json = "[" + batch.events.map(\.payload).joined(separator: ",") + "]"
+            #expect(json.utf8.count <= maxBytes || batch.events.count == 1)
+            #expect(batch.userID == 7 && batch.url == "http://r")
+        }
+        if maxBytes >= 50_000 { #expect(batches.count < 5) }
+    }
+}
+
+/// SplitMix64: a small seeded generator, so a failing case can be replayed from its seed.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
