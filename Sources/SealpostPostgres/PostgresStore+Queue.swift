@@ -39,23 +39,26 @@ extension PostgresStore {
                     FOR UPDATE SKIP LOCKED
                 )
                 UPDATE deliveries d SET lease_until = \(t + lease), lease_owner = \(leaseOwner), attempts = d.attempts + 1
-                FROM due, messages m
-                WHERE d.id = due.id AND m.id = d.message_id
-                RETURNING d.id, d.message_id, d.user_id, d.recipient, d.domain, d.attempts, d.expires_at,
-                          m.mail_from, m.smtp_id, m.content, m.categories, m.custom_args
+                FROM due WHERE d.id = due.id
+                RETURNING d.id, d.message_id, d.user_id, d.recipient, d.domain, d.attempts, d.expires_at
                 """, logger: logger)
-            var claimed: [QueuedDelivery] = []
-            let decoder = JSONDecoder()
-            for try await (id, messageID, userID, recipient, domain, attempts, expires, from, smtpID, content, categories, args) in rows
-                .decode((Int64, String, Int64, String, String, Int, Double, String, String, Data, String, String).self) {
-                claimed.append(QueuedDelivery(
-                    id: id, messageID: messageID, userID: userID, recipient: recipient, domain: domain, attempts: attempts,
-                    mailFrom: from, smtpID: smtpID, content: [UInt8](content),
-                    categories: try decoder.decode([String].self, from: Data(categories.utf8)),
-                    customArgs: try decoder.decode([String: String].self, from: Data(args.utf8)),
-                    expiresAt: Date(timeIntervalSince1970: expires)))
+            var claimed: [ClaimedRow] = []
+            for try await (id, messageID, userID, recipient, domain, attempts, expires) in rows
+                .decode((Int64, String, Int64, String, String, Int, Double).self) {
+                claimed.append(ClaimedRow(id: id, messageID: messageID, userID: userID, recipient: recipient, domain: domain,
+                                          attempts: attempts, expiresAt: Date(timeIntervalSince1970: expires)))
             }
-            return claimed.sorted { $0.id < $1.id }
+            var messages: [String: ClaimedMessage] = [:]
+            let ids = ClaimAssembly.messageIDs(claimed)
+            if !ids.isEmpty {
+                let rows = try await c.query(
+                    "SELECT id, mail_from, smtp_id, content, categories, custom_args FROM messages WHERE id = ANY(\(ids))", logger: logger)
+                for try await (id, from, smtpID, content, categories, args) in rows.decode((String, String, String, Data, String, String).self) {
+                    messages[id] = try ClaimedMessage(mailFrom: from, smtpID: smtpID, content: [UInt8](content),
+                                                      categoriesJSON: categories, customArgsJSON: args)
+                }
+            }
+            return try ClaimAssembly.deliveries(claimed, messages: messages)
         }
     }
 

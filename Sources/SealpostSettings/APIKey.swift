@@ -16,8 +16,13 @@ public struct APIKeyToken: Sendable, Equatable {
     /// The full key, as handed to the user exactly once.
     public var plaintext: String { "SG.\(id).\(secret)" }
 
+    /// The id never begins with `-`: command lines (`sealpost keys revoke <id>`) would take it
+    /// for an option (found when a test drew such an id). The id is public, so drawing again
+    /// costs the secret nothing.
     public static func generate() -> APIKeyToken {
-        APIKeyToken(id: randomBase64URL(bytes: 16), secret: randomBase64URL(bytes: 32))
+        var id = randomBase64URL(bytes: 16)
+        while id.hasPrefix("-") { id = randomBase64URL(bytes: 16) }
+        return APIKeyToken(id: id, secret: randomBase64URL(bytes: 32))
     }
 
     /// Parses a presented key; `nil` for anything that is not exactly SendGrid's shape.

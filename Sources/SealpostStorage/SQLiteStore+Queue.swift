@@ -31,24 +31,27 @@ extension SQLiteStore {
         let owner = leaseOwner
         return try await write([]) { db in
             let rows = try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT d.id, d.message_id, d.user_id, d.recipient, d.domain, d.attempts, d.expires_at,
-                       m.mail_from, m.smtp_id, m.content, m.categories, m.custom_args
-                FROM deliveries d JOIN messages m ON m.id = d.message_id
-                WHERE d.state = 'queued' AND d.next_attempt_at <= ? AND d.lease_until <= ?
-                ORDER BY d.next_attempt_at, d.id LIMIT ?
+                SELECT id, message_id, user_id, recipient, domain, attempts, expires_at FROM deliveries
+                WHERE state = 'queued' AND next_attempt_at <= ? AND lease_until <= ?
+                ORDER BY next_attempt_at, id LIMIT ?
                 """), arguments: [t, t, limit])
             let leaseStatement = try db.cachedStatement(sql: "UPDATE deliveries SET lease_until = ?, lease_owner = ?, attempts = attempts + 1 WHERE id = ?")
-            return try rows.map { row in
+            let claimed = try rows.map { row in
                 let id: Int64 = row["id"]
                 try leaseStatement.execute(arguments: [t + lease, owner, id])
-                return QueuedDelivery(
-                    id: id, messageID: row["message_id"], userID: row["user_id"], recipient: row["recipient"], domain: row["domain"],
-                    attempts: (row["attempts"] as Int) + 1, mailFrom: row["mail_from"], smtpID: row["smtp_id"],
-                    content: [UInt8]((row["content"] as Data?) ?? Data()),
-                    categories: try JSONDecoder().decode([String].self, from: Data((row["categories"] as String).utf8)),
-                    customArgs: try JSONDecoder().decode([String: String].self, from: Data((row["custom_args"] as String).utf8)),
-                    expiresAt: Date(timeIntervalSince1970: row["expires_at"]))
+                return ClaimedRow(id: id, messageID: row["message_id"], userID: row["user_id"], recipient: row["recipient"],
+                                  domain: row["domain"], attempts: (row["attempts"] as Int) + 1,
+                                  expiresAt: Date(timeIntervalSince1970: row["expires_at"]))
             }
+            let messageStatement = try db.cachedStatement(sql: "SELECT mail_from, smtp_id, content, categories, custom_args FROM messages WHERE id = ?")
+            var messages: [String: ClaimedMessage] = [:]
+            for id in ClaimAssembly.messageIDs(claimed) {
+                guard let m = try Row.fetchOne(messageStatement, arguments: [id]) else { continue }
+                messages[id] = try ClaimedMessage(mailFrom: m["mail_from"], smtpID: m["smtp_id"],
+                                                  content: [UInt8]((m["content"] as Data?) ?? Data()),
+                                                  categoriesJSON: m["categories"], customArgsJSON: m["custom_args"])
+            }
+            return try ClaimAssembly.deliveries(claimed, messages: messages)
         }
     }
 

@@ -40,20 +40,45 @@ import Testing
         case refused(TLSFailure)
     }
 
-    /// Runs the two decision points the way the client does.
+    /// Runs the real conversation (the client's state machine, which asks the policies)
+    /// against a server with this behaviour, up to the first MAIL command or the end.
     static func decide(_ settings: EnforcedTLSSettings, _ server: Server) -> Expect {
         let policy = PolicySet([EnforcedTLSPolicy(settings: settings)])
-        switch policy.afterEHLO(starttlsOffered: server.offersSTARTTLS, mxHost: "mx.test") {
-        case .refuse(let f): return .refused(f)
-        case .plaintext: return .plaintext
-        case .startTLS:
-            switch policy.afterHandshake(ConnectionFacts(starttlsOffered: true, tls: server.tls), mxHost: "mx.test") {
-            case .refuse(let f): return .refused(f)
-            case .reconnectWithoutTLS: return .retryPlaintext
-            case .proceed(.verified): return .verified
-            case .proceed(.encrypted): return .encrypted
-            case .proceed(.none): return .plaintext
+        let message = OutboundMessage(id: "m", mailFrom: "a@sender.test", recipients: ["b@mx.test"], content: Array("x".utf8))
+        var machine = SMTPClientStateMachine(messages: [message], heloName: "client.test", mxHost: "mx.test", policy: policy)
+        var actions = machine.start()
+        var afterTLS = false
+        while !actions.isEmpty {
+            var next: [SMTPClientStateMachine.Action] = []
+            for action in actions {
+                switch action {
+                case .send(let line) where line.hasPrefix("MAIL FROM"): return reached(machine)
+                case .sendPipelined(let lines) where lines.first?.hasPrefix("MAIL FROM") == true: return reached(machine)
+                case .awaitReply(.greeting): next = machine.replied(SMTPReply(code: 220, lines: ["mx.test ESMTP"]))
+                case .awaitReply(.ehlo):
+                    let offer = server.offersSTARTTLS && !afterTLS
+                    next = machine.replied(SMTPReply(code: 250, lines: ["mx.test"] + (offer ? ["STARTTLS"] : []) + ["PIPELINING"]))
+                case .awaitReply(.startTLS): next = machine.replied(SMTPReply(code: 220, lines: ["2.0.0 go ahead"]))
+                case .startTLS:
+                    afterTLS = true
+                    next = server.tls.map { machine.tlsEstablished($0) } ?? machine.tlsFailed(injected: false)
+                case .finish(.retryWithoutTLS): return .retryPlaintext
+                case .finish(.outcome(.policyRefused(let refusal, _))): return .refused(refusal.failure)
+                case .finish(let end): Issue.record("unexpected end \(end)"); return .plaintext
+                default: break
+                }
             }
+            actions = next
+        }
+        Issue.record("the conversation stalled")
+        return .plaintext
+    }
+
+    static func reached(_ machine: SMTPClientStateMachine) -> Expect {
+        switch machine.tls.reached {
+        case .none: .plaintext
+        case .encrypted: .encrypted
+        case .verified: .verified
         }
     }
 
@@ -89,23 +114,39 @@ import Testing
     @Test func refusedSTARTTLSIsLikeNotOffered() {
         let strict = PolicySet([EnforcedTLSPolicy(settings: Self.tls12)])
         let lax = PolicySet([EnforcedTLSPolicy(settings: Self.opportunistic)])
-        #expect(strict.afterSTARTTLSRefused(mxHost: "mx") == .refuse(.starttlsNotSupported))
+        #expect(strict.afterSTARTTLSRefused(mxHost: "mx")
+                == .refuse(PolicyRefusal(policy: "enforced_tls", failure: .starttlsNotSupported, permanence: .permanent, status: "5.7.10")))
         #expect(lax.afterSTARTTLSRefused(mxHost: "mx") == .plaintext)
     }
 
     @Test func strictestPolicyWins() {
-        struct AlwaysVerify: SecurityPolicy {
+        struct AlwaysVerify: SecurityPolicy, PreparedPolicy {
             var name: String { "test" }
-            func requiredLevel(mxHost: String) -> SecurityLevel { .verify }
-            func violation(_ facts: ConnectionFacts, mxHost: String) -> TLSFailure? {
-                facts.tls?.certificate == .valid ? nil : .certificateNotTrusted
+            func prepare(domain: String) async throws -> any PreparedPolicy { self }
+            func checkMX(_ mxHost: String) -> MXVerdict { .use(required: .verify) }
+            func checkConnection(_ facts: ConnectionFacts, mxHost: String) -> PolicyRefusal? {
+                facts.tls?.certificate == .valid ? nil : PolicyRefusal(policy: name, failure: .certificateNotTrusted, permanence: .temporary, status: "4.7.5")
             }
         }
         let set = PolicySet([EnforcedTLSPolicy(settings: Self.opportunistic), AlwaysVerify()])
         #expect(set.requiredLevel(mxHost: "mx") == .verify)
-        #expect(set.afterEHLO(starttlsOffered: false, mxHost: "mx") == .refuse(.starttlsNotSupported))
+        #expect(set.levelSource(mxHost: "mx") == "test")
+        #expect(PolicySet([EnforcedTLSPolicy(settings: Self.opportunistic)]).levelSource(mxHost: "mx") == "opportunistic")
+        let refusal = PolicyRefusal(policy: "test", failure: .certificateNotTrusted, permanence: .temporary, status: "4.7.5")
+        #expect(set.afterEHLO(starttlsOffered: false, mxHost: "mx") == .refuse(refusal))
         #expect(set.afterHandshake(ConnectionFacts(starttlsOffered: true, tls: TLSFacts(version: .v1_3, certificate: .untrusted)), mxHost: "mx")
-                == .refuse(.certificateNotTrusted))
+                == .refuse(refusal))
+    }
+
+    @Test func aPolicyThatCannotPrepareFailsThePreparation() async {
+        struct Broken: SecurityPolicy {
+            struct LookupFailed: Error {}
+            var name: String { "broken" }
+            func prepare(domain: String) async throws -> any PreparedPolicy { throw LookupFailed() }
+        }
+        await #expect(throws: Broken.LookupFailed.self) {
+            try await PolicySet.prepare([EnforcedTLSPolicy(settings: Self.opportunistic), Broken()], domain: "x.test")
+        }
     }
 
     @Test func ladderIsOrdered() {
@@ -114,11 +155,20 @@ import Testing
     }
 
     @Test func combiningHostOutcomes() {
-        #expect(RecipientFate.combine([.policyFailure(.starttlsNotSupported), .policyFailure(.certificateExpired)]) == .blocked(.starttlsNotSupported))
-        #expect(RecipientFate.combine([.policyFailure(.starttlsNotSupported), .delivered("250 ok")]) == .delivered("250 ok"))
-        #expect(RecipientFate.combine([.policyFailure(.starttlsNotSupported), .temporaryFailure("timeout")]) == .deferred("timeout"))
-        #expect(RecipientFate.combine([.temporaryFailure("refused"), .permanentFailure("550 no")]) == .bounced("550 no"))
-        #expect(RecipientFate.combine([]) == .deferred("no mail exchanger could be tried"))
+        let block = { (f: TLSFailure) in PolicyRefusal(policy: "enforced_tls", failure: f, permanence: .permanent, status: "5.7.10") }
+        let later = PolicyRefusal(policy: "mta-sts", failure: .starttlsNotSupported, permanence: .temporary, status: "4.7.5")
+        let ok = SMTPReply(code: 250, lines: ["2.0.0 ok"])
+        let timeout = SMTPReply.local(451, "4.4.1", "timeout")
+        let no = SMTPReply(code: 550, lines: ["5.1.1 no"])
+        #expect(RecipientFate.combine([.policyFailure(block(.starttlsNotSupported)), .policyFailure(block(.certificateExpired))])
+                == .blocked(block(.starttlsNotSupported)))
+        #expect(RecipientFate.combine([.policyFailure(block(.starttlsNotSupported)), .delivered(ok)]) == .delivered(ok))
+        #expect(RecipientFate.combine([.policyFailure(block(.starttlsNotSupported)), .temporaryFailure(timeout)]) == .deferred(timeout, nil))
+        #expect(RecipientFate.combine([.temporaryFailure(timeout), .permanentFailure(no)]) == .bounced(no))
+        // A recipient's published policy refusing is temporary: deferred with its refusal, never a block.
+        #expect(RecipientFate.combine([.policyFailure(later), .policyFailure(block(.starttlsNotSupported))])
+                == .deferred(.local(451, "4.7.5", "TLS policy mta-sts not met: starttls-not-supported"), later))
+        #expect(RecipientFate.combine([]) == .deferred(.local(451, "4.4.0", "no mail exchanger could be tried"), nil))
     }
 }
 

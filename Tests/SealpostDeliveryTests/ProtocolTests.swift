@@ -127,8 +127,12 @@ import Testing
         #expect(NextHopResolver.parseRoute("a.test=host:99999") == nil)
     }
 
-    @Test func enhancedStatusFromReason() {
-        #expect(DeliveryEngine.enhancedStatus("550 5.1.1 user unknown") == "5.1.1")
-        #expect(DeliveryEngine.enhancedStatus("550 user unknown") == nil)
+    /// One enhanced-status parser (`SMTPReply.enhancedStatus`), with the class's generic
+    /// status only where the server gave none.
+    @Test func eventStatusComesFromTheReply() {
+        #expect(OutcomeRecorder.status(SMTPReply(code: 550, lines: ["5.1.1 user unknown"])) == "5.1.1")
+        #expect(OutcomeRecorder.status(SMTPReply(code: 550, lines: ["user unknown"])) == "5.0.0")
+        #expect(OutcomeRecorder.status(SMTPReply(code: 550, lines: ["5.7.1 <a@b> denied", "more"])) == "5.7.1")
+        #expect(OutcomeRecorder.status(SMTPReply.local(451, "4.4.1", "timeout"), permanent: true) == "5.4.7")
     }
 }

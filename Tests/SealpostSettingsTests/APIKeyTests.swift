@@ -11,6 +11,11 @@ import Testing
         #expect(APIKeyToken(presented: text) == token)
     }
 
+    /// 1 in 64 ids would begin with `-` and be taken for an option by `sealpost keys revoke`.
+    @Test func idsNeverLookLikeAnOption() {
+        #expect((0..<3000).allSatisfy { _ in !APIKeyToken.generate().id.hasPrefix("-") })
+    }
+
     @Test func keysAreUnique() {
         let ids = Set((0..<200).map { _ in APIKeyToken.generate().plaintext })
         #expect(ids.count == 200)

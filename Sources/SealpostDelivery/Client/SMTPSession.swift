@@ -81,154 +81,67 @@ public struct SMTPDeliveryClient: Sendable {
         }
     }
 
+    /// Carries out the state machine's actions on the connection; every decision is the machine's.
     private func run(_ c: inout Conversation, messages: [OutboundMessage], host: String, policy: PolicySet,
                      useTLS: Bool, logger: Logger, onMessage: MessageDone?) async throws -> Attempt {
-        let greeting = try await c.read(timeouts.greeting, "greeting")
-        guard greeting.code == 220 else { return .done(.unreachable("greeting: \(greeting.summary)")) }
-        var capabilities = try await c.hello(heloName, timeout: timeouts.ehlo)
-
-        var tls: SessionTLS = .plaintext
-        let decision = useTLS ? policy.afterEHLO(starttlsOffered: capabilities.startTLS, mxHost: host)
-                              : (policy.allowsPlaintext(mxHost: host) ? .plaintext : .refuse(.validationFailure))
-        switch decision {
-        case .refuse(let failure):
-            try? await c.quit(timeouts.quit)
-            return .done(.policyRefused(failure, ConnectionFacts(starttlsOffered: capabilities.startTLS, tls: nil)))
-        case .plaintext:
-            break
-        case .startTLS:
-            try await c.setAwaitingStartTLS()
-            try await c.send("STARTTLS")
-            let reply = try await c.read(timeouts.startTLS, "STARTTLS reply")
-            if reply.code != 220 {
-                // A server that offers STARTTLS and then refuses it is treated as not offering it.
-                switch policy.afterSTARTTLSRefused(mxHost: host) {
-                case .refuse(let failure):
-                    try? await c.quit(timeouts.quit)
-                    return .done(.policyRefused(failure, ConnectionFacts(starttlsOffered: false, tls: nil)))
-                default:
+        var machine = SMTPClientStateMachine(messages: messages, heloName: heloName, mxHost: host, policy: policy, useTLS: useTLS)
+        var actions = machine.start()
+        while true {
+            var next: [SMTPClientStateMachine.Action] = []
+            for action in actions {
+                do {
+                    switch action {
+                    case .send(let line):
+                        try await c.send(line)
+                    case .sendPipelined(let lines):
+                        try await c.send(lines.joined(separator: "\r\n"))
+                    case .sendData(let bytes):
+                        try await c.sendRaw(bytes)
+                    case .awaitReply(let phase):
+                        next = machine.replied(try await c.read(timeouts.limit(for: phase), phase.description))
+                    case .startTLS:
+                        next = await handshake(&c, machine: &machine, host: host, logger: logger)
+                    case .messageDone(let index, let results, let tls):
+                        await onMessage?(index, results, tls)
+                    case .finish(.retryWithoutTLS):
+                        return .retryWithoutTLS
+                    case .finish(.outcome(let outcome)):
+                        return .done(outcome)
+                    }
+                } catch {
+                    next = machine.connectionFailed(Self.describe(error))
                     break
                 }
-            } else {
-                let chain = ChainBox()
-                do {
-                    try await c.upgrade(host: host, chain: chain, timeout: timeouts.startTLS)
-                } catch {
-                    // An injection attempt is never a reason to fall back to plaintext: the
-                    // connection is abandoned and the delivery tried again later.
-                    if c.injection.isRaised { throw SMTPClientError.startTLSInjection }
-                    logger.info("TLS handshake failed", metadata: ["mx": "\(host)", "error": "\(error)"])
-                    let facts = ConnectionFacts(starttlsOffered: true, tls: nil)
-                    switch policy.afterHandshake(facts, mxHost: host) {
-                    case .refuse(let failure): return .done(.policyRefused(failure, facts))
-                    default: return .retryWithoutTLS
-                    }
-                }
-                if c.injection.isRaised {
-                    logger.warning("plaintext sent after the server's 220 to STARTTLS was discarded unread (response injection)",
-                                   metadata: ["mx": "\(host)"])
-                }
-                let version = try await c.negotiatedVersion()
-                let verdict = await evaluator.verdict(chain: chain.value, hostname: host)
-                let facts = ConnectionFacts(starttlsOffered: true, tls: TLSFacts(version: version, certificate: verdict))
-                switch policy.afterHandshake(facts, mxHost: host) {
-                case .refuse(let failure):
-                    try? await c.quit(timeouts.quit)
-                    return .done(.policyRefused(failure, facts))
-                case .reconnectWithoutTLS:
-                    return .retryWithoutTLS
-                case .proceed(let reached):
-                    // swift-nio-ssl does not expose the negotiated cipher suite.
-                    tls = SessionTLS(reached: reached, version: version, cipher: nil)
-                }
-                // RFC 3207 §4.2: forget everything learnt before TLS and say EHLO again.
-                capabilities = try await c.hello(heloName, timeout: timeouts.ehlo)
             }
+            actions = next
         }
-
-        var results: [[RecipientResult]] = []
-        for (index, message) in messages.enumerated() {
-            do {
-                let outcome = try await transaction(&c, message, capabilities: capabilities)
-                results.append(outcome)
-                await onMessage?(index, outcome, tls)
-            } catch {
-                // The connection broke: this and the remaining messages are not delivered.
-                let reason = "connection lost: \(error)"
-                results.append(message.recipients.map { _ in .temporary(reason) })
-                for rest in messages[(index + 1)...] { results.append(rest.recipients.map { _ in .temporary(reason) }) }
-                return .done(.completed(tls, results))
-            }
-        }
-        try? await c.quit(timeouts.quit)
-        return .done(.completed(tls, results))
     }
 
-    /// MAIL, RCPT…, DATA for one message; pipelined when the server offers PIPELINING.
-    private func transaction(_ c: inout Conversation, _ m: OutboundMessage, capabilities: SMTPCapabilities) async throws -> [RecipientResult] {
-        let data = dotStuffed(m.content)
-        if let limit = capabilities.sizeLimit, data.count > limit {
-            return m.recipients.map { _ in .permanent("552 5.3.4 message size \(data.count) exceeds the server's limit \(limit)") }
+    /// STARTTLS's handshake and the certificate's verdict, fed back to the machine.
+    private func handshake(_ c: inout Conversation, machine: inout SMTPClientStateMachine, host: String,
+                           logger: Logger) async -> [SMTPClientStateMachine.Action] {
+        let chain = ChainBox()
+        do {
+            try await c.upgrade(host: host, chain: chain, timeout: timeouts.startTLS)
+        } catch {
+            logger.info("TLS handshake failed", metadata: ["mx": "\(host)", "error": "\(error)"])
+            return machine.tlsFailed(injected: c.injection.isRaised)
         }
-        let needsUTF8 = !(m.mailFrom.allSatisfy(\.isASCII) && m.recipients.allSatisfy { $0.allSatisfy(\.isASCII) })
-        if needsUTF8 && !capabilities.smtpUTF8 {
-            return m.recipients.map { _ in .permanent("553 5.6.7 non-ASCII address and the server lacks SMTPUTF8") }
+        if c.injection.isRaised {
+            logger.warning("plaintext sent after the server's 220 to STARTTLS was discarded unread (response injection)",
+                           metadata: ["mx": "\(host)"])
         }
-        var mail = "MAIL FROM:<\(m.mailFrom)>"
-        if capabilities.sizeLimit != nil || capabilities.keywords.contains("SIZE") { mail += " SIZE=\(data.count)" }
-        if needsUTF8 { mail += " SMTPUTF8" }
-        let rcpts = m.recipients.map { "RCPT TO:<\($0)>" }
+        do {
+            let version = try await c.negotiatedVersion()
+            let verdict = await evaluator.verdict(chain: chain.value, hostname: host)
+            return machine.tlsEstablished(TLSFacts(version: version, certificate: verdict))
+        } catch {
+            return machine.connectionFailed(Self.describe(error))
+        }
+    }
 
-        let mailReply: SMTPReply
-        var rcptReplies: [SMTPReply] = []
-        var dataReply: SMTPReply?
-        if capabilities.pipelining {
-            try await c.send(([mail] + rcpts + ["DATA"]).joined(separator: "\r\n"))
-            mailReply = try await c.read(timeouts.mailFrom, "MAIL reply")
-            for _ in rcpts { rcptReplies.append(try await c.read(timeouts.rcptTo, "RCPT reply")) }
-            dataReply = try await c.read(timeouts.dataInit, "DATA reply")
-        } else {
-            try await c.send(mail)
-            mailReply = try await c.read(timeouts.mailFrom, "MAIL reply")
-            if mailReply.isPositiveCompletion {
-                for r in rcpts {
-                    try await c.send(r)
-                    rcptReplies.append(try await c.read(timeouts.rcptTo, "RCPT reply"))
-                }
-                if rcptReplies.contains(where: \.isPositiveCompletion) {
-                    try await c.send("DATA")
-                    dataReply = try await c.read(timeouts.dataInit, "DATA reply")
-                }
-            }
-        }
-        guard mailReply.isPositiveCompletion else {
-            if dataReply?.code == 354 { try await c.abortData(timeouts.dataTermination) }
-            try await c.reset(timeouts.mailFrom)
-            let r: RecipientResult = mailReply.isPermanentFailure ? .permanent(mailReply.summary) : .temporary(mailReply.summary)
-            return m.recipients.map { _ in r }
-        }
-        var results: [RecipientResult?] = rcptReplies.map { reply in
-            if reply.isPositiveCompletion { return nil }
-            return reply.isPermanentFailure ? .permanent(reply.summary) : .temporary(reply.summary)
-        }
-        guard let dataReply, dataReply.code == 354 else {
-            try await c.reset(timeouts.mailFrom)
-            let summary = dataReply?.summary ?? "no recipient accepted"
-            return results.map { $0 ?? .temporary(summary) }
-        }
-        if results.allSatisfy({ $0 != nil }) {
-            // Pipelined DATA was accepted although every RCPT failed: end it empty and drop it.
-            try await c.abortData(timeouts.dataTermination)
-            try await c.reset(timeouts.mailFrom)
-            return results.map { $0! }
-        }
-        try await c.sendRaw(data)
-        let final = try await c.read(timeouts.dataTermination, "end of DATA reply")
-        let accepted: RecipientResult = final.isPositiveCompletion ? .delivered(final.summary)
-            : final.isPermanentFailure ? .permanent(final.summary) : .temporary(final.summary)
-        if !final.isPositiveCompletion { try await c.reset(timeouts.mailFrom) }
-        results = results.map { $0 ?? accepted }
-        return results.map { $0! }
+    static func describe(_ error: any Error) -> String {
+        (error as? SMTPClientError)?.description ?? "\(error)"
     }
 }
 
@@ -266,38 +179,21 @@ struct Conversation {
     }
 
     func send(_ command: String) async throws {
+        // Nothing may follow the 220 to STARTTLS in plaintext: the decoder guards from here on.
+        if command == "STARTTLS" { try await setAwaitingStartTLS() }
         try await outbound.write(ByteBuffer(string: command + "\r\n"))
     }
 
+    /// Written in slices, each awaited (the channel's backpressure), so a large message is
+    /// never copied whole into a socket buffer per session.
     func sendRaw(_ bytes: [UInt8]) async throws {
-        try await outbound.write(ByteBuffer(bytes: bytes))
-    }
-
-    /// EHLO, falling back to HELO (then no extensions) when the server rejects EHLO.
-    mutating func hello(_ name: String, timeout: TimeAmount) async throws -> SMTPCapabilities {
-        try await send("EHLO \(name)")
-        let reply = try await read(timeout, "EHLO reply")
-        if reply.isPositiveCompletion { return SMTPCapabilities(ehlo: reply) }
-        try await send("HELO \(name)")
-        let helo = try await read(timeout, "HELO reply")
-        guard helo.isPositiveCompletion else { throw SMTPClientError.unexpectedReply(helo.summary) }
-        return SMTPCapabilities()
-    }
-
-    mutating func reset(_ timeout: TimeAmount) async throws {
-        try await send("RSET")
-        _ = try await read(timeout, "RSET reply")
-    }
-
-    /// Ends a DATA phase we do not want to complete with an empty message, then forgets it.
-    mutating func abortData(_ timeout: TimeAmount) async throws {
-        try await sendRaw(Array(".\r\n".utf8))
-        _ = try await read(timeout, "end of DATA reply")
-    }
-
-    mutating func quit(_ timeout: TimeAmount) async throws {
-        try await send("QUIT")
-        _ = try await read(timeout, "QUIT reply")
+        let slice = 64 * 1024
+        var start = 0
+        while start < bytes.count {
+            let end = min(start + slice, bytes.count)
+            try await outbound.write(ByteBuffer(bytes: bytes[start..<end]))
+            start = end
+        }
     }
 
     func setAwaitingStartTLS() async throws {

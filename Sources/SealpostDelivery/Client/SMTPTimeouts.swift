@@ -15,6 +15,20 @@ public struct SMTPTimeouts: Sendable {
 
     public init() {}
 
+    /// The limit for a reply of this phase (RSET as MAIL: RFC 5321 gives it none of its own).
+    public func limit(for phase: SMTPClientStateMachine.Phase) -> TimeAmount {
+        switch phase {
+        case .greeting: greeting
+        case .ehlo, .helo: ehlo
+        case .startTLS: startTLS
+        case .mailFrom, .rset: mailFrom
+        case .rcptTo: rcptTo
+        case .dataInit: dataInit
+        case .dataTermination: dataTermination
+        case .quit: quit
+        }
+    }
+
     /// Every limit set to `amount` (for tests against misbehaving servers).
     public static func uniform(_ amount: TimeAmount) -> SMTPTimeouts {
         var t = SMTPTimeouts()
@@ -29,22 +43,29 @@ public struct OutboundMessage: Sendable {
     public var id: String
     public var mailFrom: String
     public var recipients: [String]
-    /// RFC 5322 text, not yet dot-stuffed.
-    public var content: [UInt8]
+    /// What follows DATA: the message dot-stuffed, ending in CRLF.CRLF. Built once per message
+    /// per scheduling round and shared by every session that carries it (arrays are shared
+    /// until written), so a large message to many domains is not copied per session.
+    public var data: [UInt8]
 
-    public init(id: String, mailFrom: String, recipients: [String], content: [UInt8]) {
+    public init(id: String, mailFrom: String, recipients: [String], data: [UInt8]) {
         self.id = id
         self.mailFrom = mailFrom
         self.recipients = recipients
-        self.content = content
+        self.data = data
+    }
+
+    /// From RFC 5322 text that is not yet dot-stuffed.
+    public init(id: String, mailFrom: String, recipients: [String], content: [UInt8]) {
+        self.init(id: id, mailFrom: mailFrom, recipients: recipients, data: dotStuffed(content))
     }
 }
 
 /// What the server said about one recipient of one message.
 public enum RecipientResult: Sendable, Equatable {
-    case delivered(String)
-    case permanent(String)
-    case temporary(String)
+    case delivered(SMTPReply)
+    case permanent(SMTPReply)
+    case temporary(SMTPReply)
 }
 
 /// How a session with one host ended.
@@ -52,7 +73,7 @@ public enum SessionOutcome: Sendable, Equatable {
     /// Could not talk to the host at all (refused, timeout, 4xx/5xx greeting): try the next MX.
     case unreachable(String)
     /// The host did not meet the TLS policy. Nothing was sent beyond EHLO/STARTTLS/QUIT.
-    case policyRefused(TLSFailure, ConnectionFacts)
+    case policyRefused(PolicyRefusal, ConnectionFacts)
     /// Results for every recipient of every message (same order as given).
     case completed(SessionTLS, [[RecipientResult]])
 }

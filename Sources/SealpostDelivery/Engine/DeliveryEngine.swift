@@ -1,10 +1,18 @@
 import Foundation
 import Logging
-import Metrics
 import SealpostSettings
 import SealpostStorage
 import ServiceLifecycle
 import Synchronization
+
+enum DeliveryEngineError: Error, CustomStringConvertible {
+    case resultsNotRecorded(String)
+    var description: String {
+        switch self {
+        case .resultsNotRecorded(let domain): "results of a session to \(domain) could not be stored; retried after the lease"
+        }
+    }
+}
 
 /// Settings of the delivery engine (`sealpost serve` flags).
 public struct DeliveryConfiguration: Sendable {
@@ -41,6 +49,7 @@ public final class DeliveryEngine: Service, Sendable {
     let client: SMTPDeliveryClient
     let resolver: NextHopResolver
     let configuration: DeliveryConfiguration
+    let recorder: OutcomeRecorder
     let logger: Logger
     private let wakeSignal = WakeSignal()
     /// When set (SIGTERM), no new work is claimed.
@@ -58,6 +67,7 @@ public final class DeliveryEngine: Service, Sendable {
         self.client = client
         self.resolver = resolver
         self.configuration = configuration
+        self.recorder = OutcomeRecorder(configuration: configuration)
         self.logger = logger
     }
 
@@ -146,12 +156,12 @@ public final class DeliveryEngine: Service, Sendable {
         // Fail closed: a sender whose setting cannot be read gets nothing sent this round. Its
         // deliveries are deferred (with an event) and retried; they never go out at a lower level.
         var settingsByUser: [Int64: EnforcedTLSSettings] = [:]
-        var unreadable: [Int64: String] = [:]
+        var unreadable: Set<Int64> = []
         for userID in Set(claimed.map(\.userID)) {
             do {
                 settingsByUser[userID] = try await settingsSource.enforcedTLS(userID: userID)
             } catch {
-                unreadable[userID] = "\(error)"
+                unreadable.insert(userID)
                 logger.error("could not read the sender's Enforced TLS setting; deferring its mail", metadata: [
                     "user_id": "\(userID)", "error": "\(error)",
                 ])
@@ -159,10 +169,8 @@ public final class DeliveryEngine: Service, Sendable {
         }
         if !unreadable.isEmpty {
             let now = Date()
-            let updates = claimed.filter { unreadable[$0.userID] != nil }.map { d in
-                update(for: d, fate: .deferred(Self.settingsUnavailableReply), tls: nil, mx: nil, failure: nil, settings: nil, now: now)
-            }
-            try await record(updates)
+            let deferred = DeliveryResult(fate: .deferred(Self.settingsUnavailableReply, nil))
+            try await record(claimed.filter { unreadable.contains($0.userID) }.map { recorder.update(for: $0, deferred, settings: nil, now: now) })
         }
         // A destination is a recipient domain under one policy: messages of senders with different
         // Enforced TLS settings never share a session.
@@ -172,31 +180,58 @@ public final class DeliveryEngine: Service, Sendable {
             guard let settings = settingsByUser[d.userID] else { continue }
             groups[Destination(domain: d.domain, settings: settings), default: []].append(d)
         }
-        // One job per lane: a destination gets at most `maxSessionsPerDestination` lanes, and a
-        // lane opens one session after the other, each for up to `messagesPerSession` messages.
-        var jobs: [(String, EnforcedTLSSettings, [[QueuedDelivery]])] = []
+        // Each message's DATA form, built once for all the sessions that carry it this round.
+        var wire: [String: [UInt8]] = [:]
+        for deliveries in groups.values {
+            for d in deliveries where wire[d.messageID] == nil { wire[d.messageID] = dotStuffed(d.content) }
+        }
+        let wireForms = wire
+        // Every destination's policies prepare before any connection; one that cannot (a
+        // lookup failed) defers that destination's mail (fail closed).
+        var jobs: [(String, EnforcedTLSSettings, PolicySet, [[QueuedDelivery]])] = []
         for (destination, deliveries) in groups {
-            let settings = destination.settings
+            let policy: PolicySet
+            do {
+                policy = try await PolicySet.prepare(policies(for: destination.settings), domain: destination.domain)
+            } catch {
+                logger.error("a TLS policy could not prepare; deferring the destination's mail", metadata: [
+                    "domain": "\(destination.domain)", "error": "\(error)",
+                ])
+                let reply = SMTPReply.local(451, "4.7.5", "TLS policy could not be determined: \(error)")
+                let now = Date()
+                try await record(deliveries.map {
+                    recorder.update(for: $0, DeliveryResult(fate: .deferred(reply, nil)), settings: destination.settings, now: now)
+                })
+                continue
+            }
             for lane in Self.lanes(deliveries, lanes: configuration.maxSessionsPerDestination, perSession: configuration.messagesPerSession) {
-                jobs.append((destination.domain, settings, lane))
+                jobs.append((destination.domain, destination.settings, policy, lane))
             }
         }
         let maxSessions = configuration.maxSessions
         try await withThrowingTaskGroup(of: Void.self) { group in
             var running = 0
-            for (domain, settings, lane) in jobs {
+            for (domain, settings, policy, lane) in jobs {
                 if running >= maxSessions {
                     try await group.next()
                     running -= 1
                 }
                 group.addTask {
-                    for session in lane { try await self.deliver(domain: domain, settings: settings, deliveries: session) }
+                    for session in lane {
+                        try await self.deliver(domain: domain, settings: settings, policy: policy, deliveries: session, wire: wireForms)
+                    }
                 }
                 running += 1
             }
             try await group.waitForAll()
         }
         return true
+    }
+
+    /// The policies that apply to mail of a sender with `settings` (DANE, MTA-STS and
+    /// per-domain entries join here).
+    func policies(for settings: EnforcedTLSSettings) -> [any SecurityPolicy] {
+        [EnforcedTLSPolicy(settings: settings)]
     }
 
     /// Splits one destination's deliveries into at most `lanes` lanes, each a list of sessions of
@@ -218,211 +253,25 @@ public final class DeliveryEngine: Service, Sendable {
         }
     }
 
-    /// Delivers one chunk to one destination and stores the outcome of every recipient.
-    func deliver(domain: String, settings: EnforcedTLSSettings, deliveries: [QueuedDelivery]) async throws {
-        let policy = PolicySet([EnforcedTLSPolicy(settings: settings)])
-        var outcomes: [Int64: [HostOutcome]] = [:]
-        var sessionTLS: [Int64: SessionTLS] = [:]
-        var lastMX: [Int64: String] = [:]
-        var failureDetail: [Int64: (TLSFailure, String)] = [:]
-        let recorded = Mutex(Set<Int64>())
-        let hops = await resolver.resolve(domain: domain)
-        switch hops {
-        case .undeliverable(let reason):
-            for d in deliveries { outcomes[d.id] = [.permanentFailure("550 5.1.2 \(reason)")] }
-        case .temporaryFailure(let reason):
-            for d in deliveries { outcomes[d.id] = [.temporaryFailure(reason)] }
-        case .hosts(let hosts):
-            var pending = deliveries
-            for hop in hosts where !pending.isEmpty {
-                let messages = Self.outbound(pending)
-                // Each message's fate is stored as soon as its transaction ends (see MessageDone).
-                let earlier = outcomes
-                let onMessage: SMTPDeliveryClient.MessageDone = { index, results, tls in
-                    var updates: [DeliveryUpdate] = []
-                    for (d, result) in zip(messages[index].1, results) {
-                        let fate = RecipientFate.combine((earlier[d.id] ?? []) + [Self.hostOutcome(result)])
-                        updates.append(self.update(for: d, fate: fate, tls: tls, mx: hop.host, failure: nil, settings: settings, now: Date()))
-                    }
-                    do {
-                        try await self.record(updates)
-                        recorded.withLock { $0.formUnion(updates.map(\.deliveryID)) }
-                    } catch {
-                        self.logger.error("could not record delivery results; they are recorded at the end of the session", metadata: ["error": "\(error)"])
-                    }
-                }
-                let outcome = await deliver(messages.map(\.0), to: hop, policy: policy, onMessage: onMessage)
-                var stillPending: [QueuedDelivery] = []
-                switch outcome {
-                case .unreachable(let reason):
-                    for d in pending {
-                        outcomes[d.id, default: []].append(.temporaryFailure(reason))
-                        lastMX[d.id] = hop.host
-                    }
-                    stillPending = pending
-                    logAttempt(domain: domain, mx: hop.host, tls: nil, result: "unreachable: \(reason)", count: pending.count)
-                case .policyRefused(let failure, _):
-                    for d in pending {
-                        outcomes[d.id, default: []].append(.policyFailure(failure))
-                        failureDetail[d.id] = (failure, hop.host)
-                        lastMX[d.id] = hop.host
-                    }
-                    stillPending = pending
-                    logAttempt(domain: domain, mx: hop.host, tls: nil, result: "refused by policy: \(failure.rawValue)", count: pending.count)
-                case .completed(let tls, let results):
-                    for ((_, group), recipientResults) in zip(messages, results) {
-                        for (d, result) in zip(group, recipientResults) {
-                            lastMX[d.id] = hop.host
-                            sessionTLS[d.id] = tls
-                            outcomes[d.id, default: []].append(Self.hostOutcome(result))
-                        }
-                    }
-                    logAttempt(domain: domain, mx: hop.host, tls: tls, result: Self.summary(results), count: pending.count)
-                }
-                pending = stillPending
+    /// Delivers one session's chunk to one destination and stores every recipient's outcome.
+    func deliver(domain: String, settings: EnforcedTLSSettings, policy: PolicySet, deliveries: [QueuedDelivery],
+                 wire: [String: [UInt8]]) async throws {
+        let destination = DestinationDelivery(resolver: resolver, client: client, logger: logger)
+        let stored = await destination.run(domain: domain, policy: policy, deliveries: deliveries, wire: wire) { results in
+            let now = Date()
+            do {
+                try await self.record(results.map { self.recorder.update(for: $0.0, $0.1, settings: settings, now: now) })
+                return true
+            } catch {
+                self.logger.error("could not record delivery results; offered again at the end of the session", metadata: ["error": "\(error)"])
+                return false
             }
         }
-        let now = Date()
-        var updates: [DeliveryUpdate] = []
-        let done = recorded.withLock { $0 }
-        for d in deliveries where !done.contains(d.id) {
-            let fate = RecipientFate.combine(outcomes[d.id] ?? [])
-            updates.append(update(for: d, fate: fate, tls: sessionTLS[d.id], mx: lastMX[d.id], failure: failureDetail[d.id], settings: settings, now: now))
-        }
-        if !updates.isEmpty { try await record(updates) }
-    }
-
-    static func hostOutcome(_ result: RecipientResult) -> HostOutcome {
-        switch result {
-        case .delivered(let reply): .delivered(reply)
-        case .permanent(let reply): .permanentFailure(reply)
-        case .temporary(let reply): .temporaryFailure(reply)
-        }
-    }
-
-    /// One session with a next hop, over the first of its addresses that answers.
-    private func deliver(_ messages: [OutboundMessage], to hop: NextHop, policy: PolicySet,
-                         onMessage: SMTPDeliveryClient.MessageDone?) async -> SessionOutcome {
-        guard let addresses = await resolver.addresses(of: hop.host) else {
-            return await client.deliver(messages, host: hop.host, port: hop.port, policy: policy, logger: logger, onMessage: onMessage)
-        }
-        if addresses.isEmpty { return .unreachable("\(hop.host) has no address") }
-        var last: SessionOutcome = .unreachable("\(hop.host) has no address")
-        for address in addresses {
-            last = await client.deliver(messages, host: hop.host, port: hop.port, connectAddress: address, policy: policy, logger: logger,
-                                        onMessage: onMessage)
-            if case .unreachable = last { continue }
-            return last
-        }
-        return last
-    }
-
-    /// Groups deliveries into messages (one transaction per message, all its recipients).
-    static func outbound(_ deliveries: [QueuedDelivery]) -> [(OutboundMessage, [QueuedDelivery])] {
-        var order: [String] = []
-        var byMessage: [String: [QueuedDelivery]] = [:]
-        for d in deliveries {
-            if byMessage[d.messageID] == nil { order.append(d.messageID) }
-            byMessage[d.messageID, default: []].append(d)
-        }
-        return order.map { id in
-            let group = byMessage[id]!
-            return (OutboundMessage(id: id, mailFrom: group[0].mailFrom, recipients: group.map(\.recipient), content: group[0].content), group)
-        }
-    }
-
-    static func summary(_ results: [[RecipientResult]]) -> String {
-        var delivered = 0, permanent = 0, temporary = 0
-        for r in results.joined() {
-            switch r {
-            case .delivered: delivered += 1
-            case .permanent: permanent += 1
-            case .temporary: temporary += 1
-            }
-        }
-        return "delivered=\(delivered) bounced=\(permanent) deferred=\(temporary)"
-    }
-
-    private func logAttempt(domain: String, mx: String, tls: SessionTLS?, result: String, count: Int) {
-        logger.info("delivery attempt", metadata: [
-            "domain": "\(domain)", "mx": "\(mx)", "recipients": "\(count)",
-            "tls_level": "\(tls?.reached.rawValue ?? "none")",
-            "tls_version": "\(tls?.version?.rawValue ?? "-")", "tls_cipher": "\(tls?.cipher ?? "-")",
-            "result": "\(result)",
-        ])
-    }
-
-    private func update(for d: QueuedDelivery, fate: RecipientFate, tls: SessionTLS?, mx: String?,
-                        failure: (TLSFailure, String)?, settings: EnforcedTLSSettings?, now: Date) -> DeliveryUpdate {
-        let subject = EventFactory.Subject(d)
-        let encrypted = tls.map { $0.reached != ReachedLevel.none } ?? false
-        var tlsFields: [String: Any] = ["tls": encrypted ? 1 : 0]
-        if let version = tls?.version { tlsFields["tls_version"] = version.rawValue }
-        if let cipher = tls?.cipher { tlsFields["tls_cipher"] = cipher }
-        if let mx { tlsFields["mx"] = mx }
-        let versionLabel = tls?.version?.rawValue ?? "none"
-        switch fate {
-        case .delivered(let reply):
-            Counter(label: "sealpost_deliveries_total", dimensions: [("result", "delivered"), ("tls_version", versionLabel)]).increment()
-            var fields = tlsFields
-            fields["response"] = reply
-            return DeliveryUpdate(deliveryID: d.id, resolution: .delivered, result: reply,
-                                  event: EventFactory.make("delivered", subject, fields: fields, now: now))
-        case .bounced(let reason):
-            Counter(label: "sealpost_deliveries_total", dimensions: [("result", "bounced"), ("tls_version", versionLabel)]).increment()
-            return bounce(d, subject: subject, reason: reason, fields: tlsFields, now: now)
-        case .blocked(let tlsFailure):
-            Counter(label: "sealpost_deliveries_total", dimensions: [("result", "blocked"), ("tls_version", "none")]).increment()
-            let settings = settings ?? .default
-            let level = EnforcedTLSPolicy(settings: settings).level
-            var detail: [String: Any] = [
-                "result_type": tlsFailure.rawValue,
-                "policy": "enforced_tls",
-                "required_level": level.description,
-                "minimum_version": settings.version.rawValue,
-            ]
-            if let failure { detail["mx_host"] = failure.1 }
-            let fields: [String: Any] = [
-                "type": "blocked", "reason": EventFactory.tlsBlockReason, "status": "5.7.10", "tls": 0, "tls_failure": detail,
-            ]
-            let event = EventFactory.make("bounce", subject, fields: fields, now: now)
-            let block = BlockRecord(userID: d.userID, email: d.recipient, reason: EventFactory.tlsBlockReason, status: "5.7.10", created: Int(now.timeIntervalSince1970))
-            return DeliveryUpdate(deliveryID: d.id, resolution: .blocked, result: "\(EventFactory.tlsBlockReason) (\(tlsFailure.rawValue))", event: event, block: block)
-        case .deferred(let reason):
-            let delay = min(configuration.maxRetryDelay, configuration.retryBase * pow(2, Double(max(0, d.attempts - 1))))
-            let next = now.addingTimeInterval(delay)
-            if next > d.expiresAt {
-                Counter(label: "sealpost_deliveries_total", dimensions: [("result", "expired"), ("tls_version", versionLabel)]).increment()
-                return bounce(d, subject: subject, reason: "message expired in queue after \(d.attempts) attempts; last error: \(reason)", fields: tlsFields, now: now)
-            }
-            Counter(label: "sealpost_deliveries_total", dimensions: [("result", "deferred"), ("tls_version", versionLabel)]).increment()
-            var fields = tlsFields
-            fields["response"] = reason
-            fields["attempt"] = String(d.attempts)
-            return DeliveryUpdate(deliveryID: d.id, resolution: .deferred(until: next), result: reason,
-                                  event: EventFactory.make("deferred", subject, fields: fields, now: now))
-        }
-    }
-
-    private func bounce(_ d: QueuedDelivery, subject: EventFactory.Subject, reason: String, fields: [String: Any], now: Date) -> DeliveryUpdate {
-        var fields = fields
-        fields["type"] = "bounce"
-        fields["reason"] = reason
-        fields["status"] = Self.enhancedStatus(reason) ?? "5.0.0"
-        return DeliveryUpdate(deliveryID: d.id, resolution: .bounced, result: reason, event: EventFactory.make("bounce", subject, fields: fields, now: now))
+        if !stored { throw DeliveryEngineError.resultsNotRecorded(domain) }
     }
 
     /// The deferral of mail whose sender's setting could not be read (RFC 3463 4.3.0: a
     /// temporary system problem on our side).
-    static let settingsUnavailableReply = "451 4.3.0 the sender's Enforced TLS setting could not be read; nothing was sent, will retry"
-
-    /// `5.1.1` from `550 5.1.1 user unknown`.
-    static func enhancedStatus(_ reply: String) -> String? {
-        let parts = reply.split(separator: " ")
-        guard parts.count >= 2 else { return nil }
-        let candidate = parts[1]
-        let pieces = candidate.split(separator: ".")
-        guard pieces.count == 3, pieces.allSatisfy({ $0.allSatisfy(\.isNumber) }), let first = pieces.first, ["4", "5"].contains(first) else { return nil }
-        return String(candidate)
-    }
+    static let settingsUnavailableReply = SMTPReply.local(
+        451, "4.3.0", "the sender's Enforced TLS setting could not be read; nothing was sent, will retry")
 }

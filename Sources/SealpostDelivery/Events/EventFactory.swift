@@ -29,21 +29,18 @@ public enum EventFactory {
         }
     }
 
-    public static func make(_ event: String, _ s: Subject, fields: [String: Any] = [:], now: Date = Date()) -> EventRecord {
-        // Custom args first: reserved keys written after them win (SendGrid's rule).
-        var object: [String: Any] = s.customArgs
-        object["email"] = s.email
-        object["timestamp"] = Int(now.timeIntervalSince1970)
-        object["event"] = event
-        object["sg_event_id"] = newEventID()
-        object["sg_message_id"] = s.messageID
-        object["smtp-id"] = s.smtpID
-        if !s.categories.isEmpty { object["category"] = s.categories }
-        for (k, v) in fields { object[k] = v }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return EventRecord(userID: s.userID, sgEventID: object["sg_event_id"] as! String, event: event, email: s.email,
+    public static func make(_ event: String, _ s: Subject, fields: EventFields = EventFields(), now: Date = Date()) -> EventRecord {
+        let payload = EventPayload(event: event, subject: s, timestamp: Int(now.timeIntervalSince1970), sgEventID: newEventID(), fields: fields)
+        let data = (try? encoder.encode(payload)) ?? Data("{}".utf8)
+        return EventRecord(userID: s.userID, sgEventID: payload.sgEventID, event: event, email: s.email,
                            payload: String(decoding: data, as: UTF8.self))
     }
+
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return e
+    }()
 
     /// URL-safe, unique, under 100 characters (SendGrid's contract for `sg_event_id`).
     static func newEventID() -> String {
@@ -51,5 +48,92 @@ public enum EventFactory {
         let bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }
         return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+}
+
+/// The delivery fields of an event, each written only when set.
+public struct EventFields: Sendable, Equatable {
+    public var response: String?
+    public var attempt: String?
+    /// 1 when the session was encrypted, else 0.
+    public var tls: Int?
+    public var tlsVersion: String?
+    public var tlsCipher: String?
+    public var mx: String?
+    /// `bounce` or `blocked`, on bounce events.
+    public var type: String?
+    public var reason: String?
+    public var status: String?
+    public var tlsFailure: TLSFailureDetail?
+
+    public init(response: String? = nil, attempt: String? = nil, tls: Int? = nil, tlsVersion: String? = nil, tlsCipher: String? = nil,
+                mx: String? = nil, type: String? = nil, reason: String? = nil, status: String? = nil, tlsFailure: TLSFailureDetail? = nil) {
+        self.response = response
+        self.attempt = attempt
+        self.tls = tls
+        self.tlsVersion = tlsVersion
+        self.tlsCipher = tlsCipher
+        self.mx = mx
+        self.type = type
+        self.reason = reason
+        self.status = status
+        self.tlsFailure = tlsFailure
+    }
+}
+
+/// `tls_failure`: which policy refused, with the RFC 8460 result type.
+public struct TLSFailureDetail: Sendable, Equatable, Codable {
+    public var resultType: String
+    public var policy: String
+    public var requiredLevel: String
+    public var minimumVersion: String?
+    public var mxHost: String?
+
+    public init(resultType: String, policy: String, requiredLevel: String, minimumVersion: String?, mxHost: String?) {
+        self.resultType = resultType
+        self.policy = policy
+        self.requiredLevel = requiredLevel
+        self.minimumVersion = minimumVersion
+        self.mxHost = mxHost
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case resultType = "result_type", policy, requiredLevel = "required_level", minimumVersion = "minimum_version", mxHost = "mx_host"
+    }
+}
+
+/// One event's JSON object. Custom args come first and SendGrid's reserved keys win over them.
+struct EventPayload: Encodable {
+    var event: String
+    var subject: EventFactory.Subject
+    var timestamp: Int
+    var sgEventID: String
+    var fields: EventFields
+
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ s: String) { stringValue = s }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        var reserved: [(String, any Encodable)] = [
+            ("email", subject.email), ("timestamp", timestamp), ("event", event), ("sg_event_id", sgEventID),
+            ("sg_message_id", subject.messageID), ("smtp-id", subject.smtpID),
+        ]
+        if !subject.categories.isEmpty { reserved.append(("category", subject.categories)) }
+        let f = fields
+        let optional: [(String, (any Encodable)?)] = [
+            ("response", f.response), ("attempt", f.attempt), ("tls", f.tls), ("tls_version", f.tlsVersion),
+            ("tls_cipher", f.tlsCipher), ("mx", f.mx), ("type", f.type), ("reason", f.reason), ("status", f.status),
+            ("tls_failure", f.tlsFailure),
+        ]
+        for (key, value) in optional { if let value { reserved.append((key, value)) } }
+        let taken = Set(reserved.map(\.0))
+        for (key, value) in subject.customArgs where !taken.contains(key) { try c.encode(value, forKey: Key(key)) }
+        for (key, value) in reserved { try c.encode(value, forKey: Key(key)) }
     }
 }

@@ -1,23 +1,64 @@
 import SealpostSettings
 
-/// One source of TLS requirements (the account's Enforced TLS setting today; MTA-STS, DANE and
-/// per-domain policy later). Each answers two questions about one MX host, with no I/O, so the
-/// whole decision is testable without a network (the design of maddy's outbound policies).
+/// One source of TLS requirements, in the shape of maddy's outbound security policies
+/// (`internal/target/remote/security.go`): a policy is made for one delivery, `prepare`s for
+/// the recipient domain before any connection (the account's setting today; DNS for DANE, an
+/// HTTPS fetch for MTA-STS and the store for per-domain entries later), and the prepared
+/// policy then answers, with no I/O, whether an MX host may be used at all and whether a
+/// connection's facts are acceptable.
 public protocol SecurityPolicy: Sendable {
-    /// A short name for logs ("enforced_tls", "mta-sts", …).
+    /// A short name for logs and `tls_failure.policy` ("enforced_tls", "mta-sts", …).
     var name: String { get }
-    /// The least this policy accepts for `mxHost`.
-    func requiredLevel(mxHost: String) -> SecurityLevel
-    /// Why this connection is not acceptable to the policy, or `nil` if it is.
-    func violation(_ facts: ConnectionFacts, mxHost: String) -> TLSFailure?
+    /// Lookups for `domain`, bounded by timeouts. A thrown error defers the delivery without
+    /// connecting (fail closed): it never lowers the level.
+    func prepare(domain: String) async throws -> any PreparedPolicy
+}
+
+/// A policy ready for one recipient domain: pure answers about MX hosts and connections.
+public protocol PreparedPolicy: Sendable {
+    var name: String { get }
+    /// Before connecting to `mxHost`: may it be used, and at what level at least.
+    func checkMX(_ mxHost: String) -> MXVerdict
+    /// After EHLO, STARTTLS and the handshake (`facts.tls == nil`: no TLS, or the handshake
+    /// failed): why this connection may not carry the mail, or `nil` if it may.
+    func checkConnection(_ facts: ConnectionFacts, mxHost: String) -> PolicyRefusal?
+}
+
+public enum MXVerdict: Sendable, Equatable {
+    case use(required: SecurityLevel)
+    case refuse(PolicyRefusal)
+}
+
+/// Why a policy refused a host or a connection, and how final that is.
+public struct PolicyRefusal: Sendable, Equatable {
+    public enum Permanence: Sendable, Equatable {
+        /// Try again later (a recipient's published policy, a lookup that failed).
+        case temporary
+        /// The sender's own requirement: the mail is dropped with a block event.
+        case permanent
+    }
+
+    public var policy: String
+    public var failure: TLSFailure
+    public var permanence: Permanence
+    /// RFC 3463 enhanced status for the event (`5.7.10`: encryption needed, RFC 5248).
+    public var status: String
+
+    public init(policy: String, failure: TLSFailure, permanence: Permanence, status: String) {
+        self.policy = policy
+        self.failure = failure
+        self.permanence = permanence
+        self.status = status
+    }
 }
 
 /// The account's Enforced TLS setting as a policy.
 ///
 /// `require_valid_cert` implies TLS (a certificate can only be checked over TLS), so it means
 /// `verify` with or without `require_tls`. `version` is a floor only when TLS is required:
-/// opportunistic delivery takes whatever TLS the server offers.
-public struct EnforcedTLSPolicy: SecurityPolicy, Equatable {
+/// opportunistic delivery takes whatever TLS the server offers. Its refusals are permanent:
+/// the mail is dropped with the block event `TLS required but not supported`.
+public struct EnforcedTLSPolicy: SecurityPolicy, PreparedPolicy, Equatable {
     public let settings: EnforcedTLSSettings
     public var name: String { "enforced_tls" }
 
@@ -29,11 +70,18 @@ public struct EnforcedTLSPolicy: SecurityPolicy, Equatable {
         return .may
     }
 
-    public func requiredLevel(mxHost: String) -> SecurityLevel { level }
+    /// The setting was read before the delivery started (a failed read defers it there).
+    public func prepare(domain: String) async throws -> any PreparedPolicy { self }
 
-    public func violation(_ facts: ConnectionFacts, mxHost: String) -> TLSFailure? {
+    public func checkMX(_ mxHost: String) -> MXVerdict { .use(required: level) }
+
+    public func checkConnection(_ facts: ConnectionFacts, mxHost: String) -> PolicyRefusal? {
+        violation(facts).map { PolicyRefusal(policy: name, failure: $0, permanence: .permanent, status: "5.7.10") }
+    }
+
+    func violation(_ facts: ConnectionFacts) -> TLSFailure? {
         guard level >= .encrypt else { return nil }
-        guard let tls = facts.tls else { return .starttlsNotSupported }
+        guard let tls = facts.tls else { return facts.starttlsOffered ? .validationFailure : .starttlsNotSupported }
         guard let version = tls.version, version >= settings.version else { return .tlsVersionTooLow }
         guard level == .verify else { return nil }
         switch tls.certificate {
@@ -46,27 +94,58 @@ public struct EnforcedTLSPolicy: SecurityPolicy, Equatable {
     }
 }
 
-/// All policies that apply to one delivery, combined in one place: the strictest level wins and
-/// the first violation found is the reason reported.
+/// All prepared policies of one delivery, combined in one place and as a pure function of
+/// their answers: the strictest level wins, the first refusal found is the reason reported.
 public struct PolicySet: Sendable {
-    public var policies: [any SecurityPolicy]
+    public var policies: [any PreparedPolicy]
 
-    public init(_ policies: [any SecurityPolicy]) { self.policies = policies }
+    public init(_ policies: [any PreparedPolicy]) { self.policies = policies }
+
+    /// Prepares every policy for `domain`; the first error is thrown (the caller defers).
+    public static func prepare(_ policies: [any SecurityPolicy], domain: String) async throws -> PolicySet {
+        var prepared: [any PreparedPolicy] = []
+        for policy in policies { prepared.append(try await policy.prepare(domain: domain)) }
+        return PolicySet(prepared)
+    }
+
+    /// Whether `mxHost` may be tried, and the level it must reach.
+    public func checkMX(_ mxHost: String) -> MXVerdict {
+        var level = SecurityLevel.may
+        for policy in policies {
+            switch policy.checkMX(mxHost) {
+            case .refuse(let refusal): return .refuse(refusal)
+            case .use(let required): level = max(level, required)
+            }
+        }
+        return .use(required: level)
+    }
+
+    /// The policy whose requirement is the level at `mxHost` (`opportunistic` when none asks
+    /// for more than `may`), for the per-attempt log line.
+    public func levelSource(mxHost: String) -> String {
+        var best: (level: SecurityLevel, name: String) = (.may, "opportunistic")
+        for policy in policies {
+            if case .use(let level) = policy.checkMX(mxHost), level > best.level { best = (level, policy.name) }
+        }
+        return best.name
+    }
 
     public func requiredLevel(mxHost: String) -> SecurityLevel {
-        policies.map { $0.requiredLevel(mxHost: mxHost) }.max() ?? .may
+        if case .use(let level) = checkMX(mxHost) { return level }
+        return .verify
     }
 
     /// After EHLO: TLS is always attempted when offered (even opportunistically).
     public enum AfterEHLO: Sendable, Equatable {
         case startTLS
         case plaintext
-        case refuse(TLSFailure)
+        case refuse(PolicyRefusal)
     }
 
     public func afterEHLO(starttlsOffered: Bool, mxHost: String) -> AfterEHLO {
         if starttlsOffered { return .startTLS }
-        return requiredLevel(mxHost: mxHost) >= .encrypt ? .refuse(.starttlsNotSupported) : .plaintext
+        if let refusal = firstRefusal(ConnectionFacts(starttlsOffered: false, tls: nil), mxHost: mxHost) { return .refuse(refusal) }
+        return .plaintext
     }
 
     /// After `STARTTLS` was refused by the server (454, 502…): same as not offered.
@@ -77,62 +156,78 @@ public struct PolicySet: Sendable {
     public enum AfterHandshake: Sendable, Equatable {
         /// Go on with MAIL FROM over this connection.
         case proceed(ReachedLevel)
-        /// Opportunistic only: the handshake broke the connection; deliver over a new one without STARTTLS.
+        /// The handshake broke the connection and every policy accepts plaintext: deliver
+        /// over a new connection without STARTTLS.
         case reconnectWithoutTLS
         /// Nothing may be sent to this host.
-        case refuse(TLSFailure)
+        case refuse(PolicyRefusal)
     }
 
     /// `facts.tls == nil` means the handshake failed.
     public func afterHandshake(_ facts: ConnectionFacts, mxHost: String) -> AfterHandshake {
-        guard let tls = facts.tls else {
-            return requiredLevel(mxHost: mxHost) >= .encrypt ? .refuse(.validationFailure) : .reconnectWithoutTLS
-        }
-        for policy in policies {
-            if let failure = policy.violation(facts, mxHost: mxHost) { return .refuse(failure) }
-        }
+        if let refusal = firstRefusal(facts, mxHost: mxHost) { return .refuse(refusal) }
+        guard let tls = facts.tls else { return .reconnectWithoutTLS }
         return .proceed(tls.reached)
     }
 
-    /// For a plaintext session that the EHLO decision allowed.
-    public func allowsPlaintext(mxHost: String) -> Bool { requiredLevel(mxHost: mxHost) < .encrypt }
+    /// For the plaintext retry after a failed handshake: the same question as after EHLO
+    /// on a server that offered STARTTLS but could not complete it.
+    public func plaintextRetry(mxHost: String) -> AfterEHLO {
+        if let refusal = firstRefusal(ConnectionFacts(starttlsOffered: true, tls: nil), mxHost: mxHost) { return .refuse(refusal) }
+        return .plaintext
+    }
+
+    private func firstRefusal(_ facts: ConnectionFacts, mxHost: String) -> PolicyRefusal? {
+        for policy in policies {
+            if let refusal = policy.checkConnection(facts, mxHost: mxHost) { return refusal }
+        }
+        return nil
+    }
 }
 
-/// How one recipient's delivery attempt over all MX hosts ends.
+/// How one recipient's delivery attempt at one MX host ended.
 public enum HostOutcome: Sendable, Equatable {
     /// With the server's final reply.
-    case delivered(String)
+    case delivered(SMTPReply)
     /// 5xx for this recipient.
-    case permanentFailure(String)
+    case permanentFailure(SMTPReply)
     /// Connection refused or timed out, 4xx: try again later.
-    case temporaryFailure(String)
-    /// The host did not meet the TLS policy; nothing was sent to it.
-    case policyFailure(TLSFailure)
+    case temporaryFailure(SMTPReply)
+    /// The host or the connection did not meet a policy; nothing was sent to it.
+    case policyFailure(PolicyRefusal)
 }
 
 public enum RecipientFate: Sendable, Equatable {
-    case delivered(String)
-    case bounced(String)
-    case deferred(String)
-    /// Enforced TLS: no host met the policy. Dropped, not retried.
-    case blocked(TLSFailure)
+    case delivered(SMTPReply)
+    case bounced(SMTPReply)
+    /// Try again later; with the policy refusal when a policy's temporary failure was the reason.
+    case deferred(SMTPReply, PolicyRefusal?)
+    /// The sender's own policy: no host met it. Dropped, not retried.
+    case blocked(PolicyRefusal)
 
-    /// Combines the outcomes of the MX hosts tried in order. A policy failure on every host
-    /// is a block; a temporary failure on any host that was not refused by policy means
-    /// "try later" (that host may meet the policy once it answers).
+    /// Combines the outcomes of the MX hosts tried in order. A permanent policy refusal on
+    /// every host is a block; a temporary failure on any host, a policy's or the network's,
+    /// means "try later" (that host may meet the policy once it answers).
     public static func combine(_ outcomes: [HostOutcome]) -> RecipientFate {
-        var firstPolicy: TLSFailure?
-        var temporary: String?
+        var permanentRefusal: PolicyRefusal?
+        var temporaryRefusal: PolicyRefusal?
+        var temporary: SMTPReply?
         for outcome in outcomes {
             switch outcome {
             case .delivered(let reply): return .delivered(reply)
-            case .permanentFailure(let reason): return .bounced(reason)
-            case .temporaryFailure(let reason): temporary = temporary ?? reason
-            case .policyFailure(let failure): firstPolicy = firstPolicy ?? failure
+            case .permanentFailure(let reply): return .bounced(reply)
+            case .temporaryFailure(let reply): temporary = temporary ?? reply
+            case .policyFailure(let refusal):
+                if refusal.permanence == .permanent { permanentRefusal = permanentRefusal ?? refusal }
+                else { temporaryRefusal = temporaryRefusal ?? refusal }
             }
         }
-        if let temporary { return .deferred(temporary) }
-        if let firstPolicy { return .blocked(firstPolicy) }
-        return .deferred("no mail exchanger could be tried")
+        if let temporary { return .deferred(temporary, nil) }
+        if let temporaryRefusal {
+            return .deferred(.local(451, "4.7.5", "TLS policy \(temporaryRefusal.policy) not met: \(temporaryRefusal.failure.rawValue)"),
+                             temporaryRefusal)
+        }
+        if let permanentRefusal { return .blocked(permanentRefusal) }
+        return .deferred(.local(451, "4.4.0", "no mail exchanger could be tried"), nil)
     }
 }

@@ -31,7 +31,7 @@ struct KeysCommand: AsyncParsableCommand {
     struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke an API key by its id; it stops working at once.")
         @OptionGroup var db: DatabaseOption
-        @Argument(help: "The key id (the middle part of SG.<id>.<secret>).") var keyID: String
+        @Argument(help: "The key id (the middle part of SG.<id>.<secret>); put `--` before an id that begins with `-`.") var keyID: String
 
         func run() async throws {
             let store = try await db.open()

@@ -1,0 +1,96 @@
+import Foundation
+import Metrics
+import SealpostSettings
+import SealpostStorage
+
+/// What one recipient's delivery came to, with what the event reports about it.
+struct DeliveryResult: Sendable, Equatable {
+    var fate: RecipientFate
+    /// The TLS state of the session that decided the fate (`nil`: none was opened).
+    var tls: SessionTLS? = nil
+    /// The MX host that decided the fate.
+    var mx: String? = nil
+    /// The level the policies required at that host (for `tls_failure`).
+    var requiredLevel: SecurityLevel? = nil
+}
+
+/// Turns results into stored outcomes: the queue row's new state, its event (SendGrid's
+/// shape, as `EventFields`), a blocks-list entry for a block, and the metrics. Pure but for
+/// the metrics and the clock it is given.
+struct OutcomeRecorder: Sendable {
+    let configuration: DeliveryConfiguration
+
+    func update(for d: QueuedDelivery, _ r: DeliveryResult, settings: EnforcedTLSSettings?, now: Date) -> DeliveryUpdate {
+        let subject = EventFactory.Subject(d)
+        let encrypted = r.tls.map { $0.reached != ReachedLevel.none } ?? false
+        var fields = EventFields(tls: encrypted ? 1 : 0, tlsVersion: r.tls?.version?.rawValue, tlsCipher: r.tls?.cipher, mx: r.mx)
+        let versionLabel = r.tls?.version?.rawValue ?? "none"
+        func count(_ result: String, _ version: String = versionLabel) {
+            Counter(label: "sealpost_deliveries_total", dimensions: [("result", result), ("tls_version", version)]).increment()
+        }
+        switch r.fate {
+        case .delivered(let reply):
+            count("delivered")
+            fields.response = reply.summary
+            return DeliveryUpdate(deliveryID: d.id, resolution: .delivered, result: reply.summary,
+                                  event: EventFactory.make("delivered", subject, fields: fields, now: now))
+        case .bounced(let reply):
+            count("bounced")
+            return bounce(d, subject, reason: reply.summary, status: Self.status(reply), fields: fields, now: now)
+        case .blocked(let refusal):
+            count("blocked", "none")
+            let detail = failureDetail(refusal, r, settings: settings)
+            let blockFields = EventFields(tls: 0, type: "blocked", reason: EventFactory.tlsBlockReason, status: refusal.status, tlsFailure: detail)
+            let event = EventFactory.make("bounce", subject, fields: blockFields, now: now)
+            let block = BlockRecord(userID: d.userID, email: d.recipient, reason: EventFactory.tlsBlockReason, status: refusal.status,
+                                    created: Int(now.timeIntervalSince1970))
+            return DeliveryUpdate(deliveryID: d.id, resolution: .blocked, result: "\(EventFactory.tlsBlockReason) (\(refusal.failure.rawValue))",
+                                  event: event, block: block)
+        case .deferred(let reply, let refusal):
+            let delay = min(configuration.maxRetryDelay, configuration.retryBase * pow(2, Double(max(0, d.attempts - 1))))
+            let next = now.addingTimeInterval(delay)
+            if next > d.expiresAt {
+                count("expired")
+                let reason = "message expired in queue after \(d.attempts) attempts; last error: \(reply.summary)"
+                if let refusal {
+                    // A recipient's policy that was never met: blocked at the end, naming the policy.
+                    fields.type = "blocked"
+                    fields.tlsFailure = failureDetail(refusal, r, settings: settings)
+                    fields.reason = "\(reason) (TLS policy \(refusal.policy))"
+                    fields.status = "5.7.10"
+                    return DeliveryUpdate(deliveryID: d.id, resolution: .bounced, result: fields.reason!,
+                                          event: EventFactory.make("bounce", subject, fields: fields, now: now))
+                }
+                return bounce(d, subject, reason: reason, status: Self.status(reply, permanent: true), fields: fields, now: now)
+            }
+            count("deferred")
+            fields.response = reply.summary
+            fields.attempt = String(d.attempts)
+            fields.tlsFailure = refusal.map { failureDetail($0, r, settings: settings) }
+            return DeliveryUpdate(deliveryID: d.id, resolution: .deferred(until: next), result: reply.summary,
+                                  event: EventFactory.make("deferred", subject, fields: fields, now: now))
+        }
+    }
+
+    private func failureDetail(_ refusal: PolicyRefusal, _ r: DeliveryResult, settings: EnforcedTLSSettings?) -> TLSFailureDetail {
+        let level = r.requiredLevel ?? settings.map { EnforcedTLSPolicy(settings: $0).level } ?? .may
+        return TLSFailureDetail(resultType: refusal.failure.rawValue, policy: refusal.policy, requiredLevel: level.description,
+                                minimumVersion: refusal.policy == "enforced_tls" ? settings?.version.rawValue : nil, mxHost: r.mx)
+    }
+
+    private func bounce(_ d: QueuedDelivery, _ subject: EventFactory.Subject, reason: String, status: String, fields: EventFields,
+                        now: Date) -> DeliveryUpdate {
+        var fields = fields
+        fields.type = "bounce"
+        fields.reason = reason
+        fields.status = status
+        return DeliveryUpdate(deliveryID: d.id, resolution: .bounced, result: reason, event: EventFactory.make("bounce", subject, fields: fields, now: now))
+    }
+
+    /// The reply's enhanced status (RFC 3463), or its class's generic one when the server gave
+    /// none (`5.0.0`; an expired temporary failure is reported as permanent, `5.4.7`).
+    static func status(_ reply: SMTPReply, permanent: Bool = false) -> String {
+        if permanent && !reply.isPermanentFailure { return "5.4.7" }
+        return reply.enhancedStatus ?? (reply.isPermanentFailure ? "5.0.0" : "4.0.0")
+    }
+}
