@@ -31,26 +31,38 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
-        // Pure domain: settings, tenancy, scopes, API keys. No I/O, no frameworks.
+        // The stack, bottom up (docs/architecture.md): core model -> storage interfaces ->
+        // backends; SMTP client -> delivery; the API on core and storage only; the executable
+        // wires them.
+
+        // Pure core: tenancy, settings, scopes, API keys, the mail request and its composer,
+        // dot-stuffing, queue records, events and IDs. No NIO, no database.
         .target(
-            name: "SealpostSettings",
+            name: "SealpostCore",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
-        // Persistence: the storage interface and its SQLite (GRDB) implementation.
+        // Storage interfaces and the algorithms both backends share (read cache, claims).
         .target(
             name: "SealpostStorage",
+            dependencies: ["SealpostCore"],
+            swiftSettings: swiftSettings
+        ),
+        // The storage interfaces on SQLite (GRDB): the embedded default.
+        .target(
+            name: "SealpostSQLite",
             dependencies: [
-                "SealpostSettings",
+                "SealpostCore",
+                "SealpostStorage",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),
-        // The same storage interface on PostgreSQL (postgres-nio), for several nodes on one database.
+        // The same interfaces on PostgreSQL (postgres-nio), for several nodes on one database.
         .target(
             name: "SealpostPostgres",
             dependencies: [
-                "SealpostSettings",
+                "SealpostCore",
                 "SealpostStorage",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -59,19 +71,32 @@ let package = Package(
         ),
         // libresolv, for MX lookups (headers and library come with libc6-dev).
         .systemLibrary(name: "CResolv", path: "Sources/CResolv"),
-        // Delivery: TLS policy (pure), SMTP client, routing, the queue scheduler, events.
+        // The SMTP client: reply parsing, the conversation state machine, STARTTLS and
+        // certificate judgement, and the TLS security policies it asks (pure).
         .target(
-            name: "SealpostDelivery",
+            name: "SealpostSMTP",
             dependencies: [
-                "SealpostSettings",
-                "SealpostStorage",
-                "CResolv",
+                "SealpostCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Delivery: the scheduler, destination delivery, outcomes and events, routing/MX, the
+        // Event Webhook poster.
+        .target(
+            name: "SealpostDelivery",
+            dependencies: [
+                "SealpostCore",
+                "SealpostStorage",
+                "SealpostSMTP",
+                "CResolv",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -80,11 +105,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // HTTP API: Hummingbird router, auth, rate limits, SendGrid-shaped errors, OpenAPI.
+        // On core and storage only: never on delivery.
         .target(
             name: "SealpostAPI",
             dependencies: [
-                "SealpostSettings",
-                "SealpostDelivery",
+                "SealpostCore",
                 "SealpostStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -106,9 +131,11 @@ let package = Package(
             dependencies: [
                 "SealpostAPI",
                 "SealpostDelivery",
+                "SealpostSMTP",
                 "SealpostStorage",
+                "SealpostSQLite",
                 "SealpostPostgres",
-                "SealpostSettings",
+                "SealpostCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -121,17 +148,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "SealpostSettingsTests",
-            dependencies: ["SealpostSettings"],
+            name: "SealpostCoreTests",
+            dependencies: ["SealpostCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SealpostDeliveryTests",
             dependencies: [
-                "SealpostDelivery", "SealpostSettings", "SealpostStorage",
+                "SealpostDelivery", "SealpostSMTP", "SealpostCore", "SealpostStorage", "SealpostSQLite",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -142,7 +170,7 @@ let package = Package(
         .testTarget(
             name: "SealpostStorageTests",
             dependencies: [
-                "SealpostStorage", "SealpostPostgres", "SealpostSettings",
+                "SealpostStorage", "SealpostSQLite", "SealpostPostgres", "SealpostCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
@@ -153,7 +181,8 @@ let package = Package(
             dependencies: [
                 "SealpostAPI",
                 "SealpostStorage",
-                "SealpostSettings",
+                "SealpostSQLite",
+                "SealpostCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

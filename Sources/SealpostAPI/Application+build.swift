@@ -5,7 +5,7 @@ import HummingbirdTLS
 import NIOSSL
 import Logging
 import Prometheus
-import SealpostDelivery
+import SealpostCore
 import SealpostStorage
 
 /// What `sealpost serve` needs to build the API; kept apart from the CLI so tests build the

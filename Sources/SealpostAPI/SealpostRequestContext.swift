@@ -1,6 +1,6 @@
 import Hummingbird
 import Metrics
-import SealpostSettings
+import SealpostCore
 
 /// The authenticated caller: the key that was presented and the user that owns it.
 public struct Principal: Sendable {

@@ -1,3 +1,4 @@
+import SealpostCore
 import Logging
 import PostgresNIO
 import SealpostStorage

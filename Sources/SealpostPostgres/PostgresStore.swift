@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
-import SealpostSettings
+import SealpostCore
 import SealpostStorage
 
 /// The store for several Sealpost nodes on one PostgreSQL database.

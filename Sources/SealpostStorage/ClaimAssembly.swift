@@ -1,4 +1,5 @@
 import Foundation
+import SealpostCore
 
 /// What the claimed deliveries of one message share, read once per message per claim: the
 /// 1,000 recipients of a 30 MB message hold one copy of its content (arrays are shared until

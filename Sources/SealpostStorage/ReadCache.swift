@@ -1,4 +1,4 @@
-import SealpostSettings
+import SealpostCore
 import Synchronization
 
 /// The hot-path read cache both backends share (key lookup, tenant lookups, settings), kept

@@ -1,5 +1,5 @@
 import Foundation
-import SealpostSettings
+import SealpostCore
 
 extension SealpostStore {
     /// Creates a key for a user and returns the plaintext, which exists only in this return value.

@@ -1,5 +1,5 @@
 import Foundation
-import SealpostSettings
+import SealpostCore
 
 /// Everything Sealpost persists, behind one interface.
 ///

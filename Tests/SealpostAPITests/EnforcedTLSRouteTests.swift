@@ -4,7 +4,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Testing
 @testable import SealpostAPI
-@testable import SealpostSettings
+@testable import SealpostCore
 
 @Suite struct EnforcedTLSRouteTests {
     @Test func getReturnsDefaultsForANewUser() async throws {

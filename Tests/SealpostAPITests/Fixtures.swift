@@ -6,8 +6,9 @@ import Logging
 import NIOCore
 import Testing
 @testable import SealpostAPI
-@testable import SealpostSettings
+@testable import SealpostCore
 @testable import SealpostStorage
+@testable import SealpostSQLite
 
 /// Two parent accounts, each with a subuser and a customer account, and keys of several scopes:
 /// the tenancy every API test runs against, on a real SQLite file.

@@ -4,7 +4,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Testing
 @testable import SealpostAPI
-@testable import SealpostSettings
+@testable import SealpostCore
 
 private func json(_ body: String) throws -> [String: Any] {
     try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])

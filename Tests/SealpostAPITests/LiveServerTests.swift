@@ -3,6 +3,7 @@ import Hummingbird
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+@testable import SealpostCore
 @testable import SealpostAPI
 
 /// A few tests over a real socket, to cover what the in-process router skips (HTTP parsing,

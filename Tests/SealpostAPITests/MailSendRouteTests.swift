@@ -4,7 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 @testable import SealpostAPI
-@testable import SealpostSettings
+@testable import SealpostCore
 @testable import SealpostStorage
 
 private let valid = #"{"personalizations":[{"to":[{"email":"to@example.test"}],"cc":[{"email":"cc@example.test"}]}],"from":{"email":"from@sender.test"},"subject":"Hi","content":[{"type":"text/plain","value":"hello"}]}"#

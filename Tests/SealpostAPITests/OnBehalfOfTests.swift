@@ -3,7 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Testing
 @testable import SealpostAPI
-@testable import SealpostSettings
+@testable import SealpostCore
 
 @Suite struct OnBehalfOfTests {
     @Test func parentActsForItsSubuser() async throws {

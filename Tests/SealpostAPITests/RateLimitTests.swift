@@ -3,6 +3,7 @@ import Hummingbird
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+@testable import SealpostCore
 @testable import SealpostAPI
 
 @Suite struct RateLimitTests {

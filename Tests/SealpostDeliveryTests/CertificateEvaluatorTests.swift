@@ -2,8 +2,10 @@ import Crypto
 import Foundation
 import SwiftASN1
 import Testing
+@testable import SealpostCore
 import X509
 @testable import SealpostDelivery
+@testable import SealpostSMTP
 
 /// The verdicts on chains made here with swift-certificates (a test CA and leaves for
 /// `mx.test`), above all the extended key usage rule of RFC 5280 §4.2.1.12: present, critical

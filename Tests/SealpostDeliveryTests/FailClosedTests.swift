@@ -3,8 +3,10 @@ import Logging
 import Synchronization
 import Testing
 @testable import SealpostDelivery
-@testable import SealpostSettings
+@testable import SealpostSMTP
+@testable import SealpostCore
 @testable import SealpostStorage
+@testable import SealpostSQLite
 
 /// The store's settings read, failing while `failing` is set: a real SQLite store underneath.
 final class FaultySettings: EnforcedTLSSource {

@@ -1,6 +1,7 @@
 import Testing
 @testable import SealpostDelivery
-@testable import SealpostSettings
+@testable import SealpostSMTP
+@testable import SealpostCore
 @testable import SealpostStorage
 
 /// The decision table: every setting × every server behaviour, with no network.

@@ -1,6 +1,8 @@
 import PropertyBased
 import Testing
+@testable import SealpostCore
 @testable import SealpostDelivery
+@testable import SealpostSMTP
 
 /// Property-based tests (swift-property-based, with shrinking) of the two pieces that face
 /// untrusted bytes: the SMTP reply parser and DATA dot-stuffing.

@@ -1,6 +1,8 @@
 import Synchronization
 import Testing
+@testable import SealpostCore
 @testable import SealpostDelivery
+@testable import SealpostSMTP
 
 /// The idle scheduler's wake-up must keep working after any number of waits, timed out or
 /// woken: an AsyncStream-based version finished for good after the first timeout, and the

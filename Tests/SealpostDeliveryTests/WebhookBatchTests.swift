@@ -1,5 +1,7 @@
 import Testing
+@testable import SealpostCore
 @testable import SealpostDelivery
+@testable import SealpostSMTP
 @testable import SealpostStorage
 
 /// Size-bounded POSTs of the Event Webhook: order kept, every event once, each JSON array

@@ -2,8 +2,10 @@ import Foundation
 import Logging
 import PostgresNIO
 import Testing
+@testable import SealpostCore
 @testable import SealpostPostgres
 @testable import SealpostStorage
+@testable import SealpostSQLite
 
 /// The backends every storage contract test runs against. PostgreSQL joins when
 /// `SEALPOST_TEST_POSTGRES` names a server (scripts/test starts one); under `CI` its absence

@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
 import Testing
-@testable import SealpostSettings
+@testable import SealpostCore
 @testable import SealpostStorage
+@testable import SealpostSQLite
 
 /// A fresh database file per test, removed afterwards.
 struct TempDatabase {

@@ -1,8 +1,9 @@
 import Foundation
 import Testing
 @testable import SealpostPostgres
-@testable import SealpostSettings
+@testable import SealpostCore
 @testable import SealpostStorage
+@testable import SealpostSQLite
 
 /// The storage contract: every test here runs against SQLite and PostgreSQL alike.
 @Suite struct StoreContractTests {

@@ -13,8 +13,10 @@ def test_sigterm_drains_then_stops_and_the_queue_resumes(sealpost):
     try:
         sealpost.cli("accounts", "create", "acme")
         key = sealpost.key("acme")
+        # later@later.test is deferred at once (nothing listens on port 9) and due again 8 s later:
+        # after the shutdown, so the restarted server must find it in the queue and deliver it.
         sealpost.start("--route", f"slow.test=localhost:{slow.port}", "--route", "later.test=localhost:9",
-                       "--retry-base", "60", "--smtp-timeout", "10", "--shutdown-grace", "20")
+                       "--retry-base", "8", "--smtp-timeout", "10", "--shutdown-grace", "20")
         sg = SendGridAPIClient(api_key=key, host=sealpost.url)
         body = lambda to: {"personalizations": [{"to": [{"email": to}]}], "from": {"email": "s@relay.test"},
                            "subject": "x", "content": [{"type": "text/plain", "value": "y"}]}
@@ -37,11 +39,17 @@ def test_sigterm_drains_then_stops_and_the_queue_resumes(sealpost):
         events = sealpost.events()
         assert [e["event"] for e in events if e["email"] == "a@slow.test"] == ["processed", "delivered"]
         assert not any(e["email"] == "b@slow.test" for e in events), "refused mail was not queued"
-        # After a restart the deferred message is still there, queued.
+        assert "shutting down: sessions finished" in sealpost.log()
+        # The deferred message is still there, queued, and the restarted server delivers it.
         import sqlite3
         states = dict(sqlite3.connect(sealpost.db).execute("SELECT recipient, state FROM deliveries").fetchall())
         assert states == {"later@later.test": "queued", "a@slow.test": "delivered"}
-        sealpost.start("--route", f"later.test=localhost:{slow.port}", "--retry-base", "60")
-        assert "shutting down: sessions finished" in sealpost.log()
+        before = len(slow.received)
+        sealpost.start("--route", f"later.test=localhost:{slow.port}", "--retry-base", "8")
+        sealpost.final_events({"later@later.test"}, 40)
+        assert [e["event"] for e in sealpost.events() if e["email"] == "later@later.test"] == ["processed", "deferred", "delivered"]
+        assert b"RCPT TO:<later@later.test>" in bytes(slow.received[before:])
+        states = dict(sqlite3.connect(sealpost.db).execute("SELECT recipient, state FROM deliveries").fetchall())
+        assert states == {"later@later.test": "delivered", "a@slow.test": "delivered"}
     finally:
         slow.close()

@@ -1,3 +1,4 @@
+import SealpostCore
 import NIOCore
 import NIOConcurrencyHelpers
 import NIOHTTPTypes

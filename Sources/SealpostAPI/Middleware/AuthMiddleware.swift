@@ -1,5 +1,5 @@
 import Hummingbird
-import SealpostSettings
+import SealpostCore
 import SealpostStorage
 
 /// Resolves `Authorization: Bearer SG.…` to a `Principal`, or leaves it unset.

@@ -1,5 +1,5 @@
 import Hummingbird
-import SealpostDelivery
+import SealpostCore
 
 /// During a graceful shutdown every request is answered 503, so clients retry elsewhere or
 /// later instead of having mail accepted by a process that is going away.

@@ -1,3 +1,4 @@
+import SealpostCore
 import Hummingbird
 
 /// Outermost safety net: whatever escapes a route (Hummingbird's own 404, a body that is too

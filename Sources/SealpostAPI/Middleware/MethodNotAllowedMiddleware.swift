@@ -1,3 +1,4 @@
+import SealpostCore
 import Hummingbird
 
 /// Added after every route, so it wraps only Hummingbird's not-found responder: a request for a

@@ -1,3 +1,4 @@
+import SealpostCore
 import HTTPTypes
 import Foundation
 import Hummingbird

@@ -1,3 +1,4 @@
+import SealpostCore
 import Synchronization
 
 /// Fixed-window request counting: N requests per minute per (caller, endpoint).

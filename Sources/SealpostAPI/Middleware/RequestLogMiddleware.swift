@@ -1,3 +1,4 @@
+import SealpostCore
 import Foundation
 import Hummingbird
 import Logging

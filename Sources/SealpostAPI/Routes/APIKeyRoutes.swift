@@ -1,5 +1,5 @@
 import Hummingbird
-import SealpostSettings
+import SealpostCore
 import SealpostStorage
 
 /// SendGrid's API key management: create, list, show, delete.

@@ -1,6 +1,6 @@
 import Foundation
 import Hummingbird
-import SealpostSettings
+import SealpostCore
 import SealpostStorage
 
 /// SendGrid's blocks list: addresses whose mail was blocked (Enforced TLS blocks among them).

@@ -1,6 +1,6 @@
 import Hummingbird
 import Metrics
-import SealpostSettings
+import SealpostCore
 import SealpostStorage
 
 /// `GET` and `PATCH /v3/user/settings/enforced_tls`, SendGrid's contract.

@@ -1,8 +1,8 @@
 import HTTPTypes
 import Foundation
 import Hummingbird
-import SealpostDelivery
-import SealpostSettings
+import SealpostCore
+import SealpostCore
 import SealpostStorage
 
 /// What intake needs beyond the store.

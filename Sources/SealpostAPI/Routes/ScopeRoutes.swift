@@ -1,3 +1,4 @@
+import SealpostCore
 import Hummingbird
 
 /// `GET /v3/scopes`: what the presented key may do. Needs a valid key, no particular scope.

@@ -1,5 +1,5 @@
 import Hummingbird
-import SealpostSettings
+import SealpostCore
 import SealpostStorage
 
 /// `POST` and `GET /v3/subusers`: the fields SendGrid's official libraries send and read.

@@ -1,3 +1,4 @@
+import SealpostCore
 import Hummingbird
 import Prometheus
 

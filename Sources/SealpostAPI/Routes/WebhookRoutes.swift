@@ -1,6 +1,6 @@
 import Foundation
 import Hummingbird
-import SealpostSettings
+import SealpostCore
 import SealpostStorage
 
 /// SendGrid's `GET`/`PATCH /v3/user/webhooks/event/settings`.

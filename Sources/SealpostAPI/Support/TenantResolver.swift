@@ -1,5 +1,5 @@
 import Hummingbird
-import SealpostSettings
+import SealpostCore
 import SealpostStorage
 
 /// Decides which user a request acts on: the caller's own, or the subuser / customer account

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
-import SealpostSettings
+import SealpostCore
+import SealpostSMTP
 import SealpostStorage
 import ServiceLifecycle
 import Synchronization

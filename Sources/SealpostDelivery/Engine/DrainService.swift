@@ -1,3 +1,5 @@
+import SealpostCore
+import SealpostSMTP
 import Logging
 import ServiceLifecycle
 

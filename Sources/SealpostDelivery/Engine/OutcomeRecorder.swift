@@ -1,6 +1,7 @@
 import Foundation
 import Metrics
-import SealpostSettings
+import SealpostCore
+import SealpostSMTP
 import SealpostStorage
 
 /// What one recipient's delivery came to, with what the event reports about it.

@@ -1,3 +1,5 @@
+import SealpostCore
+import SealpostSMTP
 import Synchronization
 
 /// Lets intake wake the idle scheduler early, any number of times.

@@ -1,3 +1,5 @@
+import SealpostCore
+import SealpostSMTP
 import AsyncHTTPClient
 import Foundation
 import Logging

@@ -1,3 +1,5 @@
+import SealpostCore
+import SealpostSMTP
 import CResolv
 import Foundation
 import NIOPosix

@@ -1,3 +1,4 @@
+import SealpostCore
 import ArgumentParser
 import Foundation
 import SealpostStorage

@@ -1,3 +1,6 @@
+import SealpostCore
+import SealpostSMTP
+import SealpostSQLite
 import ArgumentParser
 import Foundation
 import Logging

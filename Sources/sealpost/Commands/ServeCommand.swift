@@ -1,3 +1,6 @@
+import SealpostCore
+import SealpostSMTP
+import SealpostSQLite
 import NIOCore
 import ArgumentParser
 import Foundation

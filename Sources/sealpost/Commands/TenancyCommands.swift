@@ -1,5 +1,5 @@
 import ArgumentParser
-import SealpostSettings
+import SealpostCore
 import SealpostStorage
 
 func validateName(_ name: String, what: String) throws {

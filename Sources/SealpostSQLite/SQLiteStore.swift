@@ -1,6 +1,7 @@
+import SealpostStorage
 import Foundation
 import GRDB
-import SealpostSettings
+import SealpostCore
 
 /// The embedded default store: one SQLite file in WAL mode.
 ///

@@ -1,4 +1,4 @@
-import SealpostSettings
+import SealpostCore
 
 /// What our own check of the server's certificate found. The handshake itself accepts any
 /// certificate, so that opportunistic delivery works and failures can be named precisely.

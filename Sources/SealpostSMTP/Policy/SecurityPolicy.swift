@@ -1,4 +1,4 @@
-import SealpostSettings
+import SealpostCore
 
 /// One source of TLS requirements, in the shape of maddy's outbound security policies
 /// (`internal/target/remote/security.go`): a policy is made for one delivery, `prepare`s for

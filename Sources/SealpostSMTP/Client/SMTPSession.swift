@@ -1,4 +1,4 @@
-import SealpostSettings
+import SealpostCore
 import Foundation
 import Logging
 import NIOCore
@@ -237,7 +237,7 @@ struct Conversation {
     }
 
     /// The negotiated protocol version; `nil` below TLS 1.1.
-    func negotiatedVersion() async throws -> SealpostSettings.TLSVersion? {
+    func negotiatedVersion() async throws -> SealpostCore.TLSVersion? {
         let channel = self.channel
         let version = try await channel.eventLoop.submit {
             try channel.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self).tlsVersion
@@ -264,7 +264,7 @@ enum ClientTLSContext {
 }
 
 extension String {
-    var isIPAddress: Bool {
+    public var isIPAddress: Bool {
         (try? SocketAddress(ipAddress: self, port: 0)) != nil
     }
 }

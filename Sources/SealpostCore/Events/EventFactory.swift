@@ -1,5 +1,4 @@
 import Foundation
-import SealpostStorage
 
 /// Builds SendGrid Event Webhook events (`processed`, `delivered`, `deferred`, `bounce`…)
 /// with Sealpost's additions (`tls_version`, `tls_cipher`, `tls_failure`).

@@ -1,4 +1,4 @@
-import SealpostSettings
+import SealpostCore
 import NIOCore
 
 /// Per-phase limits of RFC 5321 §4.5.3.2, plus connect. Tests shrink them.

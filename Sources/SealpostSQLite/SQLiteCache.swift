@@ -1,5 +1,6 @@
+import SealpostStorage
 import GRDB
-import SealpostSettings
+import SealpostCore
 import Synchronization
 
 /// A read cache for the hot path (key lookup, tenant lookup, settings) that is never stale.

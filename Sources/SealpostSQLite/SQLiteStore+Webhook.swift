@@ -1,3 +1,5 @@
+import SealpostCore
+import SealpostStorage
 import Foundation
 import GRDB
 

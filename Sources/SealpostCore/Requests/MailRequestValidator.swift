@@ -1,11 +1,6 @@
-#if canImport(SealpostDelivery)
-// Absent only in the fuzz build (scripts/fuzz), which compiles MailRequest.swift into one module.
-import SealpostDelivery
-#endif
-
 /// SendGrid's validation of a v3 mail-send body, with its error texts where they are known.
 /// All problems are collected and answered at once, each naming its field.
-enum MailRequestValidator {
+public enum MailRequestValidator {
     static let fromMessage = "The from object must be provided for every email send. It is an object that requires the email parameter, but may also contain a name parameter.  e.g. {\"email\" : \"example@example.com\"}  or {\"email\" : \"example@example.com\", \"name\" : \"Example Recipient\"}."
     static let personalizationsMessage = "The personalizations field is required and must have at least one personalization."
     static let contentMessage = "Unless a valid template_id is provided, the content parameter is required. There must be at least one defined content block. We typically suggest both text/plain and text/html blocks are included, but only one block is required."
@@ -13,7 +8,7 @@ enum MailRequestValidator {
     static let subjectMessage = "The subject is required. You can get around this requirement if you use a template with a subject defined or if every personalization has a subject defined."
     static let addressMessage = "Does not contain a valid address."
 
-    static func validate(_ body: [String: JSONValue], maxRecipients: Int) throws(ValidationFailure) -> MailRequest {
+    public static func validate(_ body: [String: JSONValue], maxRecipients: Int) throws(ValidationFailure) -> MailRequest {
         var errors: [FieldError] = []
         func fail(_ field: String?, _ message: String) { errors.append(.init(field: field, message: message)) }
 
@@ -167,12 +162,12 @@ enum MailRequestValidator {
 
     /// RFC 5322 §3.6.8 field-name: printable US-ASCII except colon, so a custom header can
     /// never be malformed or split into two (found by the request-body fuzzer: `"X- A"`).
-    static func isFieldName(_ s: String) -> Bool {
+    public static func isFieldName(_ s: String) -> Bool {
         !s.isEmpty && s.utf8.allSatisfy { $0 >= 33 && $0 <= 126 && $0 != 58 }
     }
 
     /// A pragmatic RFC 5321 check: `local@domain`, no spaces or controls, sane lengths.
-    static func isValidAddress(_ s: String) -> Bool {
+    public static func isValidAddress(_ s: String) -> Bool {
         guard s.utf8.count <= 254, let at = s.lastIndex(of: "@") else { return false }
         let local = s[..<at]
         let domain = s[s.index(after: at)...]
@@ -193,5 +188,5 @@ enum MailRequestValidator {
 
 extension String {
     /// Checked on scalars: "\r\n" is one `Character`, equal to neither "\r" nor "\n".
-    var hasLineBreak: Bool { unicodeScalars.contains { $0 == "\r" || $0 == "\n" } }
+    public var hasLineBreak: Bool { unicodeScalars.contains { $0 == "\r" || $0 == "\n" } }
 }

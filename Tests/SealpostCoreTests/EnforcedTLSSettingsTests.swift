@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import SealpostSettings
+@testable import SealpostCore
 
 @Suite struct EnforcedTLSSettingsTests {
     @Test func defaultIsOpportunisticAtTLS11() {

@@ -1,3 +1,4 @@
+import SealpostCore
 import Foundation
 import SwiftASN1
 import X509

@@ -1,3 +1,5 @@
+import SealpostCore
+import SealpostStorage
 import GRDB
 
 /// Versioned schema of the SQLite store. Migrations are append-only: never edit a shipped one.

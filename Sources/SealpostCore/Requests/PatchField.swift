@@ -1,20 +1,15 @@
-#if canImport(SealpostSettings)
-// Absent only in the fuzz build (scripts/fuzz), which compiles the settings files into one module.
-import SealpostSettings
-#endif
-
 /// One field of a partial-update body: absent, a value, or present with the wrong type.
 ///
 /// Decoding straight into this (instead of a generic JSON tree) costs one decode attempt per
 /// field on the hot PATCH path and still names the bad field precisely.
-enum PatchField<Value: Sendable>: Sendable {
+public enum PatchField<Value: Sendable>: Sendable {
     case absent
     case value(Value)
     case invalid(typeName: String)
 }
 
 /// The body of `PATCH /v3/user/settings/enforced_tls`.
-struct EnforcedTLSPatchBody: Decodable {
+public struct EnforcedTLSPatchBody: Decodable {
     var requireTLS: PatchField<Bool> = .absent
     var requireValidCert: PatchField<Bool> = .absent
     /// The raw number or string; checked against the allowed versions by the route.
@@ -25,7 +20,7 @@ struct EnforcedTLSPatchBody: Decodable {
         case text(String)
     }
 
-    init() {}
+    public init() {}
 
     enum CodingKeys: String, CodingKey {
         case requireTLS = "require_tls"
@@ -33,7 +28,7 @@ struct EnforcedTLSPatchBody: Decodable {
         case version
     }
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         requireTLS = Self.bool(c, .requireTLS)
         requireValidCert = Self.bool(c, .requireValidCert)
@@ -63,7 +58,7 @@ struct EnforcedTLSPatchBody: Decodable {
 extension EnforcedTLSPatchBody {
     /// Validates a PATCH body field by field. All problems are reported at once, each naming
     /// its field; unknown fields are ignored (forward compatibility, as SendGrid does).
-    func validated() throws(ValidationFailure) -> EnforcedTLSPatch {
+    public func validated() throws(ValidationFailure) -> EnforcedTLSPatch {
         var patch = EnforcedTLSPatch()
         var errors: [FieldError] = []
         func flag(_ field: PatchField<Bool>, _ name: String) -> Bool? {

@@ -1,5 +1,5 @@
 import Testing
-@testable import SealpostSettings
+@testable import SealpostCore
 
 @Suite struct APIKeyTests {
     @Test func generatedKeysHaveSendGridShape() {

@@ -1,4 +1,4 @@
-import SealpostSettings
+import SealpostCore
 
 /// The client side of one SMTP session, as a pure state machine in the style of
 /// async-http-client: events in (`start`, a reply, the TLS handshake's result, a broken

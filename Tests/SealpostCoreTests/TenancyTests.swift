@@ -1,5 +1,5 @@
 import Testing
-@testable import SealpostSettings
+@testable import SealpostCore
 
 @Suite struct TenancyTests {
     @Test func onBehalfOfSubuserIsTheBareUsername() {

@@ -1,0 +1,277 @@
+import Testing
+@testable import SealpostDelivery
+@testable import SealpostSMTP
+@testable import SealpostCore
+
+/// The client's conversation without sockets: a scripted server answers each phase, and the
+/// test checks the exact commands sent, the results reported and how the session ends, for
+/// every server behaviour the hostile-peer tests use (framing, timeouts and garbage reach the
+/// machine as `connectionFailed`, as the NIO handlers report them).
+@Suite struct SMTPClientStateMachineTests {
+    /// What the scripted server does when a reply of `phase` is awaited.
+    enum Answer {
+        case reply(Int, [String])
+        /// The connection breaks (or a read times out) with this reason.
+        case fail(String)
+    }
+
+    struct Run {
+        var sent: [String] = []
+        var reported: [Int: [RecipientResult]] = [:]
+        var end: SMTPClientStateMachine.SessionEnd?
+    }
+
+    static let lax = PolicySet([EnforcedTLSPolicy(settings: .default)])
+    static let strict = PolicySet([EnforcedTLSPolicy(settings: EnforcedTLSSettings(requireTLS: true, requireValidCert: false, version: .v1_2))])
+
+    static func message(_ id: String, to recipients: [String], body: String = "Subject: x\r\n\r\nhello\r\n") -> OutboundMessage {
+        OutboundMessage(id: id, mailFrom: "a@sender.test", recipients: recipients, content: Array(body.utf8))
+    }
+
+    /// Drives the machine to its end. `server` is asked for every awaited reply (with the
+    /// commands sent so far); `tls` answers STARTTLS's handshake.
+    static func converse(_ messages: [OutboundMessage], policy: PolicySet = lax, useTLS: Bool = true,
+                         tls: () -> TLSFacts? = { nil }, injected: Bool = false,
+                         server: (SMTPClientStateMachine.Phase, [String]) -> Answer) -> Run {
+        var machine = SMTPClientStateMachine(messages: messages, heloName: "client.test", mxHost: "mx.test", policy: policy, useTLS: useTLS)
+        var run = Run()
+        var actions = machine.start()
+        var steps = 0
+        while run.end == nil {
+            steps += 1
+            guard steps < 1000 else { Issue.record("no end"); return run }
+            var next: [SMTPClientStateMachine.Action] = []
+            for action in actions {
+                switch action {
+                case .send(let line): run.sent.append(line)
+                case .sendPipelined(let lines): run.sent.append(lines.joined(separator: "|"))
+                case .sendData(let bytes): run.sent.append("<data \(bytes.count)>")
+                case .awaitReply(let phase):
+                    switch server(phase, run.sent) {
+                    case .reply(let code, let lines): next = machine.replied(SMTPReply(code: code, lines: lines))
+                    case .fail(let reason): next = machine.connectionFailed(reason)
+                    }
+                case .startTLS:
+                    run.sent.append("<tls>")
+                    next = tls().map { machine.tlsEstablished($0) } ?? machine.tlsFailed(injected: injected)
+                case .messageDone(let index, let results, _):
+                    #expect(run.reported[index] == nil, "a message is reported once")
+                    run.reported[index] = results
+                case .finish(let end): run.end = end
+                }
+            }
+            actions = next
+        }
+        return run
+    }
+
+    /// A well-behaved server: greeting, EHLO with `extensions`, 250 to everything, 354 to DATA.
+    static func good(_ extensions: [String] = ["PIPELINING"]) -> (SMTPClientStateMachine.Phase, [String]) -> Answer {
+        { phase, _ in
+            switch phase {
+            case .greeting: .reply(220, ["mx.test ESMTP"])
+            case .ehlo: .reply(250, ["mx.test"] + extensions)
+            case .dataInit: .reply(354, ["go ahead"])
+            case .dataTermination: .reply(250, ["2.0.0 queued as X"])
+            case .quit: .reply(221, ["2.0.0 bye"])
+            default: .reply(250, ["2.0.0 ok"])
+            }
+        }
+    }
+
+    /// The DATA size of `message(_:to:)`'s default body.
+    static let n = message("x", to: []).data.count
+
+    static let accepted = RecipientResult.delivered(SMTPReply(code: 250, lines: ["2.0.0 queued as X"]))
+
+    @Test func pipelinedSessionWithTwoMessages() {
+        let m = Self.message("m1", to: ["b@mx.test", "c@mx.test"])
+        let run = Self.converse([m, Self.message("m2", to: ["d@mx.test"])], server: Self.good())
+        #expect(run.sent == [
+            "EHLO client.test",
+            "MAIL FROM:<a@sender.test>|RCPT TO:<b@mx.test>|RCPT TO:<c@mx.test>|DATA", "<data \(m.data.count)>",
+            "MAIL FROM:<a@sender.test>|RCPT TO:<d@mx.test>|DATA", "<data \(m.data.count)>",
+            "QUIT",
+        ])
+        #expect(run.reported == [0: [Self.accepted, Self.accepted], 1: [Self.accepted]])
+        #expect(run.end == .outcome(.completed(.plaintext, [[Self.accepted, Self.accepted], [Self.accepted]])))
+    }
+
+    @Test func oneCommandAtATimeWithoutPipelining() {
+        let run = Self.converse([Self.message("m", to: ["b@mx.test", "c@mx.test"])], server: Self.good(["SIZE 1000000"]))
+        #expect(run.sent == ["EHLO client.test", "MAIL FROM:<a@sender.test> SIZE=\(Self.n)", "RCPT TO:<b@mx.test>", "RCPT TO:<c@mx.test>", "DATA",
+                             "<data \(Self.n)>", "QUIT"])
+    }
+
+    @Test func heloFallbackHasNoExtensions() {
+        let run = Self.converse([Self.message("m", to: ["b@mx.test"])]) { phase, _ in
+            if phase == .ehlo { return .reply(502, ["5.5.1 no EHLO"]) }
+            return Self.good()(phase, [])
+        }
+        #expect(run.sent == ["EHLO client.test", "HELO client.test", "MAIL FROM:<a@sender.test>", "RCPT TO:<b@mx.test>", "DATA", "<data \(Self.n)>", "QUIT"])
+        #expect(run.reported[0] == [Self.accepted])
+    }
+
+    @Test func aRejectedRecipientKeepsItsReplyAndTheOthersAreDelivered() {
+        var rcpt = 0
+        let run = Self.converse([Self.message("m", to: ["b@mx.test", "unknown@mx.test"])]) { phase, sent in
+            if phase == .rcptTo {
+                rcpt += 1
+                if rcpt == 2 { return .reply(550, ["5.1.1 user unknown"]) }
+            }
+            return Self.good()(phase, sent)
+        }
+        #expect(run.reported[0] == [Self.accepted, .permanent(SMTPReply(code: 550, lines: ["5.1.1 user unknown"]))])
+        #expect(!run.sent.contains("RSET"), "a delivered transaction needs no RSET")
+    }
+
+    @Test func pipelinedDATAAcceptedAfterEveryRecipientFailedIsEndedEmptyAndReset() {
+        let run = Self.converse([Self.message("m", to: ["b@mx.test"]), Self.message("n", to: ["c@mx.test"])]) { phase, sent in
+            if phase == .rcptTo && sent.last!.contains("b@mx.test") { return .reply(451, ["4.3.0 try later"]) }
+            return Self.good()(phase, sent)
+        }
+        #expect(run.sent == ["EHLO client.test", "MAIL FROM:<a@sender.test>|RCPT TO:<b@mx.test>|DATA", "<data 3>", "RSET",
+                             "MAIL FROM:<a@sender.test>|RCPT TO:<c@mx.test>|DATA", "<data \(Self.n)>", "QUIT"])
+        #expect(run.reported[0] == [.temporary(SMTPReply(code: 451, lines: ["4.3.0 try later"]))])
+        #expect(run.reported[1] == [Self.accepted])
+    }
+
+    @Test func aRefusedMAILFailsEveryRecipientWithItsReply() {
+        let run = Self.converse([Self.message("m", to: ["b@mx.test", "c@mx.test"])], server: { phase, sent in
+            if phase == .mailFrom { return .reply(553, ["5.7.1 sender rejected"]) }
+            if phase == .dataInit { return .reply(503, ["5.5.1 no valid recipients"]) }
+            return Self.good()(phase, sent)
+        })
+        let refused = RecipientResult.permanent(SMTPReply(code: 553, lines: ["5.7.1 sender rejected"]))
+        #expect(run.reported[0] == [refused, refused])
+        #expect(run.sent.suffix(2) == ["RSET", "QUIT"])
+    }
+
+    @Test func aTemporaryFinalReplyDefersAndResets() {
+        let run = Self.converse([Self.message("m", to: ["b@mx.test"])]) { phase, sent in
+            if phase == .dataTermination { return .reply(452, ["4.3.1 queue full"]) }
+            return Self.good()(phase, sent)
+        }
+        #expect(run.reported[0] == [.temporary(SMTPReply(code: 452, lines: ["4.3.1 queue full"]))])
+        #expect(run.sent.suffix(2) == ["RSET", "QUIT"])
+    }
+
+    @Test func sizeAndSMTPUTF8AreRefusedBeforeAnyCommand() {
+        let big = Self.message("big", to: ["b@mx.test"], body: String(repeating: "x", count: 200))
+        let utf8 = OutboundMessage(id: "u", mailFrom: "a@sender.test", recipients: ["jö@mx.test"], content: Array("x".utf8))
+        let run = Self.converse([big, utf8, Self.message("ok", to: ["c@mx.test"])], server: Self.good(["SIZE 100", "PIPELINING"]))
+        #expect(run.reported[0] == [.permanent(.local(552, "5.3.4", "message size 205 exceeds the server's limit 100"))])
+        #expect(run.reported[1] == [.permanent(.local(553, "5.6.7", "non-ASCII address and the server lacks SMTPUTF8"))])
+        #expect(run.reported[2] == [Self.accepted])
+        #expect(run.sent.filter { $0.hasPrefix("MAIL") } == ["MAIL FROM:<a@sender.test> SIZE=\(Self.n)|RCPT TO:<c@mx.test>|DATA"])
+    }
+
+    @Test func aGreetingThatIsNot220MakesTheHostUnreachable() {
+        let run = Self.converse([Self.message("m", to: ["b@mx.test"])]) { phase, sent in
+            phase == .greeting ? .reply(554, ["5.3.2 no service"]) : Self.good()(phase, sent)
+        }
+        #expect(run.end == .outcome(.unreachable("greeting: 554 5.3.2 no service")))
+        #expect(run.sent.isEmpty)
+    }
+
+    /// Overlong lines, endless replies, garbage and drip-fed greetings end in the framer,
+    /// the parser or a timeout before the first transaction: the host is unreachable.
+    @Test(arguments: ["reply line too long", "reply longer than 128 lines", "malformed SMTP reply line: hello", "timed out waiting for greeting"])
+    func brokenServersBeforeTheTransactionAreUnreachable(_ reason: String) {
+        let run = Self.converse([Self.message("m", to: ["b@mx.test"])]) { phase, sent in
+            phase == .greeting ? .fail(reason) : Self.good()(phase, sent)
+        }
+        #expect(run.end == .outcome(.unreachable(reason)))
+        #expect(run.reported.isEmpty)
+    }
+
+    /// dropdata: the line dies in the middle of the message. That message and every later one
+    /// are deferred (nothing is marked delivered); earlier ones keep their results.
+    @Test func aConnectionLostInDATADefersThisAndTheRest() {
+        var data = 0
+        let messages = [Self.message("m1", to: ["b@mx.test"]), Self.message("m2", to: ["c@mx.test"]), Self.message("m3", to: ["d@mx.test"])]
+        let run = Self.converse(messages) { phase, sent in
+            if phase == .dataTermination {
+                data += 1
+                if data == 2 { return .fail("connection closed by the server") }
+            }
+            return Self.good()(phase, sent)
+        }
+        let lost = RecipientResult.temporary(.local(451, "4.4.2", "connection lost: connection closed by the server"))
+        #expect(run.reported == [0: [Self.accepted]])
+        #expect(run.end == .outcome(.completed(.plaintext, [[Self.accepted], [lost], [lost]])))
+    }
+
+    // MARK: STARTTLS and the policies
+
+    static let tls13 = TLSFacts(version: .v1_3, certificate: .untrusted)
+
+    @Test func startTLSThenEHLOAgainAndOnlyTheNewCapabilitiesCount() {
+        var ehlo = 0
+        let run = Self.converse([Self.message("m", to: ["b@mx.test"])], tls: { Self.tls13 }) { phase, sent in
+            switch phase {
+            case .ehlo:
+                ehlo += 1
+                // Before TLS: STARTTLS and PIPELINING; after: nothing (so no pipelining).
+                return ehlo == 1 ? .reply(250, ["mx.test", "STARTTLS", "PIPELINING"]) : .reply(250, ["mx.test"])
+            case .startTLS: return .reply(220, ["2.0.0 ready"])
+            default: return Self.good()(phase, sent)
+            }
+        }
+        #expect(run.sent == ["EHLO client.test", "STARTTLS", "<tls>", "EHLO client.test", "MAIL FROM:<a@sender.test>", "RCPT TO:<b@mx.test>",
+                             "DATA", "<data \(Self.n)>", "QUIT"])
+        #expect(run.end == .outcome(.completed(SessionTLS(reached: .encrypted, version: .v1_3, cipher: nil), [[Self.accepted]])))
+    }
+
+    /// hide / refuse454 / refuse502 under require_tls: only EHLO, STARTTLS (if offered) and QUIT.
+    @Test(arguments: [("hide", 0), ("refuse454", 454), ("refuse502", 502)])
+    func strippedSTARTTLSIsRefusedUnderRequireTLS(_ mode: String, _ code: Int) {
+        let serverFor = { (phase: SMTPClientStateMachine.Phase, sent: [String]) -> Answer in
+            switch phase {
+            case .ehlo: return .reply(250, ["mx.test"] + (code == 0 ? [] : ["STARTTLS"]))
+            case .startTLS: return .reply(code, ["no"])
+            default: return Self.good()(phase, sent)
+            }
+        }
+        let strict = Self.converse([Self.message("m", to: ["b@mx.test"])], policy: Self.strict, server: serverFor)
+        #expect(strict.sent == (code == 0 ? ["EHLO client.test", "QUIT"] : ["EHLO client.test", "STARTTLS", "QUIT"]), "\(mode)")
+        let refusal = PolicyRefusal(policy: "enforced_tls", failure: .starttlsNotSupported, permanence: .permanent, status: "5.7.10")
+        #expect(strict.end == .outcome(.policyRefused(refusal, ConnectionFacts(starttlsOffered: false, tls: nil))), "\(mode)")
+        // Opportunistic mail goes on in plaintext.
+        let lax = Self.converse([Self.message("m", to: ["b@mx.test"])], server: serverFor)
+        #expect(lax.reported[0] == [Self.accepted], "\(mode)")
+    }
+
+    @Test func aFailedHandshakeRetriesInPlaintextOnlyWhenEveryPolicyAllowsIt() {
+        let offering = { (phase: SMTPClientStateMachine.Phase, sent: [String]) -> Answer in
+            switch phase {
+            case .ehlo: .reply(250, ["mx.test", "STARTTLS"])
+            case .startTLS: .reply(220, ["go"])
+            default: Self.good()(phase, sent)
+            }
+        }
+        #expect(Self.converse([Self.message("m", to: ["b@mx.test"])], server: offering).end == .retryWithoutTLS)
+        let strict = Self.converse([Self.message("m", to: ["b@mx.test"])], policy: Self.strict, server: offering)
+        #expect(strict.end == .outcome(.policyRefused(
+            PolicyRefusal(policy: "enforced_tls", failure: .validationFailure, permanence: .permanent, status: "5.7.10"),
+            ConnectionFacts(starttlsOffered: true, tls: nil))))
+        // The plaintext retry itself: STARTTLS is not tried again; a strict policy refuses it.
+        let retry = Self.converse([Self.message("m", to: ["b@mx.test"])], useTLS: false, server: offering)
+        #expect(!retry.sent.contains("STARTTLS") && retry.reported[0] == [Self.accepted])
+        let strictRetry = Self.converse([Self.message("m", to: ["b@mx.test"])], policy: Self.strict, useTLS: false, server: offering)
+        #expect(strictRetry.sent == ["EHLO client.test", "QUIT"])
+    }
+
+    /// inject: plaintext after the 220 was discarded by the decoder; if the handshake then
+    /// fails, the host is given up for now and never tried in plaintext.
+    @Test func aHandshakeFailureAfterAnInjectionIsNeverRetriedInPlaintext() {
+        let run = Self.converse([Self.message("m", to: ["b@mx.test"])], injected: true) { phase, sent in
+            switch phase {
+            case .ehlo: .reply(250, ["mx.test", "STARTTLS"])
+            case .startTLS: .reply(220, ["go"])
+            default: Self.good()(phase, sent)
+            }
+        }
+        #expect(run.end == .outcome(.unreachable("plaintext injected after STARTTLS")))
+    }
+}
