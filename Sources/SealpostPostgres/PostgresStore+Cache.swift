@@ -23,17 +23,19 @@ extension PostgresStore {
         if Self.validatedInScope { return cache.epoch }
         let since = cache.generation
         // One statement, so the generation and the scopes come from one snapshot.
-        let rows = try await client.query("""
-            SELECT g.value, p.value,
-                   (SELECT array_agg(scope) FROM changes WHERE \(since) >= 0 AND generation > \(since) AND generation <= g.value)
-            FROM meta g, meta p WHERE g.key = 'generation' AND p.key = 'pruned_through'
-            """, logger: logger)
-        for try await (generation, pruned, scopes) in rows.decode((Int64, Int64, [String]?).self) {
-            // Behind the pruned log, or never synchronised: the log cannot say, so clear all.
-            let known = since >= 0 && since >= pruned
-            return cache.catchUp(to: generation, changes: known ? (scopes ?? []) : nil)
+        let row = try await withConnection { [logger] c -> (Int64, Int64, [String]?)? in
+            let rows = try await c.query("""
+                SELECT g.value, p.value,
+                       (SELECT array_agg(scope) FROM changes WHERE \(since) >= 0 AND generation > \(since) AND generation <= g.value)
+                FROM meta g, meta p WHERE g.key = 'generation' AND p.key = 'pruned_through'
+                """, logger: logger)
+            for try await row in rows.decode((Int64, Int64, [String]?).self) { return row }
+            return nil
         }
-        return cache.epoch
+        guard let (generation, pruned, scopes) = row else { return cache.epoch }
+        // Behind the pruned log, or never synchronised: the log cannot say, so clear all.
+        let known = since >= 0 && since >= pruned
+        return cache.catchUp(to: generation, changes: known ? (scopes ?? []) : nil)
     }
 
     /// Called inside every transaction that changes cached data.

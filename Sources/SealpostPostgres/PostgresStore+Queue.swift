@@ -7,7 +7,7 @@ import SealpostStorage
 extension PostgresStore {
     public func enqueue(_ messages: [NewMessage], events: [EventRecord], lifetime: TimeInterval) async throws {
         let now = Date().timeIntervalSince1970
-        try await transaction { tx in
+        try await transaction { [self] tx in
             for m in messages {
                 try await tx.query("""
                     INSERT INTO messages (id, x_message_id, user_id, mail_from, smtp_id, content, categories, custom_args, created_at)
@@ -29,7 +29,7 @@ extension PostgresStore {
 
     public func claimDeliveries(now: Date, limit: Int, lease: TimeInterval) async throws -> [QueuedDelivery] {
         let t = now.timeIntervalSince1970
-        return try await client.withConnection { c in
+        return try await withConnection { [self] c in
             // SKIP LOCKED: nodes claiming at the same moment pass over each other's rows
             // instead of waiting for them, so each due delivery goes to exactly one node.
             let rows = try await c.query("""
@@ -65,7 +65,7 @@ extension PostgresStore {
 
     public func renewLeases(ids: [Int64], now: Date, lease: TimeInterval) async throws -> Int {
         guard !ids.isEmpty else { return 0 }
-        return try await client.withConnection { c in
+        return try await withConnection { [self] c in
             try await Self.count(c, """
                 UPDATE deliveries SET lease_until = \(now.timeIntervalSince1970 + lease)
                 WHERE id = ANY(\(ids)) AND lease_owner = \(leaseOwner) AND state = 'queued' AND lease_until > 0 RETURNING id
@@ -76,7 +76,7 @@ extension PostgresStore {
     /// Frees every lease. Only right for a database that one node uses alone; `serve` on
     /// PostgreSQL never calls it and lets leases expire instead.
     public func releaseAllLeases() async throws -> Int {
-        try await client.withConnection { c in
+        try await withConnection { [self] c in
             try await Self.count(c, "UPDATE deliveries SET lease_until = 0 WHERE state = 'queued' AND lease_until > 0 RETURNING id", logger: logger)
         }
     }
@@ -132,7 +132,7 @@ extension PostgresStore {
         } else {
             "SELECT user_id, sg_event_id, event, email, payload FROM events ORDER BY id LIMIT \(limit)"
         }
-        return try await client.withConnection { c in
+        return try await withConnection { [self] c in
             var events: [EventRecord] = []
             for try await (uid, sgEventID, event, email, payload) in try await c.query(query, logger: logger)
                 .decode((Int64, String, String, String, String).self) {
@@ -143,7 +143,7 @@ extension PostgresStore {
     }
 
     public func queueCounts() async throws -> [String: Int] {
-        try await client.withConnection { c in
+        try await withConnection { [self] c in
             var counts: [String: Int] = [:]
             for try await (state, n) in try await c.query("SELECT state, COUNT(*) FROM deliveries GROUP BY state", logger: logger)
                 .decode((String, Int).self) {
@@ -158,7 +158,7 @@ extension PostgresStore {
         let pattern = q.emailPrefix.map {
             $0.lowercased().replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "_", with: "\\_") + "%"
         }
-        return try await client.withConnection { c in
+        return try await withConnection { [self] c in
             var blocks: [BlockRecord] = []
             for try await (uid, email, reason, status, created) in try await c.query("""
                 SELECT user_id, email, reason, status, created FROM blocks
@@ -175,7 +175,7 @@ extension PostgresStore {
     }
 
     public func deleteBlock(userID: Int64, email: String) async throws -> Bool {
-        try await client.withConnection { c in
+        try await withConnection { [self] c in
             try await Self.count(c, "DELETE FROM blocks WHERE user_id = \(userID) AND email = \(email.lowercased()) RETURNING email", logger: logger) > 0
         }
     }

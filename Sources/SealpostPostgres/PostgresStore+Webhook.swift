@@ -6,14 +6,14 @@ import SealpostStorage
 
 extension PostgresStore {
     public func webhookSettings(userID: Int64) async throws -> WebhookSettings {
-        try await client.withConnection { c in
+        try await withConnection { [self] c in
             try await Self.fetchWebhook(c, userID: userID, logger: logger) ?? .disabled
         }
     }
 
     public func saveWebhookSettings(userID: Int64, _ settings: WebhookSettings) async throws {
         let events = String(decoding: try JSONEncoder().encode(settings.events), as: UTF8.self)
-        try await transaction { tx in
+        try await transaction { [self] tx in
             var wasEnabled = false
             for try await enabled in try await tx.query("SELECT enabled FROM webhook_settings WHERE user_id = \(userID) FOR UPDATE", logger: logger)
                 .decode(Bool.self) { wasEnabled = enabled }
@@ -30,7 +30,7 @@ extension PostgresStore {
 
     public func pendingWebhookBatches(limit: Int) async throws -> [WebhookBatch] {
         let now = Date().timeIntervalSince1970
-        return try await transaction { tx in
+        return try await transaction { [self] tx in
             var users: [(Int64, String, String)] = []
             for try await row in try await tx.query("SELECT user_id, url, events FROM webhook_settings WHERE enabled AND url <> ''", logger: logger)
                 .decode((Int64, String, String).self) { users.append(row) }
@@ -65,12 +65,12 @@ extension PostgresStore {
     public func markPosted(eventIDs: [Int64]) async throws {
         guard !eventIDs.isEmpty else { return }
         let now = Date().timeIntervalSince1970
-        try await client.query("UPDATE events SET posted_at = \(now) WHERE id = ANY(\(eventIDs))", logger: logger)
+        try await withConnection { [logger] c in try await c.query("UPDATE events SET posted_at = \(now) WHERE id = ANY(\(eventIDs))", logger: logger) }
     }
 
     public func releaseWebhookEvents(eventIDs: [Int64]) async throws {
         guard !eventIDs.isEmpty else { return }
-        try await client.query("UPDATE events SET post_lease_until = 0 WHERE id = ANY(\(eventIDs)) AND posted_at IS NULL", logger: logger)
+        try await withConnection { [logger] c in try await c.query("UPDATE events SET post_lease_until = 0 WHERE id = ANY(\(eventIDs)) AND posted_at IS NULL", logger: logger) }
     }
 
     static func fetchWebhook(_ c: PostgresConnection, userID: Int64, logger: Logger) async throws -> WebhookSettings? {

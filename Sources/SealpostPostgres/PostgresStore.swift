@@ -107,17 +107,29 @@ public final class PostgresStore: SealpostStore {
 
     /// A transaction whose errors come out as thrown by the body, not wrapped in
     /// `PostgresTransactionError`, so callers match `StoreError` and `PSQLError` directly.
+    /// How long one database call may take before the caller stops waiting (see `withDeadline`).
+    static let deadline: Duration = .seconds(20)
+
     static func transaction<T: Sendable>(client: PostgresClient, logger: Logger,
-                                         _ body: (PostgresConnection) async throws -> T) async throws -> T {
+                                         _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
-            return try await client.withTransaction(logger: logger) { tx in try await body(tx) }
+            return try await withDeadline(deadline, "PostgreSQL transaction") {
+                try await client.withTransaction(logger: logger) { tx in try await body(tx) }
+            }
         } catch let error as PostgresTransactionError {
-            throw error.closureError ?? error
+            // The cause, wherever it struck (BEGIN, the body, COMMIT, ROLLBACK), so that callers
+            // see what happened, a broken connection included (answered 503, see PSQLError below).
+            throw error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError ?? error
         }
     }
 
-    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try await Self.transaction(client: client, logger: logger, body)
+    }
+
+    /// A pooled connection for `body`, within `deadline`.
+    func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await withDeadline(Self.deadline, "PostgreSQL") { [client] in try await client.withConnection(body) }
     }
 
     static func isUniqueViolation(_ error: any Error) -> Bool {
@@ -130,7 +142,7 @@ public final class PostgresStore: SealpostStore {
         let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         let d = EnforcedTLSSettings.default
         do {
-            return try await transaction { tx in
+            return try await transaction { [self] tx in
                 if let parentID {
                     guard let parent = try await Self.fetchUser(tx, "SELECT \(unescaped: Self.userColumns) FROM users WHERE id = \(parentID)", logger: logger) else {
                         throw StoreError.notFound("parent account \(parentID)")
@@ -157,19 +169,19 @@ public final class PostgresStore: SealpostStore {
     static let userColumns = "id, kind, name, email, parent_id, created_at"
 
     public func user(named name: String) async throws -> User? {
-        try await client.withConnection { c in
+        try await withConnection { [self] c in
             try await Self.fetchUser(c, "SELECT \(unescaped: Self.userColumns) FROM users WHERE name = \(name)", logger: logger)
         }
     }
 
     public func user(id: Int64) async throws -> User? {
-        try await client.withConnection { c in
+        try await withConnection { [self] c in
             try await Self.fetchUser(c, "SELECT \(unescaped: Self.userColumns) FROM users WHERE id = \(id)", logger: logger)
         }
     }
 
     public func subusers(parentID: Int64, username: String?, limit: Int, offset: Int) async throws -> [User] {
-        try await client.withConnection { c in
+        try await withConnection { [self] c in
             let query: PostgresQuery = if let username {
                 "SELECT \(unescaped: Self.userColumns) FROM users WHERE kind = 'subuser' AND parent_id = \(parentID) AND name = \(username) ORDER BY id LIMIT \(limit) OFFSET \(offset)"
             } else {
@@ -181,7 +193,7 @@ public final class PostgresStore: SealpostStore {
 
     public func subuser(parentID: Int64, username: String) async throws -> User? {
         try await cache.value(\.subusers, "\(parentID) \(username)", epoch: validate()) {
-            try await client.withConnection { c in
+            try await withConnection { [self] c in
                 try await Self.fetchUser(c, """
                     SELECT \(unescaped: Self.userColumns) FROM users WHERE kind = 'subuser' AND parent_id = \(parentID) AND name = \(username)
                     """, logger: logger)
@@ -191,7 +203,7 @@ public final class PostgresStore: SealpostStore {
 
     public func customer(parentID: Int64, id: Int64) async throws -> User? {
         try await cache.value(\.customers, "\(parentID) \(id)", epoch: validate()) {
-            try await client.withConnection { c in
+            try await withConnection { [self] c in
                 try await Self.fetchUser(c, """
                     SELECT \(unescaped: Self.userColumns) FROM users WHERE kind = 'customer' AND parent_id = \(parentID) AND id = \(id)
                     """, logger: logger)
@@ -204,7 +216,7 @@ public final class PostgresStore: SealpostStore {
     public func insertKey(_ key: StoredAPIKey) async throws {
         guard try await user(id: key.userID) != nil else { throw StoreError.notFound("user \(key.userID)") }
         let scopes = try Self.encode(key.grant)
-        try await transaction { tx in
+        try await transaction { [self] tx in
             try await tx.query("""
                 INSERT INTO api_keys (id, user_id, name, scopes, secret_hash, created_at, revoked_at)
                 VALUES (\(key.id), \(key.userID), \(key.name), \(scopes), \(Data(key.secretHash)),
@@ -222,7 +234,7 @@ public final class PostgresStore: SealpostStore {
     }
 
     private func fetchKeyWithUser(id: String) async throws -> (StoredAPIKey, User)? {
-        try await client.withConnection { c in
+        try await withConnection { [self] c in
             let rows = try await c.query("""
                 SELECT \(unescaped: Self.keyColumns), u.id, u.kind, u.name, u.email, u.parent_id, u.created_at
                 FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.id = \(id)
@@ -236,7 +248,7 @@ public final class PostgresStore: SealpostStore {
     }
 
     public func keys(userID: Int64) async throws -> [StoredAPIKey] {
-        try await client.withConnection { c in
+        try await withConnection { [self] c in
             var keys: [StoredAPIKey] = []
             for try await (id, uid, name, scopes, hash, created, revoked) in try await c.query("""
                 SELECT \(unescaped: Self.keyColumns) FROM api_keys k WHERE k.user_id = \(userID) AND k.revoked_at IS NULL ORDER BY k.seq
@@ -254,7 +266,7 @@ public final class PostgresStore: SealpostStore {
         } else {
             "UPDATE api_keys SET revoked_at = \(now) WHERE id = \(id) AND revoked_at IS NULL RETURNING id"
         }
-        return try await transaction { tx in
+        return try await transaction { [self] tx in
             guard try await Self.count(tx, query, logger: logger) > 0 else { return false }
             try await Self.record(tx, [.key(id)], logger: logger)
             return true
@@ -265,7 +277,7 @@ public final class PostgresStore: SealpostStore {
 
     public func enforcedTLS(userID: Int64) async throws -> EnforcedTLSSettings {
         try await cache.value(\.settings, userID, epoch: validate()) {
-            try await client.withConnection { c in
+            try await withConnection { [self] c in
                 guard let settings = try await Self.fetchSettings(c, userID: userID, forUpdate: false, logger: logger) else {
                     throw StoreError.notFound("user \(userID)")
                 }
@@ -354,7 +366,7 @@ public final class PostgresStore: SealpostStore {
         } else {
             "\(unescaped: base) ORDER BY a.id"
         }
-        return try await client.withConnection { c in
+        return try await withConnection { [self] c in
             var entries: [AuditEntry] = []
             let decoder = JSONDecoder()
             for try await (id, uid, name, keyID, onBehalfOf, via, old, new, at) in try await c.query(query, logger: logger)
@@ -429,5 +441,21 @@ public final class PostgresStore: SealpostStore {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+/// Connection-level failures and the server's "cannot serve now" states: SQLSTATE class 08
+/// (connection exception), 53 (insufficient resources), 57P01–57P03 (shutting down, starting).
+extension PSQLError: StoreAvailabilityError {
+    public var meansStoreUnavailable: Bool {
+        switch code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
+            return true
+        case .server:
+            guard let state = serverInfo?[.sqlState] else { return false }
+            return state.hasPrefix("08") || state.hasPrefix("53") || ["57P01", "57P02", "57P03"].contains(state)
+        default:
+            return false
+        }
     }
 }

@@ -292,3 +292,10 @@ public final class SQLiteStore: SealpostStore {
         return .scopes(Set(try JSONDecoder().decode([String].self, from: Data(text.utf8))))
     }
 }
+
+/// Busy or locked beyond GRDB's wait, an I/O error, a full disk, a file that cannot be opened.
+extension DatabaseError: StoreAvailabilityError {
+    public var meansStoreUnavailable: Bool {
+        [.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_CANTOPEN, .SQLITE_PROTOCOL].contains(resultCode.primaryResultCode)
+    }
+}

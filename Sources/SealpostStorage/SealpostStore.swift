@@ -78,6 +78,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case schemaTooNew(applied: [String])
     /// The database lacks migrations this Sealpost needs and was not asked to apply them.
     case schemaBehind(missing: [String])
+    /// The database cannot be used right now (see `StoreAvailabilityError`).
+    case unavailable(String)
 
     public var description: String {
         switch self {
@@ -86,6 +88,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
         case .notAParent(let name): "\(name) is not a parent account"
         case .schemaTooNew(let applied):
             "the database schema is newer than this Sealpost knows (applied migrations: \(applied.joined(separator: ", "))); upgrade Sealpost"
+        case .unavailable(let why): "the database is unavailable: \(why)"
         case .schemaBehind(let missing):
             "the database lacks migrations \(missing.joined(separator: ", ")); run `sealpost migrate` with the same --database first"
         }

@@ -1,4 +1,5 @@
 import SealpostCore
+import SealpostStorage
 import NIOCore
 import HTTPTypes
 import Foundation
@@ -32,6 +33,9 @@ public struct APIError: Error, HTTPResponseError, Equatable {
     public static let notFound = APIError(.notFound, message: "resource not found")
     public static let contentTooLarge = APIError(.contentTooLarge, message: "content too large")
     public static let tooManyRequests = APIError(.tooManyRequests, message: "too many requests")
+    /// The database cannot be used right now: nothing was done, retry.
+    public static let storeUnavailable = APIError(.serviceUnavailable, errors: [Item(field: nil, message: "service unavailable: the database cannot be reached; retry shortly")],
+                                                  headers: [.retryAfter: "5"])
     public static let internalError = APIError(.internalServerError, message: "internal server error")
 
     public static func methodNotAllowed(allow: [HTTPRequest.Method]) -> APIError {
@@ -72,6 +76,9 @@ public struct APIError: Error, HTTPResponseError, Equatable {
             return APIError(.badRequest, errors: failure.errors)
         case is NIOTooManyBytesError:
             return .contentTooLarge
+        case let error where isStoreUnavailable(error):
+            logger.error("request failed: the database is unavailable", metadata: ["error": "\(error)"])
+            return .storeUnavailable
         case let error as any HTTPResponseError:
             switch error.status {
             case .notFound: return .notFound
