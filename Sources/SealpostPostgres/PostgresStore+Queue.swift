@@ -12,10 +12,10 @@ extension PostgresStore {
                 try await tx.query("""
                     INSERT INTO messages (id, x_message_id, user_id, mail_from, smtp_id, content, categories, custom_args, created_at)
                     VALUES (\(m.id), \(m.xMessageID), \(m.userID), \(m.mailFrom), \(m.smtpID), \(Data(m.content)),
-                            \(try Self.json(m.categories)), \(try Self.json(m.customArgs)), \(now))
+                            \(try RowCoding.json(m.categories)), \(try RowCoding.json(m.customArgs)), \(now))
                     """, logger: logger)
                 let due = max(now, m.notBefore.timeIntervalSince1970)
-                let domains = m.recipients.map { $0.split(separator: "@").last.map { $0.lowercased() } ?? "" }
+                let domains = m.recipients.map(RowCoding.domain(ofRecipient:))
                 // One statement for all recipients of a message (up to 1,000).
                 try await tx.query("""
                     INSERT INTO deliveries (message_id, user_id, recipient, domain, state, next_attempt_at, expires_at, updated_at)
@@ -70,14 +70,6 @@ extension PostgresStore {
                 UPDATE deliveries SET lease_until = \(now.timeIntervalSince1970 + lease)
                 WHERE id = ANY(\(ids)) AND lease_owner = \(leaseOwner) AND state = 'queued' AND lease_until > 0 RETURNING id
                 """, logger: logger)
-        }
-    }
-
-    /// Frees every lease. Only right for a database that one node uses alone; `serve` on
-    /// PostgreSQL never calls it and lets leases expire instead.
-    public func releaseAllLeases() async throws -> Int {
-        try await withConnection { [self] c in
-            try await Self.count(c, "UPDATE deliveries SET lease_until = 0 WHERE state = 'queued' AND lease_until > 0 RETURNING id", logger: logger)
         }
     }
 
@@ -155,9 +147,7 @@ extension PostgresStore {
 
     public func blocks(userID: Int64, query q: BlockQuery) async throws -> [BlockRecord] {
         // SendGrid: prefix match, with % as a wildcard; `_` is literal.
-        let pattern = q.emailPrefix.map {
-            $0.lowercased().replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "_", with: "\\_") + "%"
-        }
+        let pattern = q.emailPrefix.map(RowCoding.likePrefix)
         return try await withConnection { [self] c in
             var blocks: [BlockRecord] = []
             for try await (uid, email, reason, status, created) in try await c.query("""

@@ -12,7 +12,7 @@ extension PostgresStore {
     }
 
     public func saveWebhookSettings(userID: Int64, _ settings: WebhookSettings) async throws {
-        let events = String(decoding: try JSONEncoder().encode(settings.events), as: UTF8.self)
+        let events = try RowCoding.webhookEvents(settings.events)
         try await transaction { [self] tx in
             var wasEnabled = false
             for try await enabled in try await tx.query("SELECT enabled FROM webhook_settings WHERE user_id = \(userID) FOR UPDATE", logger: logger)
@@ -36,19 +36,18 @@ extension PostgresStore {
                 .decode((Int64, String, String).self) { users.append(row) }
             var batches: [WebhookBatch] = []
             for (userID, url, eventsJSON) in users {
-                let settings = WebhookSettings(enabled: true, url: url,
-                                               events: (try? JSONDecoder().decode([String: Bool].self, from: Data(eventsJSON.utf8))) ?? [:])
+                let settings = WebhookSettings(enabled: true, url: url, events: RowCoding.webhookEvents(json: eventsJSON))
                 // Rows another node is reading right now are skipped, and what this node
                 // takes is reserved for it: two nodes never post the same event.
-                var wanted: [(id: Int64, payload: String)] = []
-                var skipped: [Int64] = []
+                var fetched: [(id: Int64, event: String, payload: String)] = []
                 for try await (id, event, payload) in try await tx.query("""
                     SELECT id, event, payload FROM events
                     WHERE user_id = \(userID) AND posted_at IS NULL AND post_lease_until <= \(now)
                     ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED
                     """, logger: logger).decode((Int64, String, String).self) {
-                    if settings.wants(event) { wanted.append((id, payload)) } else { skipped.append(id) }
+                    fetched.append((id, event, payload))
                 }
+                let (wanted, skipped) = RowCoding.split(fetched, for: settings)
                 if !skipped.isEmpty {
                     try await tx.query("UPDATE events SET posted_at = 0 WHERE id = ANY(\(skipped))", logger: logger)
                 }
@@ -76,7 +75,7 @@ extension PostgresStore {
     static func fetchWebhook(_ c: PostgresConnection, userID: Int64, logger: Logger) async throws -> WebhookSettings? {
         for try await (enabled, url, events) in try await c.query("SELECT enabled, url, events FROM webhook_settings WHERE user_id = \(userID)", logger: logger)
             .decode((Bool, String, String).self) {
-            return WebhookSettings(enabled: enabled, url: url, events: (try? JSONDecoder().decode([String: Bool].self, from: Data(events.utf8))) ?? [:])
+            return WebhookSettings(enabled: enabled, url: url, events: RowCoding.webhookEvents(json: events))
         }
         return nil
     }

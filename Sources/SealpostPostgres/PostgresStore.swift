@@ -25,7 +25,8 @@ public final class PostgresStore: SealpostStore {
     /// database that lacks migrations, or has ones this Sealpost does not know, is refused.
     public static func open(url: String, logger: Logger, migrate: Bool) async throws -> PostgresStore {
         let parsed = try PostgresURL(url)
-        let store = PostgresStore(client: PostgresClient(configuration: parsed.clientConfiguration, backgroundLogger: logger), logger: logger)
+        let store = PostgresStore(client: PostgresClient(configuration: parsed.clientConfiguration, backgroundLogger: logger), logger: logger,
+                                  displayName: PostgresURL.redacted(url))
         await store.started()
         do {
             try await store.waitForConnection(timeout: .seconds(15))
@@ -42,7 +43,8 @@ public final class PostgresStore: SealpostStore {
         }
     }
 
-    init(client: PostgresClient, logger: Logger) {
+    init(client: PostgresClient, logger: Logger, displayName: String = "postgres") {
+        self.displayName = displayName
         self.client = client
         self.logger = logger
         let (stream, continuation) = AsyncStream<Void>.makeStream()
@@ -95,6 +97,12 @@ public final class PostgresStore: SealpostStore {
 
     /// Stops the connection pool.
     public func close() { runner.cancel() }
+
+    /// The database, password hidden.
+    public let displayName: String
+
+    /// Several nodes share the queue: a dead node's leases expire (`--lease`); none is freed.
+    public func beginServing() async throws -> Int { 0 }
 
     /// Applies pending migrations (`sealpost migrate`); returns their names.
     public func migrate() async throws -> [String] {
@@ -215,7 +223,7 @@ public final class PostgresStore: SealpostStore {
 
     public func insertKey(_ key: StoredAPIKey) async throws {
         guard try await user(id: key.userID) != nil else { throw StoreError.notFound("user \(key.userID)") }
-        let scopes = try Self.encode(key.grant)
+        let scopes = try RowCoding.scopes(key.grant)
         try await transaction { [self] tx in
             try await tx.query("""
                 INSERT INTO api_keys (id, user_id, name, scopes, secret_hash, created_at, revoked_at)
@@ -403,7 +411,7 @@ public final class PostgresStore: SealpostStore {
 
     static func key(_ id: String, _ userID: Int64, _ name: String, _ scopes: String?, _ hash: Data, _ created: Double,
                     _ revoked: Double?) throws -> StoredAPIKey {
-        StoredAPIKey(id: id, userID: userID, name: name, grant: try decodeGrant(scopes), secretHash: [UInt8](hash),
+        StoredAPIKey(id: id, userID: userID, name: name, grant: try RowCoding.grant(scopes), secretHash: [UInt8](hash),
                      createdAt: Date(timeIntervalSince1970: created), revokedAt: revoked.map(Date.init(timeIntervalSince1970:)))
     }
 
@@ -423,24 +431,6 @@ public final class PostgresStore: SealpostStore {
         var n = 0
         for try await _ in try await c.query(query, logger: logger) { n += 1 }
         return n
-    }
-
-    static func encode(_ grant: ScopeGrant) throws -> String? {
-        switch grant {
-        case .fullAccess: return nil
-        case .scopes(let set): return String(decoding: try JSONEncoder().encode(set.sorted()), as: UTF8.self)
-        }
-    }
-
-    static func decodeGrant(_ text: String?) throws -> ScopeGrant {
-        guard let text else { return .fullAccess }
-        return .scopes(Set(try JSONDecoder().decode([String].self, from: Data(text.utf8))))
-    }
-
-    static func json(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 }
 

@@ -14,10 +14,10 @@ extension SQLiteStore {
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [m.id, m.xMessageID, m.userID, m.mailFrom, m.smtpID, Data(m.content),
-                                try Self.json(m.categories), try Self.json(m.customArgs), now])
+                                try RowCoding.json(m.categories), try RowCoding.json(m.customArgs), now])
                 let due = max(now, m.notBefore.timeIntervalSince1970)
                 for recipient in m.recipients {
-                    let domain = recipient.split(separator: "@").last.map { $0.lowercased() } ?? ""
+                    let domain = RowCoding.domain(ofRecipient: recipient)
                     try db.cachedStatement(sql: """
                         INSERT INTO deliveries (message_id, user_id, recipient, domain, state, next_attempt_at, expires_at, updated_at)
                         VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
@@ -72,7 +72,8 @@ extension SQLiteStore {
         }
     }
 
-    public func releaseAllLeases() async throws -> Int {
+    /// Only for a database this process serves alone (see `beginServing`).
+    func releaseAllLeases() async throws -> Int {
         try await write([]) { db in
             try db.execute(sql: "UPDATE deliveries SET lease_until = 0 WHERE state = 'queued' AND lease_until > 0")
             return db.changesCount
@@ -159,8 +160,7 @@ extension SQLiteStore {
             if let prefix = query.emailPrefix {
                 // SendGrid: prefix match, with % as a wildcard.
                 sql += " AND email LIKE ? ESCAPE '\\'"
-                let escaped = prefix.lowercased().replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "_", with: "\\_")
-                args += [escaped + "%"]
+                args += [RowCoding.likePrefix(prefix)]
             }
             sql += " ORDER BY created DESC, email LIMIT ? OFFSET ?"
             args += [query.limit, query.offset]
@@ -184,11 +184,5 @@ extension SQLiteStore {
         for e in events {
             try statement.execute(arguments: [e.userID, e.sgEventID, e.event, e.email, e.payload, now])
         }
-    }
-
-    private static func json(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 }

@@ -9,7 +9,7 @@ extension SQLiteStore {
     }
 
     public func saveWebhookSettings(userID: Int64, _ settings: WebhookSettings) async throws {
-        let events = String(decoding: try JSONEncoder().encode(settings.events), as: UTF8.self)
+        let events = try RowCoding.webhookEvents(settings.events)
         try await write([]) { db in
             let wasEnabled = try Self.fetchWebhook(db, userID: userID)?.enabled ?? false
             try db.execute(sql: """
@@ -35,11 +35,8 @@ extension SQLiteStore {
                     SELECT id, event, payload FROM events
                     WHERE user_id = ? AND posted_at IS NULL AND post_lease_until <= ? ORDER BY id LIMIT ?
                     """, arguments: [userID, now, limit])
-                var wanted: [(id: Int64, payload: String)] = []
-                var skipped: [Int64] = []
-                for r in rows {
-                    if settings.wants(r["event"]) { wanted.append((r["id"], r["payload"])) } else { skipped.append(r["id"]) }
-                }
+                let (wanted, skipped) = RowCoding.split(rows.map { (id: $0["id"] as Int64, event: $0["event"] as String, payload: $0["payload"] as String) },
+                                                        for: settings)
                 for id in skipped { try db.execute(sql: "UPDATE events SET posted_at = 0 WHERE id = ?", arguments: [id]) }
                 for (id, _) in wanted {
                     try db.execute(sql: "UPDATE events SET post_lease_until = ? WHERE id = ?", arguments: [now + WebhookBatch.lease, id])
@@ -67,7 +64,7 @@ extension SQLiteStore {
 
     private static func fetchWebhook(_ db: Database, userID: Int64) throws -> WebhookSettings? {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM webhook_settings WHERE user_id = ?", arguments: [userID]) else { return nil }
-        let events = (try? JSONDecoder().decode([String: Bool].self, from: Data((row["events"] as String).utf8))) ?? [:]
+        let events = RowCoding.webhookEvents(json: row["events"])
         return WebhookSettings(enabled: row["enabled"], url: row["url"], events: events)
     }
 }

@@ -15,6 +15,9 @@ public final class SQLiteStore: SealpostStore {
     let resolveWrites: GroupCommit<[DeliveryUpdate], Void>
     /// This process's name on the leases it takes (see `claimDeliveries`).
     public let leaseOwner = UUID().uuidString
+    /// Held while the store serves (`exclusive`): one server per file.
+    private let lock: ServeLock?
+    public let displayName: String
 
     struct SettingsChange: Sendable {
         var userID: Int64
@@ -24,7 +27,11 @@ public final class SQLiteStore: SealpostStore {
 
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     /// Throws `StoreError.schemaTooNew` if the file was migrated by a newer Sealpost.
-    public init(path: String) throws {
+    /// `exclusive` (for `serve`) first takes the lock next to the file, before any migration,
+    /// so a second server on the same file is refused (`StoreError.inUse`).
+    public init(path: String, exclusive: Bool = false) throws {
+        lock = exclusive ? try ServeLock(path: path + ".serve-lock") : nil
+        displayName = path
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.foreignKeysEnabled = true
@@ -45,6 +52,18 @@ public final class SQLiteStore: SealpostStore {
         self.settingsWrites = GroupCommit { changes in await Self.commit(changes, pool: pool) }
         self.resolveWrites = GroupCommit { batches in await Self.commitResolutions(batches, pool: pool, owner: owner) }
     }
+
+    /// One server per file (the lock): the leases a killed predecessor left are freed at once.
+    public func beginServing() async throws -> Int {
+        guard lock != nil else { throw StoreError.inUse("the SQLite store must be opened exclusively to serve") }
+        return try await releaseAllLeases()
+    }
+
+    public func appliedMigrations() async throws -> [String] {
+        try await pool.read { db in try SQLiteMigrations.migrator.appliedMigrations(db) }
+    }
+
+    public func close() { lock?.release() }
 
     /// Every write goes through here: the change and its change-log entry commit together.
     func write<T: Sendable>(_ scopes: [SQLiteCache.Scope], _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
@@ -135,7 +154,7 @@ public final class SQLiteStore: SealpostStore {
             }
             try db.execute(
                 sql: "INSERT INTO api_keys (id, user_id, name, scopes, secret_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                arguments: [key.id, key.userID, key.name, Self.encode(key.grant), Data(key.secretHash),
+                arguments: [key.id, key.userID, key.name, RowCoding.scopes(key.grant), Data(key.secretHash),
                             key.createdAt.timeIntervalSince1970, key.revokedAt?.timeIntervalSince1970])
         }
     }
@@ -155,7 +174,7 @@ public final class SQLiteStore: SealpostStore {
             else { return nil }
             let key = StoredAPIKey(
                 id: row["k_id"], userID: row["k_user_id"], name: row["k_name"],
-                grant: try Self.decodeGrant(row["k_scopes"]),
+                grant: try RowCoding.grant(row["k_scopes"]),
                 secretHash: [UInt8]((row["k_secret_hash"] as Data?) ?? Data()),
                 createdAt: Date(timeIntervalSince1970: row["k_created_at"]),
                 revokedAt: (row["k_revoked_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
@@ -274,22 +293,10 @@ public final class SQLiteStore: SealpostStore {
 
     private static func key(from row: Row) throws -> StoredAPIKey {
         StoredAPIKey(
-            id: row["id"], userID: row["user_id"], name: row["name"], grant: try decodeGrant(row["scopes"]),
+            id: row["id"], userID: row["user_id"], name: row["name"], grant: try RowCoding.grant(row["scopes"]),
             secretHash: [UInt8]((row["secret_hash"] as Data?) ?? Data()),
             createdAt: Date(timeIntervalSince1970: row["created_at"]),
             revokedAt: (row["revoked_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
-    }
-
-    private static func encode(_ grant: ScopeGrant) throws -> String? {
-        switch grant {
-        case .fullAccess: return nil
-        case .scopes(let set): return String(decoding: try JSONEncoder().encode(set.sorted()), as: UTF8.self)
-        }
-    }
-
-    private static func decodeGrant(_ text: String?) throws -> ScopeGrant {
-        guard let text else { return .fullAccess }
-        return .scopes(Set(try JSONDecoder().decode([String].self, from: Data(text.utf8))))
     }
 }
 

@@ -14,9 +14,6 @@ public protocol MailQueueStore: Sendable {
     /// they are in flight); returns how many it still held. A delivery whose result is already
     /// recorded (even a deferral, which keeps it queued) is left alone.
     func renewLeases(ids: [Int64], now: Date, lease: TimeInterval) async throws -> Int
-    /// Frees every lease, so deliveries that a killed process had claimed are retried at once.
-    /// Only for a store that one node uses alone (SQLite, guarded by the serve lock).
-    func releaseAllLeases() async throws -> Int
     /// Applies delivery results, their events and blocks in one transaction. A result is
     /// applied only while this process holds the delivery's lease: one that expired and was
     /// taken over by another process is skipped, its event with it.

@@ -12,8 +12,8 @@ public protocol EnforcedTLSSource: Sendable {
     func enforcedTLS(userID: Int64) async throws -> EnforcedTLSSettings
 }
 
-public protocol SealpostStore: MailQueueStore, WebhookStore, EnforcedTLSSource {
-    // MARK: Tenancy
+/// Users (accounts, subusers, customer accounts) and their API keys.
+public protocol TenancyStore: Sendable {
     /// Creates a user with default settings. Names are unique across all kinds
     /// (`nameTaken`); a subuser's or customer's parent must be a parent account.
     func insertUser(kind: UserKind, name: String, email: String?, parentID: Int64?) async throws -> User
@@ -26,7 +26,6 @@ public protocol SealpostStore: MailQueueStore, WebhookStore, EnforcedTLSSource {
     /// A customer account by id, only if it belongs to `parentID`.
     func customer(parentID: Int64, id: Int64) async throws -> User?
 
-    // MARK: API keys
     func insertKey(_ key: StoredAPIKey) async throws
     /// The key (revoked or not) and the user it belongs to, in one read: this is the hot path
     /// of every authenticated request.
@@ -36,16 +35,40 @@ public protocol SealpostStore: MailQueueStore, WebhookStore, EnforcedTLSSource {
     /// Marks a key revoked. With `userID`, only a key of that user is touched.
     /// Returns false when there was no such live key.
     func revokeKey(id: String, userID: Int64?) async throws -> Bool
+}
 
-    // MARK: Enforced TLS
-    func enforcedTLS(userID: Int64) async throws -> EnforcedTLSSettings
+/// The Enforced TLS settings and their audit trail.
+public protocol SettingsStore: EnforcedTLSSource {
     /// Applies `patch` atomically and records the change in the audit trail, in one
     /// durable transaction. Returns the settings before and after.
     func updateEnforcedTLS(userID: Int64, patch: EnforcedTLSPatch, actor: AuditActor) async throws
         -> (old: EnforcedTLSSettings, new: EnforcedTLSSettings)
     /// The audit trail, oldest first; `userID` restricts it to one user.
     func auditEntries(userID: Int64?) async throws -> [AuditEntry]
+}
 
+/// What differs in how a backend is run, answered by every backend so that nothing outside
+/// the backends asks which one it is.
+public protocol StoreLifecycle: Sendable {
+    /// The database for logs and messages (a PostgreSQL password hidden).
+    var displayName: String { get }
+    /// Called once by `serve` before it starts work; returns how many leases it freed. SQLite
+    /// (one server per file, held by the lock taken when it was opened for serving) frees the
+    /// leases a killed predecessor left, so they are retried at once; PostgreSQL frees none,
+    /// since other nodes may hold them (they expire instead, `--lease`).
+    func beginServing() async throws -> Int
+    /// The migrations applied to this database, oldest first.
+    func appliedMigrations() async throws -> [String]
+    /// Closes connections and locks.
+    func close()
+}
+
+/// Everything Sealpost persists: the roles above, on one database.
+///
+/// The HTTP API and the CLI talk only to these protocols (each part of the program to the
+/// roles it uses). The SQLite implementation is the default; the PostgreSQL one (several nodes
+/// on one database) passes the same contract suite.
+public protocol SealpostStore: TenancyStore, SettingsStore, MailQueueStore, WebhookStore, StoreLifecycle {
     /// Runs one request's reads against a state at least as new as the moment it starts,
     /// letting an implementation check for foreign changes once per request instead of per read.
     func consistentReads<T: Sendable>(_ body: () async throws -> T) async throws -> T
@@ -78,6 +101,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case schemaTooNew(applied: [String])
     /// The database lacks migrations this Sealpost needs and was not asked to apply them.
     case schemaBehind(missing: [String])
+    /// Another process holds the database exclusively (a second `serve` on one SQLite file).
+    case inUse(String)
     /// The database cannot be used right now (see `StoreAvailabilityError`).
     case unavailable(String)
 
@@ -89,6 +114,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
         case .schemaTooNew(let applied):
             "the database schema is newer than this Sealpost knows (applied migrations: \(applied.joined(separator: ", "))); upgrade Sealpost"
         case .unavailable(let why): "the database is unavailable: \(why)"
+        case .inUse(let why): why
         case .schemaBehind(let missing):
             "the database lacks migrations \(missing.joined(separator: ", ")); run `sealpost migrate` with the same --database first"
         }

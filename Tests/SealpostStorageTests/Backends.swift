@@ -110,7 +110,7 @@ func withDatabase(_ backend: Backend, _ body: (TestDatabase) async throws -> Voi
 func withStore(_ backend: Backend, _ body: (any SealpostStore, TestDatabase) async throws -> Void) async throws {
     try await withDatabase(backend) { db in
         let store = try await db.open()
-        defer { (store as? PostgresStore)?.close() }
+        defer { store.close() }
         try await body(store, db)
     }
 }

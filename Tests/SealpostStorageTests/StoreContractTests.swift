@@ -132,7 +132,7 @@ import Testing
             let reopened = try await db.open()
             let found = try #require(try await reopened.user(named: "acme"))
             #expect(try await reopened.enforcedTLS(userID: found.id) == EnforcedTLSSettings(requireTLS: false, requireValidCert: true, version: .v1_2))
-            (reopened as? PostgresStore)?.close()
+            reopened.close()
         }
     }
 
@@ -141,7 +141,7 @@ import Testing
     @Test(arguments: Backend.available) func anotherProcesssCommitsAreSeenAtOnce(backend: Backend) async throws {
         try await withStore(backend) { server, db in
             let cli = try await db.open()  // another process on the same database: the admin CLI, or another node
-            defer { (cli as? PostgresStore)?.close() }
+            defer { cli.close() }
             let actor = AuditActor(keyID: nil, onBehalfOf: nil, via: "test")
             let acme = try await server.createAccount(name: "acme", email: nil)
             let (token, _) = try await server.issueKey(userID: acme.id, name: "k", grant: .fullAccess)
@@ -168,7 +168,7 @@ import Testing
     @Test(arguments: Backend.available) func ownAndForeignWritesKeepTheCacheExact(backend: Backend) async throws {
         try await withStore(backend) { store, db in
             let other = try await db.open()
-            defer { (other as? PostgresStore)?.close() }
+            defer { other.close() }
             let actor = AuditActor(keyID: nil, onBehalfOf: nil, via: "test")
             let acme = try await store.createAccount(name: "acme", email: nil)
             let globex = try await store.createAccount(name: "globex", email: nil)
@@ -252,7 +252,7 @@ import Testing
     @Test(arguments: Backend.available) func twoNodesNeverClaimTheSameDelivery(backend: Backend) async throws {
         try await withStore(backend) { nodeA, db in
             let nodeB = try await db.open()
-            defer { (nodeB as? PostgresStore)?.close() }
+            defer { nodeB.close() }
             let acme = try await nodeA.createAccount(name: "acme", email: nil)
             let messages = (0..<200).map { Self.message("m\($0)", userID: acme.id, to: ["r\($0)@x.test"]) }
             try await nodeA.enqueue(messages, events: [], lifetime: 3600)
@@ -277,7 +277,7 @@ import Testing
     @Test(arguments: Backend.available) func anExpiredLeaseIsTakenOverAndTheLateResultIgnored(backend: Backend) async throws {
         try await withStore(backend) { nodeA, db in
             let nodeB = try await db.open()
-            defer { (nodeB as? PostgresStore)?.close() }
+            defer { nodeB.close() }
             let acme = try await nodeA.createAccount(name: "acme", email: nil)
             try await nodeA.enqueue([Self.message("m1", userID: acme.id, to: ["a@x.test"]), Self.message("m2", userID: acme.id, to: ["b@x.test"])],
                                     events: [], lifetime: 3600)
@@ -307,7 +307,7 @@ import Testing
     @Test(arguments: Backend.available) func webhookBatchesAreReservedForOnePoster(backend: Backend) async throws {
         try await withStore(backend) { nodeA, db in
             let nodeB = try await db.open()
-            defer { (nodeB as? PostgresStore)?.close() }
+            defer { nodeB.close() }
             let acme = try await nodeA.createAccount(name: "acme", email: nil)
             try await nodeA.enqueue([], events: [Self.event(acme.id, "early", "processed", "a@x.test")], lifetime: 60)
             try await nodeA.saveWebhookSettings(userID: acme.id, WebhookSettings(enabled: true, url: "http://127.0.0.1:9/hook",

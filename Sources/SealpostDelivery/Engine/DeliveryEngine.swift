@@ -44,7 +44,8 @@ public struct DeliveryConfiguration: Sendable {
 /// sender policy, delivers each group over shared SMTP sessions, and records every recipient's
 /// fate with its event as soon as its SMTP transaction ends (group-committed across sessions).
 public final class DeliveryEngine: Service, Sendable {
-    let store: any SealpostStore
+    /// Only the roles the engine uses: the queue, and the senders' settings.
+    let store: any MailQueueStore & EnforcedTLSSource
     /// The senders' Enforced TLS settings; the store unless a test injects faults.
     let settingsSource: any EnforcedTLSSource
     let client: SMTPDeliveryClient
@@ -59,7 +60,7 @@ public final class DeliveryEngine: Service, Sendable {
     /// Claimed deliveries whose result is not recorded yet: their leases get renewed.
     private let leased = Mutex(Set<Int64>())
 
-    public init(store: any SealpostStore, client: SMTPDeliveryClient, resolver: NextHopResolver,
+    public init(store: any MailQueueStore & EnforcedTLSSource, client: SMTPDeliveryClient, resolver: NextHopResolver,
                 configuration: DeliveryConfiguration, logger: Logger, gate: ShutdownGate = ShutdownGate(),
                 settingsSource: (any EnforcedTLSSource)? = nil) {
         self.gate = gate

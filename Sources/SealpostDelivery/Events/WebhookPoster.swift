@@ -29,13 +29,13 @@ public final class WebhookPoster: Service, Sendable {
         public init() {}
     }
 
-    let store: any SealpostStore
+    let store: any WebhookStore
     let logger: Logger
     let limits: Limits
     let interval: Duration
     let maxBackoff: Duration
 
-    public init(store: any SealpostStore, logger: Logger, limits: Limits = Limits(), interval: Duration = .milliseconds(500),
+    public init(store: any WebhookStore, logger: Logger, limits: Limits = Limits(), interval: Duration = .milliseconds(500),
                 maxBackoff: Duration = .seconds(60)) {
         self.store = store
         self.logger = logger

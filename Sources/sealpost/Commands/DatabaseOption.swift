@@ -16,22 +16,27 @@ struct DatabaseOption: ParsableArguments {
 
     var path: String { Environment.value(flag: database, env: "SEALPOST_DATABASE", default: "./sealpost.sqlite") }
 
-    var isPostgres: Bool { PostgresURL.isPostgres(path) }
+    /// The one place that picks a backend: by the URL's scheme. Everything after it talks to
+    /// the store's roles and its `StoreLifecycle`.
+    private var isPostgres: Bool { PostgresURL.isPostgres(path) }
 
-    /// The database as given, with a PostgreSQL password hidden: for logs and messages.
+    /// The database as given, with a PostgreSQL password hidden: for messages before it is open.
     var displayName: String { isPostgres ? PostgresURL.redacted(path) : path }
 
     /// Opens the store. SQLite applies its pending migrations itself (one embedded file, one
     /// server); PostgreSQL, shared by several nodes, is migrated only by `sealpost migrate`
-    /// (or `migrate: true`), so a node never changes the schema under the others.
-    func open(migrate: Bool = false) async throws -> any SealpostStore {
+    /// (or `migrate: true`), so a node never changes the schema under the others. `serving`
+    /// (for `serve`) opens a SQLite file exclusively (its lock), before any migration.
+    func open(migrate: Bool = false, serving: Bool = false) async throws -> any SealpostStore {
         do {
             if isPostgres {
                 var logger = Logger(label: "sealpost.postgres")
                 logger.logLevel = .warning
                 return try await PostgresStore.open(url: path, logger: logger, migrate: migrate)
             }
-            return try SQLiteStore(path: path)
+            return try SQLiteStore(path: path, exclusive: serving)
+        } catch StoreError.inUse(let why) {
+            throw ValidationError(why)
         } catch let error as StoreError {
             throw ValidationError("cannot open \(displayName): \(error)")
         } catch let error as PostgresURLError {

@@ -1,6 +1,5 @@
 import SealpostCore
 import ArgumentParser
-import SealpostPostgres
 import SealpostStorage
 
 /// `sealpost migrate`: applies pending schema migrations, explicitly. Needed before the first
@@ -12,14 +11,9 @@ struct MigrateCommand: AsyncParsableCommand {
     @OptionGroup var db: DatabaseOption
 
     func run() async throws {
-        if db.isPostgres {
-            let store = try await db.open(migrate: true) as! PostgresStore
-            defer { store.close() }
-            let applied = try await store.appliedMigrations()
-            print("schema: \(applied.last ?? "empty") (\(applied.count) migrations) on \(db.displayName)")
-        } else {
-            _ = try await db.open(migrate: true)
-            print("schema: \(Schema.migrations.last ?? "empty") (\(Schema.migrations.count) migrations) on \(db.displayName)")
-        }
+        let store = try await db.open(migrate: true)
+        defer { store.close() }
+        let applied = try await store.appliedMigrations()
+        print("schema: \(applied.last ?? "empty") (\(applied.count) migrations) on \(store.displayName)")
     }
 }

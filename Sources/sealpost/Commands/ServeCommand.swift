@@ -62,14 +62,13 @@ struct ServeCommand: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
-        // One server per SQLite file: the lock makes it safe to take over the leases of a
-        // predecessor that was killed, instead of waiting for them to expire. On PostgreSQL
-        // several nodes share the queue, so a dead node's leases expire instead (`--lease`).
-        let lock = db.isPostgres ? nil : try ServeLock(path: db.path + ".serve-lock")
-        defer { lock?.release() }
-        let store = try await db.open()
-        let released = db.isPostgres ? 0 : try await store.releaseAllLeases()
-        logger.info("database ready", metadata: ["database": "\(db.displayName)", "leases_recovered": "\(released)"])
+        // One server per SQLite file (its lock) may take over the leases of a predecessor that
+        // was killed at once; on PostgreSQL several nodes share the queue, so a dead node's
+        // leases expire instead (`--lease`). The store knows which (`StoreLifecycle`).
+        let store = try await db.open(serving: true)
+        defer { store.close() }
+        let released = try await store.beginServing()
+        logger.info("database ready", metadata: ["database": "\(store.displayName)", "leases_recovered": "\(released)"])
         let gate = ShutdownGate()
         let engine = try makeEngine(store: store, logger: logger, gate: gate)
         let grace = try Self.seconds(shutdownGrace, env: "SEALPOST_SHUTDOWN_GRACE", default: 30, name: "shutdown grace")
