@@ -2,14 +2,14 @@
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 let package = Package(
     name: "sealpost",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "sealpost", targets: ["sealpost"]),
+        .executable(name: "sealpost", targets: ["sealpost"])
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),

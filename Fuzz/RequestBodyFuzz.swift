@@ -28,8 +28,9 @@ public func fuzzRequestBodies(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
             for address in p.to + p.cc + p.bcc { precondition(MailRequestValidator.isValidAddress(address.email)) }
             recipients += p.recipients.count
             let names = Set(mail.headers.keys).union(p.headers.keys)
-            checkHeaderSection(composer.compose(mail, personalization: p, messageID: "fuzz", dateHeader: "Sat, 28 Nov 2026 06:00:00 +0000"),
-                               custom: names)
+            checkHeaderSection(
+                composer.compose(mail, personalization: p, messageID: "fuzz", dateHeader: "Sat, 28 Nov 2026 06:00:00 +0000"),
+                custom: names)
         }
         precondition(recipients >= 1 && recipients <= 1000)
         precondition(!mail.content.isEmpty && mail.content.allSatisfy { !$0.value.isEmpty })
@@ -56,8 +57,10 @@ private func checkShape(_ errors: [FieldError], fields: Set<String>?) {
 private func checkHeaderSection(_ message: [UInt8], custom: Set<String>) {
     let text = String(decoding: message, as: UTF8.self)
     guard let end = text.range(of: "\r\n\r\n") else { preconditionFailure("no header section end") }
-    let own: Set<String> = ["From", "To", "Cc", "Reply-To", "Subject", "Date", "Message-ID", "MIME-Version",
-                            "Content-Type", "Content-Transfer-Encoding"]
+    let own: Set<String> = [
+        "From", "To", "Cc", "Reply-To", "Subject", "Date", "Message-ID", "MIME-Version",
+        "Content-Type", "Content-Transfer-Encoding",
+    ]
     for line in text[..<end.lowerBound].components(separatedBy: "\r\n") {
         guard let colon = line.firstIndex(of: ":") else { preconditionFailure("header line without a colon: \(line.prefix(80))") }
         let name = String(line[..<colon])

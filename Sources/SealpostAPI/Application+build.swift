@@ -1,9 +1,9 @@
-import NIOCore
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
-import NIOSSL
 import Logging
+import NIOCore
+import NIOSSL
 import Prometheus
 import SealpostCore
 import SealpostStorage
@@ -25,8 +25,10 @@ public struct APIConfiguration: Sendable {
     public var tlsCertificate: String?
     public var tlsKey: String?
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, rateLimit: Int = 600, serverName: String? = "sealpost",
-                tlsCertificate: String? = nil, tlsKey: String? = nil) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, rateLimit: Int = 600, serverName: String? = "sealpost",
+        tlsCertificate: String? = nil, tlsKey: String? = nil
+    ) {
         self.host = host
         self.port = port
         self.rateLimit = rateLimit
@@ -99,8 +101,9 @@ public func buildApplication(
     return Application(
         router: router,
         server: try configuration.serverBuilder(),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: configuration.serverName,
-                             availableConnectionsDelegate: .maximum(configuration.maxConnections + APIConfiguration.acceptSlack, logger: logger)),
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port), serverName: configuration.serverName,
+            availableConnectionsDelegate: .maximum(configuration.maxConnections + APIConfiguration.acceptSlack, logger: logger)),
         onServerRunning: onServerRunning ?? { _ in },
         logger: logger
     )

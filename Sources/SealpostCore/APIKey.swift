@@ -29,8 +29,8 @@ public struct APIKeyToken: Sendable, Equatable {
     public init?(presented: some StringProtocol) {
         let parts = presented.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == "SG",
-              parts[1].utf8.count == Self.idLength, parts[2].utf8.count == Self.secretLength,
-              parts[1].utf8.allSatisfy(Self.isBase64URL), parts[2].utf8.allSatisfy(Self.isBase64URL)
+            parts[1].utf8.count == Self.idLength, parts[2].utf8.count == Self.secretLength,
+            parts[1].utf8.allSatisfy(Self.isBase64URL), parts[2].utf8.allSatisfy(Self.isBase64URL)
         else { return nil }
         self.id = String(parts[1])
         self.secret = String(parts[2])

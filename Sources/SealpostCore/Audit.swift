@@ -24,7 +24,8 @@ public struct AuditEntry: Sendable, Equatable {
     public var new: EnforcedTLSSettings
     public var at: Date
 
-    public init(id: Int64, userID: Int64, userName: String, actor: AuditActor, old: EnforcedTLSSettings, new: EnforcedTLSSettings, at: Date) {
+    public init(id: Int64, userID: Int64, userName: String, actor: AuditActor, old: EnforcedTLSSettings, new: EnforcedTLSSettings, at: Date)
+    {
         self.id = id
         self.userID = userID
         self.userName = userName

@@ -1,6 +1,6 @@
-import SealpostCore
 import Logging
 import PostgresNIO
+import SealpostCore
 import SealpostStorage
 
 /// The shared schema (`Schema.migrations`) in PostgreSQL's dialect. Append-only, like the
@@ -10,132 +10,150 @@ import SealpostStorage
 /// compare them the same way.
 enum PostgresMigrations {
     static let steps: [(id: String, sql: [String])] = [
-        ("v1-tenancy-keys-settings", [
-            """
-            CREATE TABLE users (
-                id BIGSERIAL PRIMARY KEY,
-                kind TEXT NOT NULL CHECK (kind IN ('account', 'subuser', 'customer')),
-                name TEXT NOT NULL UNIQUE,
-                email TEXT,
-                parent_id BIGINT REFERENCES users(id),
-                created_at DOUBLE PRECISION NOT NULL
-            )
-            """,
-            "CREATE INDEX users_parent ON users(parent_id)",
-            """
-            CREATE TABLE api_keys (
-                id TEXT PRIMARY KEY,
-                seq BIGSERIAL,
-                user_id BIGINT NOT NULL REFERENCES users(id),
-                name TEXT NOT NULL,
-                scopes TEXT,
-                secret_hash BYTEA NOT NULL,
-                created_at DOUBLE PRECISION NOT NULL,
-                revoked_at DOUBLE PRECISION
-            )
-            """,
-            "CREATE INDEX api_keys_user ON api_keys(user_id)",
-            """
-            CREATE TABLE enforced_tls (
-                user_id BIGINT PRIMARY KEY REFERENCES users(id),
-                require_tls BOOLEAN NOT NULL,
-                require_valid_cert BOOLEAN NOT NULL,
-                version TEXT NOT NULL CHECK (version IN ('1.1', '1.2', '1.3'))
-            )
-            """,
-            """
-            CREATE TABLE settings_audit (
-                id BIGSERIAL PRIMARY KEY,
-                user_id BIGINT NOT NULL REFERENCES users(id),
-                key_id TEXT,
-                on_behalf_of TEXT,
-                via TEXT NOT NULL,
-                old_value TEXT NOT NULL,
-                new_value TEXT NOT NULL,
-                at DOUBLE PRECISION NOT NULL
-            )
-            """,
-            "CREATE INDEX settings_audit_user ON settings_audit(user_id)",
-        ]),
+        (
+            "v1-tenancy-keys-settings",
+            [
+                """
+                CREATE TABLE users (
+                    id BIGSERIAL PRIMARY KEY,
+                    kind TEXT NOT NULL CHECK (kind IN ('account', 'subuser', 'customer')),
+                    name TEXT NOT NULL UNIQUE,
+                    email TEXT,
+                    parent_id BIGINT REFERENCES users(id),
+                    created_at DOUBLE PRECISION NOT NULL
+                )
+                """,
+                "CREATE INDEX users_parent ON users(parent_id)",
+                """
+                CREATE TABLE api_keys (
+                    id TEXT PRIMARY KEY,
+                    seq BIGSERIAL,
+                    user_id BIGINT NOT NULL REFERENCES users(id),
+                    name TEXT NOT NULL,
+                    scopes TEXT,
+                    secret_hash BYTEA NOT NULL,
+                    created_at DOUBLE PRECISION NOT NULL,
+                    revoked_at DOUBLE PRECISION
+                )
+                """,
+                "CREATE INDEX api_keys_user ON api_keys(user_id)",
+                """
+                CREATE TABLE enforced_tls (
+                    user_id BIGINT PRIMARY KEY REFERENCES users(id),
+                    require_tls BOOLEAN NOT NULL,
+                    require_valid_cert BOOLEAN NOT NULL,
+                    version TEXT NOT NULL CHECK (version IN ('1.1', '1.2', '1.3'))
+                )
+                """,
+                """
+                CREATE TABLE settings_audit (
+                    id BIGSERIAL PRIMARY KEY,
+                    user_id BIGINT NOT NULL REFERENCES users(id),
+                    key_id TEXT,
+                    on_behalf_of TEXT,
+                    via TEXT NOT NULL,
+                    old_value TEXT NOT NULL,
+                    new_value TEXT NOT NULL,
+                    at DOUBLE PRECISION NOT NULL
+                )
+                """,
+                "CREATE INDEX settings_audit_user ON settings_audit(user_id)",
+            ]
+        ),
         // The read cache's bookkeeping (see ReadCache): a generation counter moved on by every
         // write that changes cached data, and (v5) the log of what each generation touched.
-        ("v2-generation", [
-            "CREATE TABLE meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL)",
-            "INSERT INTO meta (key, value) VALUES ('generation', 0), ('pruned_through', 0)",
-        ]),
-        ("v3-mail-queue", [
-            """
-            CREATE TABLE messages (
-                id TEXT PRIMARY KEY,
-                x_message_id TEXT NOT NULL,
-                user_id BIGINT NOT NULL REFERENCES users(id),
-                mail_from TEXT NOT NULL,
-                smtp_id TEXT NOT NULL,
-                content BYTEA NOT NULL,
-                categories TEXT NOT NULL,
-                custom_args TEXT NOT NULL,
-                created_at DOUBLE PRECISION NOT NULL
-            )
-            """,
-            """
-            CREATE TABLE deliveries (
-                id BIGSERIAL PRIMARY KEY,
-                message_id TEXT NOT NULL REFERENCES messages(id),
-                user_id BIGINT NOT NULL,
-                recipient TEXT NOT NULL,
-                domain TEXT NOT NULL,
-                state TEXT NOT NULL CHECK (state IN ('queued', 'delivered', 'bounced', 'blocked', 'dropped')),
-                attempts INTEGER NOT NULL DEFAULT 0,
-                next_attempt_at DOUBLE PRECISION NOT NULL,
-                expires_at DOUBLE PRECISION NOT NULL,
-                lease_until DOUBLE PRECISION NOT NULL DEFAULT 0,
-                last_result TEXT,
-                updated_at DOUBLE PRECISION NOT NULL
-            )
-            """,
-            "CREATE INDEX deliveries_due ON deliveries(state, next_attempt_at)",
-            """
-            CREATE TABLE events (
-                id BIGSERIAL PRIMARY KEY,
-                user_id BIGINT NOT NULL,
-                sg_event_id TEXT NOT NULL UNIQUE,
-                event TEXT NOT NULL,
-                email TEXT NOT NULL,
-                payload TEXT NOT NULL,
-                created_at DOUBLE PRECISION NOT NULL,
-                posted_at DOUBLE PRECISION
-            )
-            """,
-            "CREATE INDEX events_unposted ON events(posted_at, user_id, id)",
-            """
-            CREATE TABLE blocks (
-                user_id BIGINT NOT NULL,
-                email TEXT NOT NULL,
-                reason TEXT NOT NULL,
-                status TEXT NOT NULL,
-                created BIGINT NOT NULL,
-                PRIMARY KEY (user_id, email)
-            )
-            """,
-        ]),
-        ("v4-event-webhook", [
-            """
-            CREATE TABLE webhook_settings (
-                user_id BIGINT PRIMARY KEY REFERENCES users(id),
-                enabled BOOLEAN NOT NULL,
-                url TEXT NOT NULL,
-                events TEXT NOT NULL
-            )
-            """,
-        ]),
-        ("v5-change-log", [
-            "CREATE TABLE changes (generation BIGINT NOT NULL, scope TEXT NOT NULL)",
-            "CREATE INDEX changes_generation ON changes(generation)",
-        ]),
-        ("v6-lease-owners", [
-            "ALTER TABLE deliveries ADD COLUMN lease_owner TEXT",
-            "ALTER TABLE events ADD COLUMN post_lease_until DOUBLE PRECISION NOT NULL DEFAULT 0",
-        ]),
+        (
+            "v2-generation",
+            [
+                "CREATE TABLE meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+                "INSERT INTO meta (key, value) VALUES ('generation', 0), ('pruned_through', 0)",
+            ]
+        ),
+        (
+            "v3-mail-queue",
+            [
+                """
+                CREATE TABLE messages (
+                    id TEXT PRIMARY KEY,
+                    x_message_id TEXT NOT NULL,
+                    user_id BIGINT NOT NULL REFERENCES users(id),
+                    mail_from TEXT NOT NULL,
+                    smtp_id TEXT NOT NULL,
+                    content BYTEA NOT NULL,
+                    categories TEXT NOT NULL,
+                    custom_args TEXT NOT NULL,
+                    created_at DOUBLE PRECISION NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE deliveries (
+                    id BIGSERIAL PRIMARY KEY,
+                    message_id TEXT NOT NULL REFERENCES messages(id),
+                    user_id BIGINT NOT NULL,
+                    recipient TEXT NOT NULL,
+                    domain TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('queued', 'delivered', 'bounced', 'blocked', 'dropped')),
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at DOUBLE PRECISION NOT NULL,
+                    expires_at DOUBLE PRECISION NOT NULL,
+                    lease_until DOUBLE PRECISION NOT NULL DEFAULT 0,
+                    last_result TEXT,
+                    updated_at DOUBLE PRECISION NOT NULL
+                )
+                """,
+                "CREATE INDEX deliveries_due ON deliveries(state, next_attempt_at)",
+                """
+                CREATE TABLE events (
+                    id BIGSERIAL PRIMARY KEY,
+                    user_id BIGINT NOT NULL,
+                    sg_event_id TEXT NOT NULL UNIQUE,
+                    event TEXT NOT NULL,
+                    email TEXT NOT NULL,
+                    payload TEXT NOT NULL,
+                    created_at DOUBLE PRECISION NOT NULL,
+                    posted_at DOUBLE PRECISION
+                )
+                """,
+                "CREATE INDEX events_unposted ON events(posted_at, user_id, id)",
+                """
+                CREATE TABLE blocks (
+                    user_id BIGINT NOT NULL,
+                    email TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    created BIGINT NOT NULL,
+                    PRIMARY KEY (user_id, email)
+                )
+                """,
+            ]
+        ),
+        (
+            "v4-event-webhook",
+            [
+                """
+                CREATE TABLE webhook_settings (
+                    user_id BIGINT PRIMARY KEY REFERENCES users(id),
+                    enabled BOOLEAN NOT NULL,
+                    url TEXT NOT NULL,
+                    events TEXT NOT NULL
+                )
+                """
+            ]
+        ),
+        (
+            "v5-change-log",
+            [
+                "CREATE TABLE changes (generation BIGINT NOT NULL, scope TEXT NOT NULL)",
+                "CREATE INDEX changes_generation ON changes(generation)",
+            ]
+        ),
+        (
+            "v6-lease-owners",
+            [
+                "ALTER TABLE deliveries ADD COLUMN lease_owner TEXT",
+                "ALTER TABLE events ADD COLUMN post_lease_until DOUBLE PRECISION NOT NULL DEFAULT 0",
+            ]
+        ),
     ]
 
     /// Any fixed number: the advisory lock that makes concurrent `migrate`s take turns.
@@ -146,7 +164,8 @@ enum PostgresMigrations {
         try await client.withConnection { connection in
             var exists = false
             for try await found in try await connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL", logger: logger)
-                .decode(Bool.self) { exists = found }
+                .decode(Bool.self)
+            { exists = found }
             return exists ? try await applied(connection, logger: logger) : []
         }
     }
@@ -165,7 +184,8 @@ enum PostgresMigrations {
                 for step in steps where !done.contains(step.id) {
                     try await connection.withTransaction(logger: logger) { tx in
                         for sql in step.sql { try await tx.query(PostgresQuery(unsafeSQL: sql), logger: logger) }
-                        try await tx.query("INSERT INTO schema_migrations (identifier, applied_at) VALUES (\(step.id), clock_timestamp())", logger: logger)
+                        try await tx.query(
+                            "INSERT INTO schema_migrations (identifier, applied_at) VALUES (\(step.id), clock_timestamp())", logger: logger)
                     }
                     ran.append(step.id)
                 }
@@ -179,15 +199,18 @@ enum PostgresMigrations {
     }
 
     private static func ensureTable(_ connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("""
+        try await connection.query(
+            """
             CREATE TABLE IF NOT EXISTS schema_migrations (identifier TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)
             """, logger: logger)
     }
 
     private static func applied(_ connection: PostgresConnection, logger: Logger) async throws -> [String] {
         var names: [String] = []
-        for try await name in try await connection.query("SELECT identifier FROM schema_migrations ORDER BY applied_at, identifier", logger: logger)
-            .decode(String.self) {
+        for try await name in try await connection.query(
+            "SELECT identifier FROM schema_migrations ORDER BY applied_at, identifier", logger: logger
+        )
+        .decode(String.self) {
             names.append(name)
         }
         return names

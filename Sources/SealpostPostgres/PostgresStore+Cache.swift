@@ -1,6 +1,6 @@
-import SealpostCore
 import Logging
 import PostgresNIO
+import SealpostCore
 import SealpostStorage
 
 /// The per-node read cache on PostgreSQL, exact across nodes.
@@ -24,7 +24,8 @@ extension PostgresStore {
         let since = cache.generation
         // One statement, so the generation and the scopes come from one snapshot.
         let row = try await withConnection { [logger] c -> (Int64, Int64, [String]?)? in
-            let rows = try await c.query("""
+            let rows = try await c.query(
+                """
                 SELECT g.value, p.value,
                        (SELECT array_agg(scope) FROM changes WHERE \(since) >= 0 AND generation > \(since) AND generation <= g.value)
                 FROM meta g, meta p WHERE g.key = 'generation' AND p.key = 'pruned_through'
@@ -41,9 +42,12 @@ extension PostgresStore {
     /// Called inside every transaction that changes cached data.
     static func record(_ tx: PostgresConnection, _ scopes: [ReadCache.Scope], logger: Logger) async throws {
         var generation: Int64 = 0
-        for try await value in try await tx.query("UPDATE meta SET value = value + 1 WHERE key = 'generation' RETURNING value", logger: logger)
-            .decode(Int64.self) { generation = value }
-        try await tx.query("INSERT INTO changes (generation, scope) SELECT \(generation), unnest(\(scopes.map(\.text))::text[])", logger: logger)
+        for try await value in try await tx.query(
+            "UPDATE meta SET value = value + 1 WHERE key = 'generation' RETURNING value", logger: logger
+        )
+        .decode(Int64.self) { generation = value }
+        try await tx.query(
+            "INSERT INTO changes (generation, scope) SELECT \(generation), unnest(\(scopes.map(\.text))::text[])", logger: logger)
         if generation % 1000 == 0, generation > ReadCache.logLength {
             let through = generation - ReadCache.logLength
             try await tx.query("DELETE FROM changes WHERE generation <= \(through)", logger: logger)

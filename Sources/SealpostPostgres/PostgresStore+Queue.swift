@@ -1,7 +1,7 @@
-import SealpostCore
 import Foundation
 import Logging
 import PostgresNIO
+import SealpostCore
 import SealpostStorage
 
 extension PostgresStore {
@@ -9,7 +9,8 @@ extension PostgresStore {
         let now = Date().timeIntervalSince1970
         try await transaction { [self] tx in
             for m in messages {
-                try await tx.query("""
+                try await tx.query(
+                    """
                     INSERT INTO messages (id, x_message_id, user_id, mail_from, smtp_id, content, categories, custom_args, created_at)
                     VALUES (\(m.id), \(m.xMessageID), \(m.userID), \(m.mailFrom), \(m.smtpID), \(Data(m.content)),
                             \(try RowCoding.json(m.categories)), \(try RowCoding.json(m.customArgs)), \(now))
@@ -17,7 +18,8 @@ extension PostgresStore {
                 let due = max(now, m.notBefore.timeIntervalSince1970)
                 let domains = m.recipients.map(RowCoding.domain(ofRecipient:))
                 // One statement for all recipients of a message (up to 1,000).
-                try await tx.query("""
+                try await tx.query(
+                    """
                     INSERT INTO deliveries (message_id, user_id, recipient, domain, state, next_attempt_at, expires_at, updated_at)
                     SELECT \(m.id), \(m.userID), r, d, 'queued', \(due), \(due + lifetime), \(now)
                     FROM unnest(\(m.recipients)::text[], \(domains)::text[]) AS t(r, d)
@@ -32,7 +34,8 @@ extension PostgresStore {
         return try await withConnection { [self] c in
             // SKIP LOCKED: nodes claiming at the same moment pass over each other's rows
             // instead of waiting for them, so each due delivery goes to exactly one node.
-            let rows = try await c.query("""
+            let rows = try await c.query(
+                """
                 WITH due AS (
                     SELECT id FROM deliveries
                     WHERE state = 'queued' AND next_attempt_at <= \(t) AND lease_until <= \(t)
@@ -44,19 +47,26 @@ extension PostgresStore {
                 RETURNING d.id, d.message_id, d.user_id, d.recipient, d.domain, d.attempts, d.expires_at
                 """, logger: logger)
             var claimed: [ClaimedRow] = []
-            for try await (id, messageID, userID, recipient, domain, attempts, expires) in rows
-                .decode((Int64, String, Int64, String, String, Int, Double).self) {
-                claimed.append(ClaimedRow(id: id, messageID: messageID, userID: userID, recipient: recipient, domain: domain,
-                                          attempts: attempts, expiresAt: Date(timeIntervalSince1970: expires)))
+            for try await (id, messageID, userID, recipient, domain, attempts, expires)
+                in rows
+                .decode((Int64, String, Int64, String, String, Int, Double).self)
+            {
+                claimed.append(
+                    ClaimedRow(
+                        id: id, messageID: messageID, userID: userID, recipient: recipient, domain: domain,
+                        attempts: attempts, expiresAt: Date(timeIntervalSince1970: expires)))
             }
             var messages: [String: ClaimedMessage] = [:]
             let ids = ClaimAssembly.messageIDs(claimed)
             if !ids.isEmpty {
                 let rows = try await c.query(
                     "SELECT id, mail_from, smtp_id, content, categories, custom_args FROM messages WHERE id = ANY(\(ids))", logger: logger)
-                for try await (id, from, smtpID, content, categories, args) in rows.decode((String, String, String, Data, String, String).self) {
-                    messages[id] = try ClaimedMessage(mailFrom: from, smtpID: smtpID, content: [UInt8](content),
-                                                      categoriesJSON: categories, customArgsJSON: args)
+                for try await (id, from, smtpID, content, categories, args) in rows.decode(
+                    (String, String, String, Data, String, String).self)
+                {
+                    messages[id] = try ClaimedMessage(
+                        mailFrom: from, smtpID: smtpID, content: [UInt8](content),
+                        categoriesJSON: categories, customArgsJSON: args)
                 }
             }
             return try ClaimAssembly.deliveries(claimed, messages: messages)
@@ -66,7 +76,9 @@ extension PostgresStore {
     public func renewLeases(ids: [Int64], now: Date, lease: TimeInterval) async throws -> Int {
         guard !ids.isEmpty else { return 0 }
         return try await withConnection { [self] c in
-            try await Self.count(c, """
+            try await Self.count(
+                c,
+                """
                 UPDATE deliveries SET lease_until = \(now.timeIntervalSince1970 + lease)
                 WHERE id = ANY(\(ids)) AND lease_owner = \(leaseOwner) AND state = 'queued' AND lease_until > 0 RETURNING id
                 """, logger: logger)
@@ -78,7 +90,9 @@ extension PostgresStore {
     }
 
     /// One transaction for the results of several sessions (group commit, as on SQLite).
-    static func commitResolutions(_ batches: [[DeliveryUpdate]], client: PostgresClient, owner: String, logger: Logger) async
+    static func commitResolutions(
+        _ batches: [[DeliveryUpdate]], client: PostgresClient, owner: String, logger: Logger
+    ) async
         -> [Result<Void, any Error>]
     {
         let now = Date().timeIntervalSince1970
@@ -86,24 +100,26 @@ extension PostgresStore {
             try await transaction(client: client, logger: logger) { tx in
                 var events: [EventRecord] = []
                 for u in batches.joined() {
-                    let query: PostgresQuery = switch u.resolution {
-                    case .delivered, .bounced, .blocked:
-                        """
-                        UPDATE deliveries SET state = \(u.resolution.state), lease_until = 0, last_result = \(u.result), updated_at = \(now)
-                        WHERE id = \(u.deliveryID) AND lease_owner = \(owner) AND state = 'queued' RETURNING id
-                        """
-                    case .deferred(let until):
-                        """
-                        UPDATE deliveries SET next_attempt_at = \(until.timeIntervalSince1970), lease_until = 0, last_result = \(u.result),
-                            updated_at = \(now)
-                        WHERE id = \(u.deliveryID) AND lease_owner = \(owner) AND state = 'queued' RETURNING id
-                        """
-                    }
+                    let query: PostgresQuery =
+                        switch u.resolution {
+                        case .delivered, .bounced, .blocked:
+                            """
+                            UPDATE deliveries SET state = \(u.resolution.state), lease_until = 0, last_result = \(u.result), updated_at = \(now)
+                            WHERE id = \(u.deliveryID) AND lease_owner = \(owner) AND state = 'queued' RETURNING id
+                            """
+                        case .deferred(let until):
+                            """
+                            UPDATE deliveries SET next_attempt_at = \(until.timeIntervalSince1970), lease_until = 0, last_result = \(u.result),
+                                updated_at = \(now)
+                            WHERE id = \(u.deliveryID) AND lease_owner = \(owner) AND state = 'queued' RETURNING id
+                            """
+                        }
                     // The lease was lost: another node owns this delivery and its outcome.
                     guard try await count(tx, query, logger: logger) > 0 else { continue }
                     events.append(u.event)
                     if let b = u.block {
-                        try await tx.query("""
+                        try await tx.query(
+                            """
                             INSERT INTO blocks (user_id, email, reason, status, created)
                             VALUES (\(b.userID), \(b.email.lowercased()), \(b.reason), \(b.status), \(b.created))
                             ON CONFLICT (user_id, email) DO UPDATE SET reason = excluded.reason, status = excluded.status, created = excluded.created
@@ -119,15 +135,17 @@ extension PostgresStore {
     }
 
     public func events(userID: Int64?, limit: Int) async throws -> [EventRecord] {
-        let query: PostgresQuery = if let userID {
-            "SELECT user_id, sg_event_id, event, email, payload FROM events WHERE user_id = \(userID) ORDER BY id LIMIT \(limit)"
-        } else {
-            "SELECT user_id, sg_event_id, event, email, payload FROM events ORDER BY id LIMIT \(limit)"
-        }
+        let query: PostgresQuery =
+            if let userID {
+                "SELECT user_id, sg_event_id, event, email, payload FROM events WHERE user_id = \(userID) ORDER BY id LIMIT \(limit)"
+            } else {
+                "SELECT user_id, sg_event_id, event, email, payload FROM events ORDER BY id LIMIT \(limit)"
+            }
         return try await withConnection { [self] c in
             var events: [EventRecord] = []
             for try await (uid, sgEventID, event, email, payload) in try await c.query(query, logger: logger)
-                .decode((Int64, String, String, String, String).self) {
+                .decode((Int64, String, String, String, String).self)
+            {
                 events.append(EventRecord(userID: uid, sgEventID: sgEventID, event: event, email: email, payload: payload))
             }
             return events
@@ -138,7 +156,8 @@ extension PostgresStore {
         try await withConnection { [self] c in
             var counts: [String: Int] = [:]
             for try await (state, n) in try await c.query("SELECT state, COUNT(*) FROM deliveries GROUP BY state", logger: logger)
-                .decode((String, Int).self) {
+                .decode((String, Int).self)
+            {
                 counts[state] = n
             }
             return counts
@@ -150,14 +169,16 @@ extension PostgresStore {
         let pattern = q.emailPrefix.map(RowCoding.likePrefix)
         return try await withConnection { [self] c in
             var blocks: [BlockRecord] = []
-            for try await (uid, email, reason, status, created) in try await c.query("""
+            for try await (uid, email, reason, status, created) in try await c.query(
+                """
                 SELECT user_id, email, reason, status, created FROM blocks
                 WHERE user_id = \(userID)
                   AND (\(q.startTime)::bigint IS NULL OR created >= \(q.startTime))
                   AND (\(q.endTime)::bigint IS NULL OR created <= \(q.endTime))
                   AND (\(pattern)::text IS NULL OR email LIKE \(pattern) ESCAPE '\\')
                 ORDER BY created DESC, email LIMIT \(q.limit) OFFSET \(q.offset)
-                """, logger: logger).decode((Int64, String, String, String, Int).self) {
+                """, logger: logger
+            ).decode((Int64, String, String, String, Int).self) {
                 blocks.append(BlockRecord(userID: uid, email: email, reason: reason, status: status, created: created))
             }
             return blocks
@@ -166,13 +187,15 @@ extension PostgresStore {
 
     public func deleteBlock(userID: Int64, email: String) async throws -> Bool {
         try await withConnection { [self] c in
-            try await Self.count(c, "DELETE FROM blocks WHERE user_id = \(userID) AND email = \(email.lowercased()) RETURNING email", logger: logger) > 0
+            try await Self.count(
+                c, "DELETE FROM blocks WHERE user_id = \(userID) AND email = \(email.lowercased()) RETURNING email", logger: logger) > 0
         }
     }
 
     static func insert(_ events: [EventRecord], _ tx: PostgresConnection, now: Double, logger: Logger) async throws {
         guard !events.isEmpty else { return }
-        try await tx.query("""
+        try await tx.query(
+            """
             INSERT INTO events (user_id, sg_event_id, event, email, payload, created_at)
             SELECT u, s, e, m, p, \(now)
             FROM unnest(\(events.map(\.userID))::bigint[], \(events.map(\.sgEventID))::text[], \(events.map(\.event))::text[],

@@ -1,7 +1,7 @@
-import SealpostCore
 import Foundation
 import Logging
 import PostgresNIO
+import SealpostCore
 import SealpostStorage
 
 extension PostgresStore {
@@ -15,9 +15,12 @@ extension PostgresStore {
         let events = try RowCoding.webhookEvents(settings.events)
         try await transaction { [self] tx in
             var wasEnabled = false
-            for try await enabled in try await tx.query("SELECT enabled FROM webhook_settings WHERE user_id = \(userID) FOR UPDATE", logger: logger)
-                .decode(Bool.self) { wasEnabled = enabled }
-            try await tx.query("""
+            for try await enabled in try await tx.query(
+                "SELECT enabled FROM webhook_settings WHERE user_id = \(userID) FOR UPDATE", logger: logger
+            )
+            .decode(Bool.self) { wasEnabled = enabled }
+            try await tx.query(
+                """
                 INSERT INTO webhook_settings (user_id, enabled, url, events) VALUES (\(userID), \(settings.enabled), \(settings.url), \(events))
                 ON CONFLICT (user_id) DO UPDATE SET enabled = excluded.enabled, url = excluded.url, events = excluded.events
                 """, logger: logger)
@@ -32,19 +35,23 @@ extension PostgresStore {
         let now = Date().timeIntervalSince1970
         return try await transaction { [self] tx in
             var users: [(Int64, String, String)] = []
-            for try await row in try await tx.query("SELECT user_id, url, events FROM webhook_settings WHERE enabled AND url <> ''", logger: logger)
-                .decode((Int64, String, String).self) { users.append(row) }
+            for try await row in try await tx.query(
+                "SELECT user_id, url, events FROM webhook_settings WHERE enabled AND url <> ''", logger: logger
+            )
+            .decode((Int64, String, String).self) { users.append(row) }
             var batches: [WebhookBatch] = []
             for (userID, url, eventsJSON) in users {
                 let settings = WebhookSettings(enabled: true, url: url, events: RowCoding.webhookEvents(json: eventsJSON))
                 // Rows another node is reading right now are skipped, and what this node
                 // takes is reserved for it: two nodes never post the same event.
                 var fetched: [(id: Int64, event: String, payload: String)] = []
-                for try await (id, event, payload) in try await tx.query("""
+                for try await (id, event, payload) in try await tx.query(
+                    """
                     SELECT id, event, payload FROM events
                     WHERE user_id = \(userID) AND posted_at IS NULL AND post_lease_until <= \(now)
                     ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED
-                    """, logger: logger).decode((Int64, String, String).self) {
+                    """, logger: logger
+                ).decode((Int64, String, String).self) {
                     fetched.append((id, event, payload))
                 }
                 let (wanted, skipped) = RowCoding.split(fetched, for: settings)
@@ -52,8 +59,9 @@ extension PostgresStore {
                     try await tx.query("UPDATE events SET posted_at = 0 WHERE id = ANY(\(skipped))", logger: logger)
                 }
                 if !wanted.isEmpty {
-                    try await tx.query("UPDATE events SET post_lease_until = \(now + WebhookBatch.lease) WHERE id = ANY(\(wanted.map(\.id)))",
-                                       logger: logger)
+                    try await tx.query(
+                        "UPDATE events SET post_lease_until = \(now + WebhookBatch.lease) WHERE id = ANY(\(wanted.map(\.id)))",
+                        logger: logger)
                     batches.append(WebhookBatch(userID: userID, url: url, events: wanted))
                 }
             }
@@ -64,17 +72,23 @@ extension PostgresStore {
     public func markPosted(eventIDs: [Int64]) async throws {
         guard !eventIDs.isEmpty else { return }
         let now = Date().timeIntervalSince1970
-        try await withConnection { [logger] c in try await c.query("UPDATE events SET posted_at = \(now) WHERE id = ANY(\(eventIDs))", logger: logger) }
+        try await withConnection { [logger] c in
+            try await c.query("UPDATE events SET posted_at = \(now) WHERE id = ANY(\(eventIDs))", logger: logger)
+        }
     }
 
     public func releaseWebhookEvents(eventIDs: [Int64]) async throws {
         guard !eventIDs.isEmpty else { return }
-        try await withConnection { [logger] c in try await c.query("UPDATE events SET post_lease_until = 0 WHERE id = ANY(\(eventIDs)) AND posted_at IS NULL", logger: logger) }
+        try await withConnection { [logger] c in
+            try await c.query("UPDATE events SET post_lease_until = 0 WHERE id = ANY(\(eventIDs)) AND posted_at IS NULL", logger: logger)
+        }
     }
 
     static func fetchWebhook(_ c: PostgresConnection, userID: Int64, logger: Logger) async throws -> WebhookSettings? {
-        for try await (enabled, url, events) in try await c.query("SELECT enabled, url, events FROM webhook_settings WHERE user_id = \(userID)", logger: logger)
-            .decode((Bool, String, String).self) {
+        for try await (enabled, url, events) in try await c.query(
+            "SELECT enabled, url, events FROM webhook_settings WHERE user_id = \(userID)", logger: logger
+        )
+        .decode((Bool, String, String).self) {
             return WebhookSettings(enabled: enabled, url: url, events: RowCoding.webhookEvents(json: events))
         }
         return nil

@@ -25,8 +25,9 @@ public final class PostgresStore: SealpostStore {
     /// database that lacks migrations, or has ones this Sealpost does not know, is refused.
     public static func open(url: String, logger: Logger, migrate: Bool) async throws -> PostgresStore {
         let parsed = try PostgresURL(url)
-        let store = PostgresStore(client: PostgresClient(configuration: parsed.clientConfiguration, backgroundLogger: logger), logger: logger,
-                                  displayName: PostgresURL.redacted(url))
+        let store = PostgresStore(
+            client: PostgresClient(configuration: parsed.clientConfiguration, backgroundLogger: logger), logger: logger,
+            displayName: PostgresURL.redacted(url))
         await store.started()
         do {
             try await store.waitForConnection(timeout: .seconds(15))
@@ -90,7 +91,8 @@ public final class PostgresStore: SealpostStore {
             let connected = try await group.next() ?? false
             group.cancelAll()
             if !connected {
-                throw PostgresURLError("no connection within \(timeout.components.seconds) s: is the server up, and are host, port, user and password right?")
+                throw PostgresURLError(
+                    "no connection within \(timeout.components.seconds) s: is the server up, and are host, port, user and password right?")
             }
         }
     }
@@ -118,8 +120,10 @@ public final class PostgresStore: SealpostStore {
     /// How long one database call may take before the caller stops waiting (see `withDeadline`).
     static let deadline: Duration = .seconds(20)
 
-    static func transaction<T: Sendable>(client: PostgresClient, logger: Logger,
-                                         _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    static func transaction<T: Sendable>(
+        client: PostgresClient, logger: Logger,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         do {
             return try await withDeadline(deadline, "PostgreSQL transaction") {
                 try await client.withTransaction(logger: logger) { tx in try await body(tx) }
@@ -152,24 +156,30 @@ public final class PostgresStore: SealpostStore {
         do {
             return try await transaction { [self] tx in
                 if let parentID {
-                    guard let parent = try await Self.fetchUser(tx, "SELECT \(unescaped: Self.userColumns) FROM users WHERE id = \(parentID)", logger: logger) else {
+                    guard
+                        let parent = try await Self.fetchUser(
+                            tx, "SELECT \(unescaped: Self.userColumns) FROM users WHERE id = \(parentID)", logger: logger)
+                    else {
                         throw StoreError.notFound("parent account \(parentID)")
                     }
                     guard parent.kind == .account else { throw StoreError.notAParent(parent.name) }
                 }
                 var id: Int64 = 0
-                for try await value in try await tx.query("""
+                for try await value in try await tx.query(
+                    """
                     INSERT INTO users (kind, name, email, parent_id, created_at)
                     VALUES (\(kind.rawValue), \(name), \(email), \(parentID), \(now.timeIntervalSince1970)) RETURNING id
-                    """, logger: logger).decode(Int64.self) { id = value }
-                try await tx.query("""
+                    """, logger: logger
+                ).decode(Int64.self) { id = value }
+                try await tx.query(
+                    """
                     INSERT INTO enforced_tls (user_id, require_tls, require_valid_cert, version)
                     VALUES (\(id), \(d.requireTLS), \(d.requireValidCert), \(d.version.rawValue))
                     """, logger: logger)
                 try await Self.record(tx, [.all], logger: logger)
                 return User(id: id, kind: kind, name: name, email: email, parentID: parentID, createdAt: now)
             }
-        } catch where Self.isUniqueViolation(error) {
+        } catch  where Self.isUniqueViolation(error) {
             throw StoreError.nameTaken(name)
         }
     }
@@ -190,11 +200,12 @@ public final class PostgresStore: SealpostStore {
 
     public func subusers(parentID: Int64, username: String?, limit: Int, offset: Int) async throws -> [User] {
         try await withConnection { [self] c in
-            let query: PostgresQuery = if let username {
-                "SELECT \(unescaped: Self.userColumns) FROM users WHERE kind = 'subuser' AND parent_id = \(parentID) AND name = \(username) ORDER BY id LIMIT \(limit) OFFSET \(offset)"
-            } else {
-                "SELECT \(unescaped: Self.userColumns) FROM users WHERE kind = 'subuser' AND parent_id = \(parentID) ORDER BY id LIMIT \(limit) OFFSET \(offset)"
-            }
+            let query: PostgresQuery =
+                if let username {
+                    "SELECT \(unescaped: Self.userColumns) FROM users WHERE kind = 'subuser' AND parent_id = \(parentID) AND name = \(username) ORDER BY id LIMIT \(limit) OFFSET \(offset)"
+                } else {
+                    "SELECT \(unescaped: Self.userColumns) FROM users WHERE kind = 'subuser' AND parent_id = \(parentID) ORDER BY id LIMIT \(limit) OFFSET \(offset)"
+                }
             return try await Self.fetchUsers(c, query, logger: logger)
         }
     }
@@ -202,7 +213,9 @@ public final class PostgresStore: SealpostStore {
     public func subuser(parentID: Int64, username: String) async throws -> User? {
         try await cache.value(\.subusers, "\(parentID) \(username)", epoch: validate()) {
             try await withConnection { [self] c in
-                try await Self.fetchUser(c, """
+                try await Self.fetchUser(
+                    c,
+                    """
                     SELECT \(unescaped: Self.userColumns) FROM users WHERE kind = 'subuser' AND parent_id = \(parentID) AND name = \(username)
                     """, logger: logger)
             }
@@ -212,7 +225,9 @@ public final class PostgresStore: SealpostStore {
     public func customer(parentID: Int64, id: Int64) async throws -> User? {
         try await cache.value(\.customers, "\(parentID) \(id)", epoch: validate()) {
             try await withConnection { [self] c in
-                try await Self.fetchUser(c, """
+                try await Self.fetchUser(
+                    c,
+                    """
                     SELECT \(unescaped: Self.userColumns) FROM users WHERE kind = 'customer' AND parent_id = \(parentID) AND id = \(id)
                     """, logger: logger)
             }
@@ -225,7 +240,8 @@ public final class PostgresStore: SealpostStore {
         guard try await user(id: key.userID) != nil else { throw StoreError.notFound("user \(key.userID)") }
         let scopes = try RowCoding.scopes(key.grant)
         try await transaction { [self] tx in
-            try await tx.query("""
+            try await tx.query(
+                """
                 INSERT INTO api_keys (id, user_id, name, scopes, secret_hash, created_at, revoked_at)
                 VALUES (\(key.id), \(key.userID), \(key.name), \(scopes), \(Data(key.secretHash)),
                         \(key.createdAt.timeIntervalSince1970), \(key.revokedAt?.timeIntervalSince1970))
@@ -243,13 +259,18 @@ public final class PostgresStore: SealpostStore {
 
     private func fetchKeyWithUser(id: String) async throws -> (StoredAPIKey, User)? {
         try await withConnection { [self] c in
-            let rows = try await c.query("""
+            let rows = try await c.query(
+                """
                 SELECT \(unescaped: Self.keyColumns), u.id, u.kind, u.name, u.email, u.parent_id, u.created_at
                 FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.id = \(id)
                 """, logger: logger)
-            for try await (kid, kuid, kname, scopes, hash, kcreated, krevoked, uid, kind, name, email, parent, created) in rows
-                .decode((String, Int64, String, String?, Data, Double, Double?, Int64, String, String, String?, Int64?, Double).self) {
-                return (try Self.key(kid, kuid, kname, scopes, hash, kcreated, krevoked), try Self.user(uid, kind, name, email, parent, created))
+            for try await (kid, kuid, kname, scopes, hash, kcreated, krevoked, uid, kind, name, email, parent, created)
+                in rows
+                .decode((String, Int64, String, String?, Data, Double, Double?, Int64, String, String, String?, Int64?, Double).self)
+            {
+                return (
+                    try Self.key(kid, kuid, kname, scopes, hash, kcreated, krevoked), try Self.user(uid, kind, name, email, parent, created)
+                )
             }
             return nil
         }
@@ -258,9 +279,11 @@ public final class PostgresStore: SealpostStore {
     public func keys(userID: Int64) async throws -> [StoredAPIKey] {
         try await withConnection { [self] c in
             var keys: [StoredAPIKey] = []
-            for try await (id, uid, name, scopes, hash, created, revoked) in try await c.query("""
+            for try await (id, uid, name, scopes, hash, created, revoked) in try await c.query(
+                """
                 SELECT \(unescaped: Self.keyColumns) FROM api_keys k WHERE k.user_id = \(userID) AND k.revoked_at IS NULL ORDER BY k.seq
-                """, logger: logger).decode((String, Int64, String, String?, Data, Double, Double?).self) {
+                """, logger: logger
+            ).decode((String, Int64, String, String?, Data, Double, Double?).self) {
                 keys.append(try Self.key(id, uid, name, scopes, hash, created, revoked))
             }
             return keys
@@ -269,11 +292,12 @@ public final class PostgresStore: SealpostStore {
 
     public func revokeKey(id: String, userID: Int64?) async throws -> Bool {
         let now = Date().timeIntervalSince1970
-        let query: PostgresQuery = if let userID {
-            "UPDATE api_keys SET revoked_at = \(now) WHERE id = \(id) AND user_id = \(userID) AND revoked_at IS NULL RETURNING id"
-        } else {
-            "UPDATE api_keys SET revoked_at = \(now) WHERE id = \(id) AND revoked_at IS NULL RETURNING id"
-        }
+        let query: PostgresQuery =
+            if let userID {
+                "UPDATE api_keys SET revoked_at = \(now) WHERE id = \(id) AND user_id = \(userID) AND revoked_at IS NULL RETURNING id"
+            } else {
+                "UPDATE api_keys SET revoked_at = \(now) WHERE id = \(id) AND revoked_at IS NULL RETURNING id"
+            }
         return try await transaction { [self] tx in
             guard try await Self.count(tx, query, logger: logger) > 0 else { return false }
             try await Self.record(tx, [.key(id)], logger: logger)
@@ -294,7 +318,9 @@ public final class PostgresStore: SealpostStore {
         }
     }
 
-    public func updateEnforcedTLS(userID: Int64, patch: EnforcedTLSPatch, actor: AuditActor) async throws
+    public func updateEnforcedTLS(
+        userID: Int64, patch: EnforcedTLSPatch, actor: AuditActor
+    ) async throws
         -> (old: EnforcedTLSSettings, new: EnforcedTLSSettings)
     {
         try await settingsWrites.submit(SettingsChange(userID: userID, patch: patch, actor: actor))
@@ -310,7 +336,9 @@ public final class PostgresStore: SealpostStore {
     /// arrival order; an unknown user fails alone. The rows are locked up front in user-id order,
     /// so batches of different nodes never deadlock, and each audit entry's old value is exactly
     /// the previous entry's new value, whichever node wrote it.
-    static func commitSettings(_ changes: [SettingsChange], client: PostgresClient, logger: Logger) async
+    static func commitSettings(
+        _ changes: [SettingsChange], client: PostgresClient, logger: Logger
+    ) async
         -> [Result<(old: EnforcedTLSSettings, new: EnforcedTLSSettings), any Error>]
     {
         let now = Date().timeIntervalSince1970
@@ -318,10 +346,12 @@ public final class PostgresStore: SealpostStore {
             return try await transaction(client: client, logger: logger) { tx in
                 var current: [Int64: EnforcedTLSSettings] = [:]
                 let ids = Set(changes.map(\.userID)).sorted()
-                for try await (userID, requireTLS, requireValidCert, version) in try await tx.query("""
+                for try await (userID, requireTLS, requireValidCert, version) in try await tx.query(
+                    """
                     SELECT user_id, require_tls, require_valid_cert, version FROM enforced_tls
                     WHERE user_id = ANY(\(ids)) ORDER BY user_id FOR UPDATE
-                    """, logger: logger).decode((Int64, Bool, Bool, String).self) {
+                    """, logger: logger
+                ).decode((Int64, Bool, Bool, String).self) {
                     guard let version = TLSVersion(rawValue: version) else { throw StoreError.notFound("TLS version \(version)") }
                     current[userID] = EnforcedTLSSettings(requireTLS: requireTLS, requireValidCert: requireValidCert, version: version)
                 }
@@ -340,13 +370,15 @@ public final class PostgresStore: SealpostStore {
                 let touched = Set(audit.map(\.0.userID)).sorted()
                 for userID in touched {
                     guard let s = current[userID] else { continue }
-                    try await tx.query("""
+                    try await tx.query(
+                        """
                         UPDATE enforced_tls SET require_tls = \(s.requireTLS), require_valid_cert = \(s.requireValidCert),
                             version = \(s.version.rawValue) WHERE user_id = \(userID)
                         """, logger: logger)
                 }
                 if !audit.isEmpty {
-                    try await tx.query("""
+                    try await tx.query(
+                        """
                         INSERT INTO settings_audit (user_id, key_id, on_behalf_of, via, old_value, new_value, at)
                         -- Arrays cannot hold NULL here: '' stands for "none" (ids are never empty).
                         SELECT u, NULLIF(k, ''), NULLIF(b, ''), v, o, n, \(now)
@@ -369,21 +401,24 @@ public final class PostgresStore: SealpostStore {
             SELECT a.id, a.user_id, u.name, a.key_id, a.on_behalf_of, a.via, a.old_value, a.new_value, a.at
             FROM settings_audit a JOIN users u ON u.id = a.user_id
             """
-        let query: PostgresQuery = if let userID {
-            "\(unescaped: base) WHERE a.user_id = \(userID) ORDER BY a.id"
-        } else {
-            "\(unescaped: base) ORDER BY a.id"
-        }
+        let query: PostgresQuery =
+            if let userID {
+                "\(unescaped: base) WHERE a.user_id = \(userID) ORDER BY a.id"
+            } else {
+                "\(unescaped: base) ORDER BY a.id"
+            }
         return try await withConnection { [self] c in
             var entries: [AuditEntry] = []
             let decoder = JSONDecoder()
             for try await (id, uid, name, keyID, onBehalfOf, via, old, new, at) in try await c.query(query, logger: logger)
-                .decode((Int64, Int64, String, String?, String?, String, String, String, Double).self) {
-                entries.append(AuditEntry(
-                    id: id, userID: uid, userName: name, actor: AuditActor(keyID: keyID, onBehalfOf: onBehalfOf, via: via),
-                    old: try decoder.decode(EnforcedTLSSettings.self, from: Data(old.utf8)),
-                    new: try decoder.decode(EnforcedTLSSettings.self, from: Data(new.utf8)),
-                    at: Date(timeIntervalSince1970: at)))
+                .decode((Int64, Int64, String, String?, String?, String, String, String, Double).self)
+            {
+                entries.append(
+                    AuditEntry(
+                        id: id, userID: uid, userName: name, actor: AuditActor(keyID: keyID, onBehalfOf: onBehalfOf, via: via),
+                        old: try decoder.decode(EnforcedTLSSettings.self, from: Data(old.utf8)),
+                        new: try decoder.decode(EnforcedTLSSettings.self, from: Data(new.utf8)),
+                        at: Date(timeIntervalSince1970: at)))
             }
             return entries
         }
@@ -398,7 +433,8 @@ public final class PostgresStore: SealpostStore {
     static func fetchUsers(_ c: PostgresConnection, _ query: PostgresQuery, logger: Logger) async throws -> [User] {
         var users: [User] = []
         for try await (id, kind, name, email, parent, created) in try await c.query(query, logger: logger)
-            .decode((Int64, String, String, String?, Int64?, Double).self) {
+            .decode((Int64, String, String, String?, Int64?, Double).self)
+        {
             users.append(try user(id, kind, name, email, parent, created))
         }
         return users
@@ -409,17 +445,24 @@ public final class PostgresStore: SealpostStore {
         return User(id: id, kind: kind, name: name, email: email, parentID: parent, createdAt: Date(timeIntervalSince1970: created))
     }
 
-    static func key(_ id: String, _ userID: Int64, _ name: String, _ scopes: String?, _ hash: Data, _ created: Double,
-                    _ revoked: Double?) throws -> StoredAPIKey {
-        StoredAPIKey(id: id, userID: userID, name: name, grant: try RowCoding.grant(scopes), secretHash: [UInt8](hash),
-                     createdAt: Date(timeIntervalSince1970: created), revokedAt: revoked.map(Date.init(timeIntervalSince1970:)))
+    static func key(
+        _ id: String, _ userID: Int64, _ name: String, _ scopes: String?, _ hash: Data, _ created: Double,
+        _ revoked: Double?
+    ) throws -> StoredAPIKey {
+        StoredAPIKey(
+            id: id, userID: userID, name: name, grant: try RowCoding.grant(scopes), secretHash: [UInt8](hash),
+            createdAt: Date(timeIntervalSince1970: created), revokedAt: revoked.map(Date.init(timeIntervalSince1970:)))
     }
 
-    static func fetchSettings(_ c: PostgresConnection, userID: Int64, forUpdate: Bool, logger: Logger) async throws -> EnforcedTLSSettings? {
-        let query: PostgresQuery = forUpdate
+    static func fetchSettings(_ c: PostgresConnection, userID: Int64, forUpdate: Bool, logger: Logger) async throws -> EnforcedTLSSettings?
+    {
+        let query: PostgresQuery =
+            forUpdate
             ? "SELECT require_tls, require_valid_cert, version FROM enforced_tls WHERE user_id = \(userID) FOR UPDATE"
             : "SELECT require_tls, require_valid_cert, version FROM enforced_tls WHERE user_id = \(userID)"
-        for try await (requireTLS, requireValidCert, versionText) in try await c.query(query, logger: logger).decode((Bool, Bool, String).self) {
+        for try await (requireTLS, requireValidCert, versionText) in try await c.query(query, logger: logger).decode(
+            (Bool, Bool, String).self)
+        {
             guard let version = TLSVersion(rawValue: versionText) else { throw StoreError.notFound("TLS version \(versionText)") }
             return EnforcedTLSSettings(requireTLS: requireTLS, requireValidCert: requireValidCert, version: version)
         }

@@ -1,6 +1,6 @@
-import SealpostCore
 import Foundation
 import PostgresNIO
+import SealpostCore
 
 /// `postgres://USER:PASS@HOST:PORT/DB[?sslmode=disable|prefer|require]`, the form libpq and
 /// every PostgreSQL tool accept, turned into a PostgresNIO client configuration.
@@ -41,13 +41,15 @@ public struct PostgresURL: Sendable, Equatable {
     }
 
     public var clientConfiguration: PostgresClient.Configuration {
-        let tls: PostgresClient.Configuration.TLS = switch sslMode {
-        case "disable": .disable
-        case "require": .require(.makeClientConfiguration())
-        default: .prefer(.makeClientConfiguration())
-        }
-        var configuration = PostgresClient.Configuration(host: host, port: port, username: username, password: password,
-                                                         database: database, tls: tls)
+        let tls: PostgresClient.Configuration.TLS =
+            switch sslMode {
+            case "disable": .disable
+            case "require": .require(.makeClientConfiguration())
+            default: .prefer(.makeClientConfiguration())
+            }
+        var configuration = PostgresClient.Configuration(
+            host: host, port: port, username: username, password: password,
+            database: database, tls: tls)
         configuration.options.maximumConnections = 40
         return configuration
     }

@@ -1,6 +1,6 @@
-import SealpostStorage
 import GRDB
 import SealpostCore
+import SealpostStorage
 import Synchronization
 
 /// A read cache for the hot path (key lookup, tenant lookup, settings) that is never stale.
@@ -43,7 +43,8 @@ final class SQLiteCache: Sendable {
                 let g = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'generation'")) ?? 0
                 let pruned = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'pruned_through'")) ?? 0
                 guard since >= 0, since >= pruned else { return (v, g, nil) }
-                let scopes = try String.fetchAll(db.cachedStatement(sql: "SELECT scope FROM changes WHERE generation > ?"), arguments: [since])
+                let scopes = try String.fetchAll(
+                    db.cachedStatement(sql: "SELECT scope FROM changes WHERE generation > ?"), arguments: [since])
                 return (v, g, scopes)
             }
             seen = v
@@ -61,8 +62,10 @@ final class SQLiteCache: Sendable {
         if generation % 1000 == 0, generation > ReadCache.logLength {
             let through = generation - ReadCache.logLength
             try db.cachedStatement(sql: "DELETE FROM changes WHERE generation <= ?").execute(arguments: [through])
-            try db.cachedStatement(sql: "INSERT INTO meta (key, value) VALUES ('pruned_through', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-                .execute(arguments: [through])
+            try db.cachedStatement(
+                sql: "INSERT INTO meta (key, value) VALUES ('pruned_through', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+            )
+            .execute(arguments: [through])
         }
     }
 }

@@ -1,143 +1,149 @@
+import GRDB
 import SealpostCore
 import SealpostStorage
-import GRDB
 
 /// Versioned schema of the SQLite store. Migrations are append-only: never edit a shipped one.
 enum SQLiteMigrations {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-tenancy-keys-settings") { db in
-            try db.execute(sql: """
-                CREATE TABLE users (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    kind TEXT NOT NULL CHECK (kind IN ('account', 'subuser', 'customer')),
-                    name TEXT NOT NULL UNIQUE,
-                    email TEXT,
-                    parent_id INTEGER REFERENCES users(id),
-                    created_at REAL NOT NULL
-                );
-                CREATE INDEX users_parent ON users(parent_id);
+            try db.execute(
+                sql: """
+                    CREATE TABLE users (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        kind TEXT NOT NULL CHECK (kind IN ('account', 'subuser', 'customer')),
+                        name TEXT NOT NULL UNIQUE,
+                        email TEXT,
+                        parent_id INTEGER REFERENCES users(id),
+                        created_at REAL NOT NULL
+                    );
+                    CREATE INDEX users_parent ON users(parent_id);
 
-                CREATE TABLE api_keys (
-                    id TEXT PRIMARY KEY,
-                    user_id INTEGER NOT NULL REFERENCES users(id),
-                    name TEXT NOT NULL,
-                    -- NULL means full access; otherwise a JSON array of scope names.
-                    scopes TEXT,
-                    secret_hash BLOB NOT NULL,
-                    created_at REAL NOT NULL,
-                    revoked_at REAL
-                );
-                CREATE INDEX api_keys_user ON api_keys(user_id);
+                    CREATE TABLE api_keys (
+                        id TEXT PRIMARY KEY,
+                        user_id INTEGER NOT NULL REFERENCES users(id),
+                        name TEXT NOT NULL,
+                        -- NULL means full access; otherwise a JSON array of scope names.
+                        scopes TEXT,
+                        secret_hash BLOB NOT NULL,
+                        created_at REAL NOT NULL,
+                        revoked_at REAL
+                    );
+                    CREATE INDEX api_keys_user ON api_keys(user_id);
 
-                CREATE TABLE enforced_tls (
-                    user_id INTEGER PRIMARY KEY REFERENCES users(id),
-                    require_tls INTEGER NOT NULL,
-                    require_valid_cert INTEGER NOT NULL,
-                    version TEXT NOT NULL CHECK (version IN ('1.1', '1.2', '1.3'))
-                );
+                    CREATE TABLE enforced_tls (
+                        user_id INTEGER PRIMARY KEY REFERENCES users(id),
+                        require_tls INTEGER NOT NULL,
+                        require_valid_cert INTEGER NOT NULL,
+                        version TEXT NOT NULL CHECK (version IN ('1.1', '1.2', '1.3'))
+                    );
 
-                CREATE TABLE settings_audit (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    user_id INTEGER NOT NULL REFERENCES users(id),
-                    key_id TEXT,
-                    on_behalf_of TEXT,
-                    via TEXT NOT NULL,
-                    old_value TEXT NOT NULL,
-                    new_value TEXT NOT NULL,
-                    at REAL NOT NULL
-                );
-                CREATE INDEX settings_audit_user ON settings_audit(user_id);
-                """)
+                    CREATE TABLE settings_audit (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        user_id INTEGER NOT NULL REFERENCES users(id),
+                        key_id TEXT,
+                        on_behalf_of TEXT,
+                        via TEXT NOT NULL,
+                        old_value TEXT NOT NULL,
+                        new_value TEXT NOT NULL,
+                        at REAL NOT NULL
+                    );
+                    CREATE INDEX settings_audit_user ON settings_audit(user_id);
+                    """)
         }
         migrator.registerMigration("v2-generation") { db in
             // Bumped by every write transaction, by any process: lets a server tell its own
             // commits from everybody else's (see SQLiteCache).
-            try db.execute(sql: """
-                CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-                INSERT INTO meta (key, value) VALUES ('generation', 0);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+                    INSERT INTO meta (key, value) VALUES ('generation', 0);
+                    """)
         }
         migrator.registerMigration("v3-mail-queue") { db in
-            try db.execute(sql: """
-                -- One composed message per personalization of a mail-send request.
-                CREATE TABLE messages (
-                    id TEXT PRIMARY KEY,
-                    x_message_id TEXT NOT NULL,
-                    user_id INTEGER NOT NULL REFERENCES users(id),
-                    mail_from TEXT NOT NULL,
-                    smtp_id TEXT NOT NULL,
-                    content BLOB NOT NULL,
-                    categories TEXT NOT NULL,
-                    custom_args TEXT NOT NULL,
-                    created_at REAL NOT NULL
-                );
-                -- One row per recipient delivery: the durable queue.
-                CREATE TABLE deliveries (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    message_id TEXT NOT NULL REFERENCES messages(id),
-                    user_id INTEGER NOT NULL,
-                    recipient TEXT NOT NULL,
-                    domain TEXT NOT NULL,
-                    state TEXT NOT NULL CHECK (state IN ('queued', 'delivered', 'bounced', 'blocked', 'dropped')),
-                    attempts INTEGER NOT NULL DEFAULT 0,
-                    next_attempt_at REAL NOT NULL,
-                    expires_at REAL NOT NULL,
-                    lease_until REAL NOT NULL DEFAULT 0,
-                    last_result TEXT,
-                    updated_at REAL NOT NULL
-                );
-                CREATE INDEX deliveries_due ON deliveries(state, next_attempt_at);
-                -- Event Webhook events, kept until posted (and afterwards, for inspection).
-                CREATE TABLE events (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    user_id INTEGER NOT NULL,
-                    sg_event_id TEXT NOT NULL UNIQUE,
-                    event TEXT NOT NULL,
-                    email TEXT NOT NULL,
-                    payload TEXT NOT NULL,
-                    created_at REAL NOT NULL,
-                    posted_at REAL
-                );
-                CREATE INDEX events_unposted ON events(posted_at, user_id, id);
-                -- SendGrid's blocks list.
-                CREATE TABLE blocks (
-                    user_id INTEGER NOT NULL,
-                    email TEXT NOT NULL,
-                    reason TEXT NOT NULL,
-                    status TEXT NOT NULL,
-                    created INTEGER NOT NULL,
-                    PRIMARY KEY (user_id, email)
-                );
-                """)
+            try db.execute(
+                sql: """
+                    -- One composed message per personalization of a mail-send request.
+                    CREATE TABLE messages (
+                        id TEXT PRIMARY KEY,
+                        x_message_id TEXT NOT NULL,
+                        user_id INTEGER NOT NULL REFERENCES users(id),
+                        mail_from TEXT NOT NULL,
+                        smtp_id TEXT NOT NULL,
+                        content BLOB NOT NULL,
+                        categories TEXT NOT NULL,
+                        custom_args TEXT NOT NULL,
+                        created_at REAL NOT NULL
+                    );
+                    -- One row per recipient delivery: the durable queue.
+                    CREATE TABLE deliveries (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        message_id TEXT NOT NULL REFERENCES messages(id),
+                        user_id INTEGER NOT NULL,
+                        recipient TEXT NOT NULL,
+                        domain TEXT NOT NULL,
+                        state TEXT NOT NULL CHECK (state IN ('queued', 'delivered', 'bounced', 'blocked', 'dropped')),
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        next_attempt_at REAL NOT NULL,
+                        expires_at REAL NOT NULL,
+                        lease_until REAL NOT NULL DEFAULT 0,
+                        last_result TEXT,
+                        updated_at REAL NOT NULL
+                    );
+                    CREATE INDEX deliveries_due ON deliveries(state, next_attempt_at);
+                    -- Event Webhook events, kept until posted (and afterwards, for inspection).
+                    CREATE TABLE events (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        user_id INTEGER NOT NULL,
+                        sg_event_id TEXT NOT NULL UNIQUE,
+                        event TEXT NOT NULL,
+                        email TEXT NOT NULL,
+                        payload TEXT NOT NULL,
+                        created_at REAL NOT NULL,
+                        posted_at REAL
+                    );
+                    CREATE INDEX events_unposted ON events(posted_at, user_id, id);
+                    -- SendGrid's blocks list.
+                    CREATE TABLE blocks (
+                        user_id INTEGER NOT NULL,
+                        email TEXT NOT NULL,
+                        reason TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        created INTEGER NOT NULL,
+                        PRIMARY KEY (user_id, email)
+                    );
+                    """)
         }
         migrator.registerMigration("v4-event-webhook") { db in
-            try db.execute(sql: """
-                CREATE TABLE webhook_settings (
-                    user_id INTEGER PRIMARY KEY REFERENCES users(id),
-                    enabled INTEGER NOT NULL,
-                    url TEXT NOT NULL,
-                    -- JSON object: event name -> bool
-                    events TEXT NOT NULL
-                );
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE webhook_settings (
+                        user_id INTEGER PRIMARY KEY REFERENCES users(id),
+                        enabled INTEGER NOT NULL,
+                        url TEXT NOT NULL,
+                        -- JSON object: event name -> bool
+                        events TEXT NOT NULL
+                    );
+                    """)
         }
         migrator.registerMigration("v5-change-log") { db in
             // What each write transaction changed, by generation: lets every server drop exactly
             // the cache entries that another writer (or itself) made stale.
-            try db.execute(sql: """
-                CREATE TABLE changes (generation INTEGER NOT NULL, scope TEXT NOT NULL);
-                CREATE INDEX changes_generation ON changes(generation);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE changes (generation INTEGER NOT NULL, scope TEXT NOT NULL);
+                    CREATE INDEX changes_generation ON changes(generation);
+                    """)
         }
         migrator.registerMigration("v6-lease-owners") { db in
             // Which process holds a delivery's lease: a result is recorded only by the holder,
             // so a node whose lease ran out can never overwrite the work of the one that took
             // over. Webhook batches get leases of their own, so two posters never send the same.
-            try db.execute(sql: """
-                ALTER TABLE deliveries ADD COLUMN lease_owner TEXT;
-                ALTER TABLE events ADD COLUMN post_lease_until REAL NOT NULL DEFAULT 0;
-                """)
+            try db.execute(
+                sql: """
+                    ALTER TABLE deliveries ADD COLUMN lease_owner TEXT;
+                    ALTER TABLE events ADD COLUMN post_lease_until REAL NOT NULL DEFAULT 0;
+                    """)
         }
         return migrator
     }

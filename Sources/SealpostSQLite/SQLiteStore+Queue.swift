@@ -1,7 +1,7 @@
-import SealpostCore
-import SealpostStorage
 import Foundation
 import GRDB
+import SealpostCore
+import SealpostStorage
 
 extension SQLiteStore {
     public func enqueue(_ messages: [NewMessage], events: [EventRecord], lifetime: TimeInterval) async throws {
@@ -13,15 +13,19 @@ extension SQLiteStore {
                         INSERT INTO messages (id, x_message_id, user_id, mail_from, smtp_id, content, categories, custom_args, created_at)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
-                    arguments: [m.id, m.xMessageID, m.userID, m.mailFrom, m.smtpID, Data(m.content),
-                                try RowCoding.json(m.categories), try RowCoding.json(m.customArgs), now])
+                    arguments: [
+                        m.id, m.xMessageID, m.userID, m.mailFrom, m.smtpID, Data(m.content),
+                        try RowCoding.json(m.categories), try RowCoding.json(m.customArgs), now,
+                    ])
                 let due = max(now, m.notBefore.timeIntervalSince1970)
                 for recipient in m.recipients {
                     let domain = RowCoding.domain(ofRecipient: recipient)
-                    try db.cachedStatement(sql: """
-                        INSERT INTO deliveries (message_id, user_id, recipient, domain, state, next_attempt_at, expires_at, updated_at)
-                        VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
-                        """).execute(arguments: [m.id, m.userID, recipient, domain, due, due + lifetime, now])
+                    try db.cachedStatement(
+                        sql: """
+                            INSERT INTO deliveries (message_id, user_id, recipient, domain, state, next_attempt_at, expires_at, updated_at)
+                            VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
+                            """
+                    ).execute(arguments: [m.id, m.userID, recipient, domain, due, due + lifetime, now])
                 }
             }
             try Self.insert(events, db: db, now: now)
@@ -32,26 +36,32 @@ extension SQLiteStore {
         let t = now.timeIntervalSince1970
         let owner = leaseOwner
         return try await write([]) { db in
-            let rows = try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT id, message_id, user_id, recipient, domain, attempts, expires_at FROM deliveries
-                WHERE state = 'queued' AND next_attempt_at <= ? AND lease_until <= ?
-                ORDER BY next_attempt_at, id LIMIT ?
-                """), arguments: [t, t, limit])
-            let leaseStatement = try db.cachedStatement(sql: "UPDATE deliveries SET lease_until = ?, lease_owner = ?, attempts = attempts + 1 WHERE id = ?")
+            let rows = try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT id, message_id, user_id, recipient, domain, attempts, expires_at FROM deliveries
+                        WHERE state = 'queued' AND next_attempt_at <= ? AND lease_until <= ?
+                        ORDER BY next_attempt_at, id LIMIT ?
+                        """), arguments: [t, t, limit])
+            let leaseStatement = try db.cachedStatement(
+                sql: "UPDATE deliveries SET lease_until = ?, lease_owner = ?, attempts = attempts + 1 WHERE id = ?")
             let claimed = try rows.map { row in
                 let id: Int64 = row["id"]
                 try leaseStatement.execute(arguments: [t + lease, owner, id])
-                return ClaimedRow(id: id, messageID: row["message_id"], userID: row["user_id"], recipient: row["recipient"],
-                                  domain: row["domain"], attempts: (row["attempts"] as Int) + 1,
-                                  expiresAt: Date(timeIntervalSince1970: row["expires_at"]))
+                return ClaimedRow(
+                    id: id, messageID: row["message_id"], userID: row["user_id"], recipient: row["recipient"],
+                    domain: row["domain"], attempts: (row["attempts"] as Int) + 1,
+                    expiresAt: Date(timeIntervalSince1970: row["expires_at"]))
             }
-            let messageStatement = try db.cachedStatement(sql: "SELECT mail_from, smtp_id, content, categories, custom_args FROM messages WHERE id = ?")
+            let messageStatement = try db.cachedStatement(
+                sql: "SELECT mail_from, smtp_id, content, categories, custom_args FROM messages WHERE id = ?")
             var messages: [String: ClaimedMessage] = [:]
             for id in ClaimAssembly.messageIDs(claimed) {
                 guard let m = try Row.fetchOne(messageStatement, arguments: [id]) else { continue }
-                messages[id] = try ClaimedMessage(mailFrom: m["mail_from"], smtpID: m["smtp_id"],
-                                                  content: [UInt8]((m["content"] as Data?) ?? Data()),
-                                                  categoriesJSON: m["categories"], customArgsJSON: m["custom_args"])
+                messages[id] = try ClaimedMessage(
+                    mailFrom: m["mail_from"], smtpID: m["smtp_id"],
+                    content: [UInt8]((m["content"] as Data?) ?? Data()),
+                    categoriesJSON: m["categories"], customArgsJSON: m["custom_args"])
             }
             return try ClaimAssembly.deliveries(claimed, messages: messages)
         }
@@ -62,7 +72,8 @@ extension SQLiteStore {
         let owner = leaseOwner
         let until = now.timeIntervalSince1970 + lease
         return try await write([]) { db in
-            let statement = try db.cachedStatement(sql: "UPDATE deliveries SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'queued' AND lease_until > 0")
+            let statement = try db.cachedStatement(
+                sql: "UPDATE deliveries SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'queued' AND lease_until > 0")
             var held = 0
             for id in ids {
                 try statement.execute(arguments: [until, id, owner])
@@ -90,24 +101,29 @@ extension SQLiteStore {
         do {
             try await pool.write { db in
                 let held = "AND lease_owner = ? AND state = 'queued'"
-                let final = try db.cachedStatement(sql: "UPDATE deliveries SET state = ?, lease_until = 0, last_result = ?, updated_at = ? WHERE id = ? \(held)")
-                let later = try db.cachedStatement(sql: "UPDATE deliveries SET next_attempt_at = ?, lease_until = 0, last_result = ?, updated_at = ? WHERE id = ? \(held)")
+                let final = try db.cachedStatement(
+                    sql: "UPDATE deliveries SET state = ?, lease_until = 0, last_result = ?, updated_at = ? WHERE id = ? \(held)")
+                let later = try db.cachedStatement(
+                    sql: "UPDATE deliveries SET next_attempt_at = ?, lease_until = 0, last_result = ?, updated_at = ? WHERE id = ? \(held)")
                 var events: [EventRecord] = []
                 for u in batches.joined() {
                     switch u.resolution {
                     case .delivered: try final.execute(arguments: ["delivered", u.result, now, u.deliveryID, owner])
                     case .bounced: try final.execute(arguments: ["bounced", u.result, now, u.deliveryID, owner])
                     case .blocked: try final.execute(arguments: ["blocked", u.result, now, u.deliveryID, owner])
-                    case .deferred(let until): try later.execute(arguments: [until.timeIntervalSince1970, u.result, now, u.deliveryID, owner])
+                    case .deferred(let until):
+                        try later.execute(arguments: [until.timeIntervalSince1970, u.result, now, u.deliveryID, owner])
                     }
                     // The lease was lost: another process owns this delivery and its outcome.
                     guard db.changesCount > 0 else { continue }
                     events.append(u.event)
                     if let b = u.block {
-                        try db.cachedStatement(sql: """
-                            INSERT INTO blocks (user_id, email, reason, status, created) VALUES (?, ?, ?, ?, ?)
-                            ON CONFLICT (user_id, email) DO UPDATE SET reason = excluded.reason, status = excluded.status, created = excluded.created
-                            """).execute(arguments: [b.userID, b.email.lowercased(), b.reason, b.status, b.created])
+                        try db.cachedStatement(
+                            sql: """
+                                INSERT INTO blocks (user_id, email, reason, status, created) VALUES (?, ?, ?, ?, ?)
+                                ON CONFLICT (user_id, email) DO UPDATE SET reason = excluded.reason, status = excluded.status, created = excluded.created
+                                """
+                        ).execute(arguments: [b.userID, b.email.lowercased(), b.reason, b.status, b.created])
                     }
                 }
                 try insert(events, db: db, now: now)
@@ -130,7 +146,8 @@ extension SQLiteStore {
             sql += " ORDER BY id LIMIT ?"
             args += [limit]
             return try Row.fetchAll(db, sql: sql, arguments: args).map {
-                EventRecord(userID: $0["user_id"], sgEventID: $0["sg_event_id"], event: $0["event"], email: $0["email"], payload: $0["payload"])
+                EventRecord(
+                    userID: $0["user_id"], sgEventID: $0["sg_event_id"], event: $0["event"], email: $0["email"], payload: $0["payload"])
             }
         }
     }
@@ -178,9 +195,10 @@ extension SQLiteStore {
     }
 
     static func insert(_ events: [EventRecord], db: Database, now: Double) throws {
-        let statement = try db.cachedStatement(sql: """
-            INSERT INTO events (user_id, sg_event_id, event, email, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)
-            """)
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO events (user_id, sg_event_id, event, email, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)
+                """)
         for e in events {
             try statement.execute(arguments: [e.userID, e.sgEventID, e.event, e.email, e.payload, now])
         }

@@ -1,7 +1,7 @@
-import SealpostCore
-import SealpostStorage
 import Foundation
 import GRDB
+import SealpostCore
+import SealpostStorage
 
 extension SQLiteStore {
     public func webhookSettings(userID: Int64) async throws -> WebhookSettings {
@@ -12,10 +12,11 @@ extension SQLiteStore {
         let events = try RowCoding.webhookEvents(settings.events)
         try await write([]) { db in
             let wasEnabled = try Self.fetchWebhook(db, userID: userID)?.enabled ?? false
-            try db.execute(sql: """
-                INSERT INTO webhook_settings (user_id, enabled, url, events) VALUES (?, ?, ?, ?)
-                ON CONFLICT (user_id) DO UPDATE SET enabled = excluded.enabled, url = excluded.url, events = excluded.events
-                """, arguments: [userID, settings.enabled, settings.url, events])
+            try db.execute(
+                sql: """
+                    INSERT INTO webhook_settings (user_id, enabled, url, events) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (user_id) DO UPDATE SET enabled = excluded.enabled, url = excluded.url, events = excluded.events
+                    """, arguments: [userID, settings.enabled, settings.url, events])
             if settings.enabled && !wasEnabled {
                 // posted_at 0: never sent (happened while the webhook was off).
                 try db.execute(sql: "UPDATE events SET posted_at = 0 WHERE user_id = ? AND posted_at IS NULL", arguments: [userID])
@@ -31,12 +32,15 @@ extension SQLiteStore {
             for row in users {
                 let userID: Int64 = row["user_id"]
                 guard let settings = try Self.fetchWebhook(db, userID: userID) else { continue }
-                let rows = try Row.fetchAll(db, sql: """
-                    SELECT id, event, payload FROM events
-                    WHERE user_id = ? AND posted_at IS NULL AND post_lease_until <= ? ORDER BY id LIMIT ?
-                    """, arguments: [userID, now, limit])
-                let (wanted, skipped) = RowCoding.split(rows.map { (id: $0["id"] as Int64, event: $0["event"] as String, payload: $0["payload"] as String) },
-                                                        for: settings)
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT id, event, payload FROM events
+                        WHERE user_id = ? AND posted_at IS NULL AND post_lease_until <= ? ORDER BY id LIMIT ?
+                        """, arguments: [userID, now, limit])
+                let (wanted, skipped) = RowCoding.split(
+                    rows.map { (id: $0["id"] as Int64, event: $0["event"] as String, payload: $0["payload"] as String) },
+                    for: settings)
                 for id in skipped { try db.execute(sql: "UPDATE events SET posted_at = 0 WHERE id = ?", arguments: [id]) }
                 for (id, _) in wanted {
                     try db.execute(sql: "UPDATE events SET post_lease_until = ? WHERE id = ?", arguments: [now + WebhookBatch.lease, id])
@@ -63,7 +67,9 @@ extension SQLiteStore {
     }
 
     private static func fetchWebhook(_ db: Database, userID: Int64) throws -> WebhookSettings? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM webhook_settings WHERE user_id = ?", arguments: [userID]) else { return nil }
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM webhook_settings WHERE user_id = ?", arguments: [userID]) else {
+            return nil
+        }
         let events = RowCoding.webhookEvents(json: row["events"])
         return WebhookSettings(enabled: row["enabled"], url: row["url"], events: events)
     }

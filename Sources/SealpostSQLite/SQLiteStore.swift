@@ -1,7 +1,7 @@
-import SealpostStorage
 import Foundation
 import GRDB
 import SealpostCore
+import SealpostStorage
 
 /// The embedded default store: one SQLite file in WAL mode.
 ///
@@ -132,7 +132,8 @@ public final class SQLiteStore: SealpostStore {
     public func subuser(parentID: Int64, username: String) async throws -> User? {
         try await cache.entries.value(\.subusers, "\(parentID) \(username)", epoch: cache.validate()) {
             try await pool.read { db in
-                try Self.fetchUser(db, sql: "SELECT * FROM users WHERE kind = 'subuser' AND parent_id = ? AND name = ?", [parentID, username])
+                try Self.fetchUser(
+                    db, sql: "SELECT * FROM users WHERE kind = 'subuser' AND parent_id = ? AND name = ?", [parentID, username])
             }
         }
     }
@@ -154,8 +155,10 @@ public final class SQLiteStore: SealpostStore {
             }
             try db.execute(
                 sql: "INSERT INTO api_keys (id, user_id, name, scopes, secret_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                arguments: [key.id, key.userID, key.name, RowCoding.scopes(key.grant), Data(key.secretHash),
-                            key.createdAt.timeIntervalSince1970, key.revokedAt?.timeIntervalSince1970])
+                arguments: [
+                    key.id, key.userID, key.name, RowCoding.scopes(key.grant), Data(key.secretHash),
+                    key.createdAt.timeIntervalSince1970, key.revokedAt?.timeIntervalSince1970,
+                ])
         }
     }
 
@@ -165,12 +168,15 @@ public final class SQLiteStore: SealpostStore {
 
     private func fetchKeyWithUser(id: String) async throws -> (StoredAPIKey, User)? {
         try await pool.read { db in
-            guard let row = try Row.fetchOne(db, sql: """
-                SELECT k.id AS k_id, k.user_id AS k_user_id, k.name AS k_name, k.scopes AS k_scopes,
-                       k.secret_hash AS k_secret_hash, k.created_at AS k_created_at, k.revoked_at AS k_revoked_at,
-                       u.*
-                FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.id = ?
-                """, arguments: [id])
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT k.id AS k_id, k.user_id AS k_user_id, k.name AS k_name, k.scopes AS k_scopes,
+                               k.secret_hash AS k_secret_hash, k.created_at AS k_created_at, k.revoked_at AS k_revoked_at,
+                               u.*
+                        FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.id = ?
+                        """, arguments: [id])
             else { return nil }
             let key = StoredAPIKey(
                 id: row["k_id"], userID: row["k_user_id"], name: row["k_name"],
@@ -193,7 +199,9 @@ public final class SQLiteStore: SealpostStore {
         let now = Date().timeIntervalSince1970
         return try await write([.key(id)]) { db in
             if let userID {
-                try db.execute(sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL", arguments: [now, id, userID])
+                try db.execute(
+                    sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+                    arguments: [now, id, userID])
             } else {
                 try db.execute(sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [now, id])
             }
@@ -212,7 +220,9 @@ public final class SQLiteStore: SealpostStore {
         }
     }
 
-    public func updateEnforcedTLS(userID: Int64, patch: EnforcedTLSPatch, actor: AuditActor) async throws
+    public func updateEnforcedTLS(
+        userID: Int64, patch: EnforcedTLSPatch, actor: AuditActor
+    ) async throws
         -> (old: EnforcedTLSSettings, new: EnforcedTLSSettings)
     {
         try await settingsWrites.submit(SettingsChange(userID: userID, patch: patch, actor: actor))
@@ -220,16 +230,20 @@ public final class SQLiteStore: SealpostStore {
 
     /// One transaction for a batch of settings changes, applied in arrival order, one bad change
     /// (an unknown user) failing alone.
-    private static func commit(_ changes: [SettingsChange], pool: DatabasePool) async
+    private static func commit(
+        _ changes: [SettingsChange], pool: DatabasePool
+    ) async
         -> [Result<(old: EnforcedTLSSettings, new: EnforcedTLSSettings), any Error>]
     {
         let now = Date().timeIntervalSince1970
         do {
             let results = try await pool.write { db in
-                let update = try db.cachedStatement(sql: "UPDATE enforced_tls SET require_tls = ?, require_valid_cert = ?, version = ? WHERE user_id = ?")
-                let audit = try db.cachedStatement(sql: """
-                    INSERT INTO settings_audit (user_id, key_id, on_behalf_of, via, old_value, new_value, at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """)
+                let update = try db.cachedStatement(
+                    sql: "UPDATE enforced_tls SET require_tls = ?, require_valid_cert = ?, version = ? WHERE user_id = ?")
+                let audit = try db.cachedStatement(
+                    sql: """
+                        INSERT INTO settings_audit (user_id, key_id, on_behalf_of, via, old_value, new_value, at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                        """)
                 var results: [Result<(old: EnforcedTLSSettings, new: EnforcedTLSSettings), any Error>] = []
                 for change in changes {
                     // Checked before any write of this change, so a failing change leaves
@@ -240,7 +254,9 @@ public final class SQLiteStore: SealpostStore {
                     }
                     let new = old.applying(change.patch)
                     try update.execute(arguments: [new.requireTLS, new.requireValidCert, new.version.rawValue, change.userID])
-                    try audit.execute(arguments: [change.userID, change.actor.keyID, change.actor.onBehalfOf, change.actor.via, old.json, new.json, now])
+                    try audit.execute(arguments: [
+                        change.userID, change.actor.keyID, change.actor.onBehalfOf, change.actor.via, old.json, new.json, now,
+                    ])
                     results.append(.success((old, new)))
                 }
                 try SQLiteCache.record(db, Set(changes.map(\.userID)).map { .settings($0) })
@@ -280,15 +296,19 @@ public final class SQLiteStore: SealpostStore {
     }
 
     private static func fetchSettings(_ db: Database, userID: Int64) throws -> EnforcedTLSSettings? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM enforced_tls WHERE user_id = ?"), arguments: [userID]) else { return nil }
-        guard let version = TLSVersion(rawValue: row["version"]) else { throw StoreError.notFound("TLS version \(row["version"] as String)") }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM enforced_tls WHERE user_id = ?"), arguments: [userID])
+        else { return nil }
+        guard let version = TLSVersion(rawValue: row["version"]) else {
+            throw StoreError.notFound("TLS version \(row["version"] as String)")
+        }
         return EnforcedTLSSettings(requireTLS: row["require_tls"], requireValidCert: row["require_valid_cert"], version: version)
     }
 
     private static func user(from row: Row) throws -> User {
         guard let kind = UserKind(rawValue: row["kind"]) else { throw StoreError.notFound("user kind \(row["kind"] as String)") }
-        return User(id: row["id"], kind: kind, name: row["name"], email: row["email"], parentID: row["parent_id"],
-                    createdAt: Date(timeIntervalSince1970: row["created_at"]))
+        return User(
+            id: row["id"], kind: kind, name: row["name"], email: row["email"], parentID: row["parent_id"],
+            createdAt: Date(timeIntervalSince1970: row["created_at"]))
     }
 
     private static func key(from row: Row) throws -> StoredAPIKey {
@@ -303,6 +323,7 @@ public final class SQLiteStore: SealpostStore {
 /// Busy or locked beyond GRDB's wait, an I/O error, a full disk, a file that cannot be opened.
 extension DatabaseError: StoreAvailabilityError {
     public var meansStoreUnavailable: Bool {
-        [.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_CANTOPEN, .SQLITE_PROTOCOL].contains(resultCode.primaryResultCode)
+        [.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_CANTOPEN, .SQLITE_PROTOCOL].contains(
+            resultCode.primaryResultCode)
     }
 }

@@ -10,8 +10,10 @@ import Synchronization
 /// server has just closed is dropped without failing its promise, so the caller waits forever
 /// (found by the database-restart test, which froze delivery on both nodes). A stalled store
 /// must defer mail, not stop the engine.
-public func withDeadline<T: Sendable>(_ limit: Duration, _ what: String,
-                                      _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+public func withDeadline<T: Sendable>(
+    _ limit: Duration, _ what: String,
+    _ operation: @escaping @Sendable () async throws -> T
+) async throws -> T {
     let race = DeadlineRace()
     return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
         let work = Task {

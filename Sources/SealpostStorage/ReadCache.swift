@@ -92,8 +92,10 @@ public final class ReadCache: Sendable {
 
     /// The cached value at `path[key]`, or `load()`'s, which is then kept unless entries were
     /// dropped since `epoch` (from the request's catch-up). A cached `nil` (a miss) is kept too.
-    public func value<Key: Hashable, Value>(_ path: WritableKeyPath<Entries, [Key: Value]>, _ key: Key, epoch: UInt64,
-                                            load: () async throws -> Value) async throws -> Value {
+    public func value<Key: Hashable, Value>(
+        _ path: WritableKeyPath<Entries, [Key: Value]>, _ key: Key, epoch: UInt64,
+        load: () async throws -> Value
+    ) async throws -> Value {
         if let hit = lookup({ $0[keyPath: path][key] }) { return hit }
         let value = try await load()
         fill(epoch: epoch) { $0[keyPath: path][key] = value }

@@ -48,7 +48,9 @@ public enum RowCoding {
 
     /// Fetched events of one user split into the ones its webhook wants (posted) and the
     /// others (marked done at once), order kept.
-    public static func split<ID>(_ events: [(id: ID, event: String, payload: String)], for settings: WebhookSettings)
+    public static func split<ID>(
+        _ events: [(id: ID, event: String, payload: String)], for settings: WebhookSettings
+    )
         -> (wanted: [(id: ID, payload: String)], skipped: [ID])
     {
         var wanted: [(id: ID, payload: String)] = []

@@ -41,7 +41,9 @@ public protocol TenancyStore: Sendable {
 public protocol SettingsStore: EnforcedTLSSource {
     /// Applies `patch` atomically and records the change in the audit trail, in one
     /// durable transaction. Returns the settings before and after.
-    func updateEnforcedTLS(userID: Int64, patch: EnforcedTLSPatch, actor: AuditActor) async throws
+    func updateEnforcedTLS(
+        userID: Int64, patch: EnforcedTLSPatch, actor: AuditActor
+    ) async throws
         -> (old: EnforcedTLSSettings, new: EnforcedTLSSettings)
     /// The audit trail, oldest first; `userID` restricts it to one user.
     func auditEntries(userID: Int64?) async throws -> [AuditEntry]

@@ -1,5 +1,5 @@
-import SealpostCore
 import ArgumentParser
+import SealpostCore
 
 @main
 struct Sealpost: AsyncParsableCommand {

@@ -3,16 +3,19 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
-@testable import SealpostCore
+
 @testable import SealpostAPI
+@testable import SealpostCore
 
 /// Property-based test of the JSON decoding of every request body: random documents (valid,
 /// truncated and byte-mutated, with the real field names mixed in) never get a 5xx, and every
 /// error answer is in SendGrid's shape.
 @Suite struct BodyFuzzTests {
-    static let fieldNames = ["require_tls", "require_valid_cert", "version", "name", "scopes", "username", "email", "password",
-                             "ips", "personalizations", "to", "cc", "bcc", "from", "subject", "content", "type", "value",
-                             "headers", "custom_args", "categories", "send_at", "reply_to", "enabled", "url", "bounce", "delivered"]
+    static let fieldNames = [
+        "require_tls", "require_valid_cert", "version", "name", "scopes", "username", "email", "password",
+        "ips", "personalizations", "to", "cc", "bcc", "from", "subject", "content", "type", "value",
+        "headers", "custom_args", "categories", "send_at", "reply_to", "enabled", "url", "bounce", "delivered",
+    ]
 
     struct Generator {
         var rng: any RandomNumberGenerator
@@ -24,7 +27,8 @@ import Testing
             case 0: return NSNull()
             case 1: return int(0...1) == 1
             case 2: return [1.1, 1.2, 1.3, 0, -1, 1e308, 3.5, 42][int(0...7)]
-            case 3: return ["", "1.2", "a@b.test", "x", "text/plain", "\r\nBcc: x@y", String(repeating: "é", count: int(0...40))][int(0...6)]
+            case 3:
+                return ["", "1.2", "a@b.test", "x", "text/plain", "\r\nBcc: x@y", String(repeating: "é", count: int(0...40))][int(0...6)]
             case 4: return int(-5...5)
             case 5: return "s\(int(0...999))"
             case 6: return (0..<int(0...4)).map { _ in value(depth: depth + 1) }
@@ -43,7 +47,9 @@ import Testing
 
         mutating func body() -> String {
             let doc: Any = int(0...9) == 0 ? value(depth: 0) : object(depth: 0)
-            var text = String(decoding: (try? JSONSerialization.data(withJSONObject: doc, options: [.fragmentsAllowed])) ?? Data("{}".utf8), as: UTF8.self)
+            var text = String(
+                decoding: (try? JSONSerialization.data(withJSONObject: doc, options: [.fragmentsAllowed])) ?? Data("{}".utf8), as: UTF8.self
+            )
             switch int(0...5) {
             case 0 where !text.isEmpty: text = String(text.prefix(int(0...text.count)))  // truncated
             case 1 where !text.isEmpty:  // one byte replaced

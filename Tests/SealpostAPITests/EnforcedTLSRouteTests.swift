@@ -1,8 +1,9 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import SealpostAPI
 @testable import SealpostCore
 
@@ -41,7 +42,8 @@ import Testing
     @Test func unknownFieldsAreIgnored() async throws {
         let world = try await World.make(); defer { world.remove() }
         try await world.app().test(.router) { client in
-            let r = try await client.call(.patch, settingsPath, key: world.acmeKey, body: #"{"require_tls":true,"colour":"blue","nested":{"a":[1]}}"#)
+            let r = try await client.call(
+                .patch, settingsPath, key: world.acmeKey, body: #"{"require_tls":true,"colour":"blue","nested":{"a":[1]}}"#)
             #expect(r.status == .ok)
             #expect(r.body == #"{"require_tls":true,"require_valid_cert":false,"version":1.1}"#)
         }

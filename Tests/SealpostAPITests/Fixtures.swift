@@ -1,14 +1,15 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
 import Testing
+
 @testable import SealpostAPI
 @testable import SealpostCore
-@testable import SealpostStorage
 @testable import SealpostSQLite
+@testable import SealpostStorage
 
 /// Two parent accounts, each with a subuser and a customer account, and keys of several scopes:
 /// the tenancy every API test runs against, on a real SQLite file.
@@ -49,7 +50,8 @@ struct World {
     func app(rateLimit: Int = 10_000) -> some ApplicationProtocol {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
-        return try! buildApplication(store: store, configuration: APIConfiguration(host: "127.0.0.1", port: 0, rateLimit: rateLimit), logger: logger)
+        return try! buildApplication(
+            store: store, configuration: APIConfiguration(host: "127.0.0.1", port: 0, rateLimit: rateLimit), logger: logger)
     }
 }
 

@@ -1,8 +1,9 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import SealpostAPI
 @testable import SealpostCore
 
@@ -14,8 +15,9 @@ private func json(_ body: String) throws -> [String: Any] {
     @Test func createListShowDelete() async throws {
         let world = try await World.make(); defer { world.remove() }
         try await world.app().test(.router) { client in
-            var r = try await client.call(.post, "/v3/api_keys", key: world.acmeKey,
-                                          body: #"{"name":"reader","scopes":["user.settings.enforced_tls.read"]}"#)
+            var r = try await client.call(
+                .post, "/v3/api_keys", key: world.acmeKey,
+                body: #"{"name":"reader","scopes":["user.settings.enforced_tls.read"]}"#)
             #expect(r.status == .created)
             let created = try json(r.body)
             let newKey = try #require(created["api_key"] as? String)
@@ -50,12 +52,15 @@ private func json(_ body: String) throws -> [String: Any] {
     @Test func aKeyCanOnlyGrantScopesItHas() async throws {
         let world = try await World.make(); defer { world.remove() }
         let creator = try await world.store.issueKey(
-            userID: world.acme.id, name: "limited", grant: .scopes([Scope.apiKeysCreate, Scope.enforcedTLSRead])).token.plaintext
+            userID: world.acme.id, name: "limited", grant: .scopes([Scope.apiKeysCreate, Scope.enforcedTLSRead])
+        ).token.plaintext
         try await world.app().test(.router) { client in
-            var r = try await client.call(.post, "/v3/api_keys", key: creator, body: #"{"name":"x","scopes":["user.settings.enforced_tls.update"]}"#)
+            var r = try await client.call(
+                .post, "/v3/api_keys", key: creator, body: #"{"name":"x","scopes":["user.settings.enforced_tls.update"]}"#)
             #expect(r.status == .forbidden)
             #expect(try errorItems(r.body).first?.0 == "scopes")
-            r = try await client.call(.post, "/v3/api_keys", key: creator, body: #"{"name":"x","scopes":["user.settings.enforced_tls.read"]}"#)
+            r = try await client.call(
+                .post, "/v3/api_keys", key: creator, body: #"{"name":"x","scopes":["user.settings.enforced_tls.read"]}"#)
             #expect(r.status == .created)
             // Without a list the new key copies the creator's scopes, never more.
             r = try await client.call(.post, "/v3/api_keys", key: creator, body: #"{"name":"copy"}"#)
@@ -104,7 +109,8 @@ private func json(_ body: String) throws -> [String: Any] {
             #expect(r.status == .created)
             let subKey = try #require(try json(r.body)["api_key"] as? String)
             _ = try await client.call(.patch, settingsPath, key: subKey, body: #"{"version":1.3}"#)
-            #expect(try await client.call(.get, settingsPath, key: world.acmeKey, onBehalfOf: "acme-sub").body
+            #expect(
+                try await client.call(.get, settingsPath, key: world.acmeKey, onBehalfOf: "acme-sub").body
                     == #"{"require_tls":false,"require_valid_cert":false,"version":1.3}"#)
             let foreign = try await client.call(.post, "/v3/api_keys", key: world.acmeKey, onBehalfOf: "globex-sub", body: #"{"name":"x"}"#)
             #expect(foreign.status == .forbidden && foreign.body == forbiddenBody)
@@ -116,8 +122,9 @@ private func json(_ body: String) throws -> [String: Any] {
     @Test func createAndList() async throws {
         let world = try await World.make(); defer { world.remove() }
         try await world.app().test(.router) { client in
-            var r = try await client.call(.post, "/v3/subusers", key: world.acmeKey,
-                                          body: #"{"username":"acme-new","email":"new@acme.test","password":"Hunter2!secret","ips":["10.0.0.1"]}"#)
+            var r = try await client.call(
+                .post, "/v3/subusers", key: world.acmeKey,
+                body: #"{"username":"acme-new","email":"new@acme.test","password":"Hunter2!secret","ips":["10.0.0.1"]}"#)
             #expect(r.status == .created)
             let created = try json(r.body)
             #expect(created["username"] as? String == "acme-new")
@@ -126,7 +133,9 @@ private func json(_ body: String) throws -> [String: Any] {
             #expect(!r.body.contains("Hunter2"), "a password is never echoed")
 
             r = try await client.call(.get, "/v3/subusers", key: world.acmeKey)
-            let names = try #require(try JSONSerialization.jsonObject(with: Data(r.body.utf8)) as? [[String: Any]]).compactMap { $0["username"] as? String }
+            let names = try #require(try JSONSerialization.jsonObject(with: Data(r.body.utf8)) as? [[String: Any]]).compactMap {
+                $0["username"] as? String
+            }
             #expect(names == ["acme-sub", "acme-new"])
             r = try await client.call(.get, "/v3/subusers?username=acme-new", key: world.acmeKey)
             #expect(r.body.contains("acme-new") && !r.body.contains("acme-sub"))

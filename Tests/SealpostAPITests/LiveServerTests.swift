@@ -1,10 +1,11 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import HummingbirdTesting
 import Testing
-@testable import SealpostCore
+
 @testable import SealpostAPI
+@testable import SealpostCore
 
 /// A few tests over a real socket, to cover what the in-process router skips (HTTP parsing,
 /// connection handling, the remote address used for rate limiting).
@@ -25,7 +26,8 @@ import Testing
     @Test func oversizedBodyOverTCPIs413() async throws {
         let world = try await World.make(); defer { world.remove() }
         try await world.app().test(.live) { client in
-            let r = try await client.call(.patch, settingsPath, key: world.acmeKey, body: "{\"x\":\"" + String(repeating: "y", count: 200_000) + "\"}")
+            let r = try await client.call(
+                .patch, settingsPath, key: world.acmeKey, body: "{\"x\":\"" + String(repeating: "y", count: 200_000) + "\"}")
             #expect(r.status == .contentTooLarge)
         }
     }

@@ -3,11 +3,13 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import SealpostAPI
 @testable import SealpostCore
 @testable import SealpostStorage
 
-private let valid = #"{"personalizations":[{"to":[{"email":"to@example.test"}],"cc":[{"email":"cc@example.test"}]}],"from":{"email":"from@sender.test"},"subject":"Hi","content":[{"type":"text/plain","value":"hello"}]}"#
+private let valid =
+    #"{"personalizations":[{"to":[{"email":"to@example.test"}],"cc":[{"email":"cc@example.test"}]}],"from":{"email":"from@sender.test"},"subject":"Hi","content":[{"type":"text/plain","value":"hello"}]}"#
 
 @Suite struct MailSendRouteTests {
     @Test func acceptedMailIsQueuedWithProcessedEvents() async throws {
@@ -31,19 +33,46 @@ private let valid = #"{"personalizations":[{"to":[{"email":"to@example.test"}],"
     }
 
     @Test(arguments: [
-        (#"{"personalizations":[{"to":[{"email":"a@b.test"}]}],"subject":"s","content":[{"type":"text/plain","value":"v"}]}"#, "from.email"),
-        (#"{"personalizations":[],"from":{"email":"a@b.test"},"subject":"s","content":[{"type":"text/plain","value":"v"}]}"#, "personalizations"),
+        (
+            #"{"personalizations":[{"to":[{"email":"a@b.test"}]}],"subject":"s","content":[{"type":"text/plain","value":"v"}]}"#,
+            "from.email"
+        ),
+        (
+            #"{"personalizations":[],"from":{"email":"a@b.test"},"subject":"s","content":[{"type":"text/plain","value":"v"}]}"#,
+            "personalizations"
+        ),
         (#"{"from":{"email":"a@b.test"},"subject":"s","content":[{"type":"text/plain","value":"v"}]}"#, "personalizations"),
-        (#"{"personalizations":[{"to":[{"email":"not an address"}]}],"from":{"email":"a@b.test"},"subject":"s","content":[{"type":"text/plain","value":"v"}]}"#, "personalizations.0.to.0.email"),
-        (#"{"personalizations":[{"to":[{"email":"a@b.test"}]}],"from":{"email":"a@b"},"subject":"s","content":[{"type":"text/plain","value":"v"}]}"#, "from.email"),
+        (
+            #"{"personalizations":[{"to":[{"email":"not an address"}]}],"from":{"email":"a@b.test"},"subject":"s","content":[{"type":"text/plain","value":"v"}]}"#,
+            "personalizations.0.to.0.email"
+        ),
+        (
+            #"{"personalizations":[{"to":[{"email":"a@b.test"}]}],"from":{"email":"a@b"},"subject":"s","content":[{"type":"text/plain","value":"v"}]}"#,
+            "from.email"
+        ),
         (#"{"personalizations":[{"to":[{"email":"a@b.test"}]}],"from":{"email":"a@b.test"},"subject":"s"}"#, "content"),
-        (#"{"personalizations":[{"to":[{"email":"a@b.test"}]}],"from":{"email":"a@b.test"},"subject":"s","content":[{"type":"text/plain","value":""}]}"#, "content.0.value"),
-        (#"{"personalizations":[{"to":[{"email":"a@b.test"}]}],"from":{"email":"a@b.test"},"content":[{"type":"text/plain","value":"v"}]}"#, "subject"),
-        (#"{"personalizations":[{"to":[{"email":"a@b.test"}],"headers":{"X-Evil":"a\r\nBcc: x@y.test"}}],"from":{"email":"a@b.test"},"subject":"s","content":[{"type":"text/plain","value":"v"}]}"#, "personalizations.0.headers.X-Evil"),
+        (
+            #"{"personalizations":[{"to":[{"email":"a@b.test"}]}],"from":{"email":"a@b.test"},"subject":"s","content":[{"type":"text/plain","value":""}]}"#,
+            "content.0.value"
+        ),
+        (
+            #"{"personalizations":[{"to":[{"email":"a@b.test"}]}],"from":{"email":"a@b.test"},"content":[{"type":"text/plain","value":"v"}]}"#,
+            "subject"
+        ),
+        (
+            #"{"personalizations":[{"to":[{"email":"a@b.test"}],"headers":{"X-Evil":"a\r\nBcc: x@y.test"}}],"from":{"email":"a@b.test"},"subject":"s","content":[{"type":"text/plain","value":"v"}]}"#,
+            "personalizations.0.headers.X-Evil"
+        ),
         // Not a host name: found by schemathesis.
-        (#"{"personalizations":[{"to":[{"email":"a@b.example*"}]}],"from":{"email":"a@b.test"},"subject":"s","content":[{"type":"text/plain","value":"v"}]}"#, "personalizations.0.to.0.email"),
+        (
+            #"{"personalizations":[{"to":[{"email":"a@b.example*"}]}],"from":{"email":"a@b.test"},"subject":"s","content":[{"type":"text/plain","value":"v"}]}"#,
+            "personalizations.0.to.0.email"
+        ),
         // A space in a header name would write a malformed header line: found by scripts/fuzz.
-        (#"{"personalizations":[{"to":[{"email":"a@b.test"}]}],"from":{"email":"a@b.test"},"subject":"s","content":[{"type":"text/plain","value":"v"}],"headers":{"X- Campaign":"fall"}}"#, "headers.X- Campaign"),
+        (
+            #"{"personalizations":[{"to":[{"email":"a@b.test"}]}],"from":{"email":"a@b.test"},"subject":"s","content":[{"type":"text/plain","value":"v"}],"headers":{"X- Campaign":"fall"}}"#,
+            "headers.X- Campaign"
+        ),
     ])
     func invalidRequestsAre400NamingTheField(body: String, field: String) async throws {
         let world = try await World.make(); defer { world.remove() }
@@ -58,7 +87,8 @@ private let valid = #"{"personalizations":[{"to":[{"email":"to@example.test"}],"
 
     @Test func subjectMayComeFromEveryPersonalization() async throws {
         let world = try await World.make(); defer { world.remove() }
-        let body = #"{"personalizations":[{"to":[{"email":"a@b.test"}],"subject":"one"},{"to":[{"email":"c@d.test"}],"subject":"two"}],"from":{"email":"a@b.test"},"content":[{"type":"text/html","value":"<b>v</b>"}]}"#
+        let body =
+            #"{"personalizations":[{"to":[{"email":"a@b.test"}],"subject":"one"},{"to":[{"email":"c@d.test"}],"subject":"two"}],"from":{"email":"a@b.test"},"content":[{"type":"text/html","value":"<b>v</b>"}]}"#
         try await world.app().test(.router) { client in
             let r = try await client.call(.post, "/v3/mail/send", key: world.acmeKey, body: body)
             #expect(r.status == .accepted)
@@ -69,7 +99,8 @@ private let valid = #"{"personalizations":[{"to":[{"email":"to@example.test"}],"
     @Test func moreThanAThousandRecipientsIs400() async throws {
         let world = try await World.make(); defer { world.remove() }
         let to = (0..<1001).map { "{\"email\":\"r\($0)@example.test\"}" }.joined(separator: ",")
-        let body = "{\"personalizations\":[{\"to\":[\(to)]}],\"from\":{\"email\":\"a@b.test\"},\"subject\":\"s\",\"content\":[{\"type\":\"text/plain\",\"value\":\"v\"}]}"
+        let body =
+            "{\"personalizations\":[{\"to\":[\(to)]}],\"from\":{\"email\":\"a@b.test\"},\"subject\":\"s\",\"content\":[{\"type\":\"text/plain\",\"value\":\"v\"}]}"
         try await world.app().test(.router) { client in
             let r = try await client.call(.post, "/v3/mail/send", key: world.acmeKey, body: body)
             #expect(r.status == .badRequest)

@@ -1,7 +1,8 @@
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import SealpostAPI
 @testable import SealpostCore
 
@@ -9,7 +10,8 @@ import Testing
     @Test func parentActsForItsSubuser() async throws {
         let world = try await World.make(); defer { world.remove() }
         try await world.app().test(.router) { client in
-            var r = try await client.call(.patch, settingsPath, key: world.acmeKey, onBehalfOf: "acme-sub", body: #"{"require_tls":true,"version":1.2}"#)
+            var r = try await client.call(
+                .patch, settingsPath, key: world.acmeKey, onBehalfOf: "acme-sub", body: #"{"require_tls":true,"version":1.2}"#)
             #expect(r.status == .ok)
             #expect(r.body == #"{"require_tls":true,"require_valid_cert":false,"version":1.2}"#)
             // The subuser's own key sees the change; the parent's own setting is untouched.
@@ -30,7 +32,8 @@ import Testing
         let world = try await World.make(); defer { world.remove() }
         try await world.app().test(.router) { client in
             let header = "account-id \(world.acmeCust.id)"
-            var r = try await client.call(.patch, settingsPath, key: world.acmeKey, onBehalfOf: header, body: #"{"require_valid_cert":true}"#)
+            var r = try await client.call(
+                .patch, settingsPath, key: world.acmeKey, onBehalfOf: header, body: #"{"require_valid_cert":true}"#)
             #expect(r.status == .ok)
             #expect(r.body == #"{"require_tls":false,"require_valid_cert":true,"version":1.1}"#)
             r = try await client.call(.get, settingsPath, key: world.acmeCustKey)
@@ -44,21 +47,22 @@ import Testing
     @Test func crossTenantAndUnknownTargetsGetOneAndTheSame403() async throws {
         let world = try await World.make(); defer { world.remove() }
         let targets = [
-            "globex-sub",                             // another parent's subuser
-            "account-id \(world.globexCust.id)",      // another parent's customer account
-            "no-such-user",                           // does not exist
-            "account-id 999999",                      // does not exist
-            "account-id \(world.acmeSub.id)",         // a subuser addressed as a customer account
-            "acme-cust",                              // a customer account addressed as a subuser
-            "globex",                                 // another parent itself
-            "acme",                                   // the caller itself by name
-            "account-id",                             // malformed
+            "globex-sub",  // another parent's subuser
+            "account-id \(world.globexCust.id)",  // another parent's customer account
+            "no-such-user",  // does not exist
+            "account-id 999999",  // does not exist
+            "account-id \(world.acmeSub.id)",  // a subuser addressed as a customer account
+            "acme-cust",  // a customer account addressed as a subuser
+            "globex",  // another parent itself
+            "acme",  // the caller itself by name
+            "account-id",  // malformed
         ]
         try await world.app().test(.router) { client in
             for target in targets {
                 for method in [HTTPRequest.Method.get, .patch] {
-                    let r = try await client.call(method, settingsPath, key: world.acmeKey, onBehalfOf: target,
-                                                  body: method == .patch ? #"{"require_tls":true}"# : nil)
+                    let r = try await client.call(
+                        method, settingsPath, key: world.acmeKey, onBehalfOf: target,
+                        body: method == .patch ? #"{"require_tls":true}"# : nil)
                     #expect(r.status == .forbidden, "\(method) on-behalf-of \(target)")
                     #expect(r.body == forbiddenBody)
                 }
@@ -66,7 +70,9 @@ import Testing
             // Nothing changed anywhere.
             for key in [world.globexKey] {
                 #expect(try await client.call(.get, settingsPath, key: key, onBehalfOf: "globex-sub").body == defaultSettings)
-                #expect(try await client.call(.get, settingsPath, key: key, onBehalfOf: "account-id \(world.globexCust.id)").body == defaultSettings)
+                #expect(
+                    try await client.call(.get, settingsPath, key: key, onBehalfOf: "account-id \(world.globexCust.id)").body
+                        == defaultSettings)
             }
         }
     }
@@ -95,7 +101,8 @@ import Testing
     @Test func scopeIsStillCheckedWhenActingForASubuser() async throws {
         let world = try await World.make(); defer { world.remove() }
         try await world.app().test(.router) { client in
-            let r = try await client.call(.patch, settingsPath, key: world.acmeReadOnly, onBehalfOf: "acme-sub", body: #"{"require_tls":true}"#)
+            let r = try await client.call(
+                .patch, settingsPath, key: world.acmeReadOnly, onBehalfOf: "acme-sub", body: #"{"require_tls":true}"#)
             #expect(r.status == .forbidden)
             #expect(try await client.call(.get, settingsPath, key: world.acmeReadOnly, onBehalfOf: "acme-sub").status == .ok)
         }

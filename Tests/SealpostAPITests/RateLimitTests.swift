@@ -1,10 +1,11 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import HummingbirdTesting
 import Testing
-@testable import SealpostCore
+
 @testable import SealpostAPI
+@testable import SealpostCore
 
 @Suite struct RateLimitTests {
     @Test func everyAnswerCarriesTheHeadersAndTheLimitGives429() async throws {

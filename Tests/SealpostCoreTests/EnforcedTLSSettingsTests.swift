@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SealpostCore
 
 @Suite struct EnforcedTLSSettingsTests {
@@ -53,9 +54,11 @@ import Testing
         let base = EnforcedTLSSettings(requireTLS: true, requireValidCert: false, version: .v1_2)
         #expect(base.applying(EnforcedTLSPatch()) == base)
         #expect(EnforcedTLSPatch().isEmpty)
-        #expect(base.applying(EnforcedTLSPatch(requireValidCert: true)) ==
-            EnforcedTLSSettings(requireTLS: true, requireValidCert: true, version: .v1_2))
-        #expect(base.applying(EnforcedTLSPatch(requireTLS: false, version: .v1_3)) ==
-            EnforcedTLSSettings(requireTLS: false, requireValidCert: false, version: .v1_3))
+        #expect(
+            base.applying(EnforcedTLSPatch(requireValidCert: true))
+                == EnforcedTLSSettings(requireTLS: true, requireValidCert: true, version: .v1_2))
+        #expect(
+            base.applying(EnforcedTLSPatch(requireTLS: false, version: .v1_3))
+                == EnforcedTLSSettings(requireTLS: false, requireValidCert: false, version: .v1_3))
     }
 }

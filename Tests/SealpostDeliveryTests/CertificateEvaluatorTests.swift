@@ -2,8 +2,9 @@ import Crypto
 import Foundation
 import SwiftASN1
 import Testing
-@testable import SealpostCore
 import X509
+
+@testable import SealpostCore
 @testable import SealpostDelivery
 @testable import SealpostSMTP
 
@@ -67,7 +68,8 @@ import X509
     }
 
     @Test func criticalServerAuthStillChecksTheName() async throws {
-        let verdict = await Self.evaluator.verdict(chain: [try Self.leaf(.serverAuth(critical: true))], hostname: "other.test", now: Self.now)
+        let verdict = await Self.evaluator.verdict(
+            chain: [try Self.leaf(.serverAuth(critical: true))], hostname: "other.test", now: Self.now)
         #expect(verdict == .hostMismatch)
     }
 }

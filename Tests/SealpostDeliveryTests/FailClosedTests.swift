@@ -2,11 +2,12 @@ import Foundation
 import Logging
 import Synchronization
 import Testing
+
+@testable import SealpostCore
 @testable import SealpostDelivery
 @testable import SealpostSMTP
-@testable import SealpostCore
-@testable import SealpostStorage
 @testable import SealpostSQLite
+@testable import SealpostStorage
 
 /// The store's settings read, failing while `failing` is set: a real SQLite store underneath.
 final class FaultySettings: EnforcedTLSSource {
@@ -31,14 +32,16 @@ final class FaultySettings: EnforcedTLSSource {
         let store = try SQLiteStore(path: directory.appendingPathComponent("s.sqlite").path)
         let strict = try await store.createAccount(name: "strict", email: nil)
         let lax = try await store.createAccount(name: "lax", email: nil)
-        _ = try await store.updateEnforcedTLS(userID: strict.id, patch: EnforcedTLSPatch(requireTLS: true), actor: AuditActor(keyID: nil, onBehalfOf: nil, via: "cli"))
+        _ = try await store.updateEnforcedTLS(
+            userID: strict.id, patch: EnforcedTLSPatch(requireTLS: true), actor: AuditActor(keyID: nil, onBehalfOf: nil, via: "cli"))
         let sink = try await SMTPSink()
         defer { Task { await sink.close() } }
 
         func message(_ user: User, _ token: String) -> NewMessage {
-            NewMessage(id: "\(token).0", xMessageID: token, userID: user.id, mailFrom: "\(user.name)@sender.test", smtpID: "<\(token)@t>",
-                       content: Array("Subject: \(token)\r\n\r\nbody of \(token)\r\n".utf8), categories: [], customArgs: [:],
-                       recipients: ["rcpt@sink.test"], notBefore: Date(timeIntervalSince1970: 0))
+            NewMessage(
+                id: "\(token).0", xMessageID: token, userID: user.id, mailFrom: "\(user.name)@sender.test", smtpID: "<\(token)@t>",
+                content: Array("Subject: \(token)\r\n\r\nbody of \(token)\r\n".utf8), categories: [], customArgs: [:],
+                recipients: ["rcpt@sink.test"], notBefore: Date(timeIntervalSince1970: 0))
         }
         try await store.enqueue([message(strict, "strictmsg"), message(lax, "laxmsg")], events: [], lifetime: 3600)
 
@@ -56,7 +59,9 @@ final class FaultySettings: EnforcedTLSSource {
         let deferred = try await store.events(userID: nil, limit: 100)
         #expect(deferred.map(\.event) == ["deferred", "deferred"])
         for event in deferred {
-            #expect(event.payload.contains(#""response":"451 4.3.0 the sender's Enforced TLS setting could not be read; nothing was sent, will retry""#))
+            #expect(
+                event.payload.contains(
+                    #""response":"451 4.3.0 the sender's Enforced TLS setting could not be read; nothing was sent, will retry""#))
         }
         #expect(try await store.queueCounts() == ["queued": 2])
         // Not due again before the retry delay.

@@ -1,7 +1,8 @@
 import Testing
+
+@testable import SealpostCore
 @testable import SealpostDelivery
 @testable import SealpostSMTP
-@testable import SealpostCore
 @testable import SealpostStorage
 
 /// The decision table: every setting × every server behaviour, with no network.
@@ -85,16 +86,40 @@ import Testing
 
     static let table: [(EnforcedTLSSettings, [Expect])] = [
         // no STARTTLS, fails, self-signed, valid1.3, valid1.2, valid1.1, valid1.0, wrong name, expired, garbage
-        (opportunistic, [.plaintext, .retryPlaintext, .encrypted, .verified, .verified, .verified, .verified, .encrypted, .encrypted, .encrypted]),
-        (tls12, [.refused(.starttlsNotSupported), .refused(.validationFailure), .encrypted, .verified, .verified,
-                 .refused(.tlsVersionTooLow), .refused(.tlsVersionTooLow), .encrypted, .encrypted, .encrypted]),
-        (tls13, [.refused(.starttlsNotSupported), .refused(.validationFailure), .encrypted, .verified, .refused(.tlsVersionTooLow),
-                 .refused(.tlsVersionTooLow), .refused(.tlsVersionTooLow), .encrypted, .encrypted, .encrypted]),
-        (validCert, [.refused(.starttlsNotSupported), .refused(.validationFailure), .refused(.certificateNotTrusted), .verified, .verified,
-                     .verified, .refused(.tlsVersionTooLow), .refused(.certificateHostMismatch), .refused(.certificateExpired), .refused(.validationFailure)]),
-        (validCert13, [.refused(.starttlsNotSupported), .refused(.validationFailure), .refused(.certificateNotTrusted), .verified,
-                       .refused(.tlsVersionTooLow), .refused(.tlsVersionTooLow), .refused(.tlsVersionTooLow),
-                       .refused(.certificateHostMismatch), .refused(.certificateExpired), .refused(.validationFailure)]),
+        (
+            opportunistic,
+            [.plaintext, .retryPlaintext, .encrypted, .verified, .verified, .verified, .verified, .encrypted, .encrypted, .encrypted]
+        ),
+        (
+            tls12,
+            [
+                .refused(.starttlsNotSupported), .refused(.validationFailure), .encrypted, .verified, .verified,
+                .refused(.tlsVersionTooLow), .refused(.tlsVersionTooLow), .encrypted, .encrypted, .encrypted,
+            ]
+        ),
+        (
+            tls13,
+            [
+                .refused(.starttlsNotSupported), .refused(.validationFailure), .encrypted, .verified, .refused(.tlsVersionTooLow),
+                .refused(.tlsVersionTooLow), .refused(.tlsVersionTooLow), .encrypted, .encrypted, .encrypted,
+            ]
+        ),
+        (
+            validCert,
+            [
+                .refused(.starttlsNotSupported), .refused(.validationFailure), .refused(.certificateNotTrusted), .verified, .verified,
+                .verified, .refused(.tlsVersionTooLow), .refused(.certificateHostMismatch), .refused(.certificateExpired),
+                .refused(.validationFailure),
+            ]
+        ),
+        (
+            validCert13,
+            [
+                .refused(.starttlsNotSupported), .refused(.validationFailure), .refused(.certificateNotTrusted), .verified,
+                .refused(.tlsVersionTooLow), .refused(.tlsVersionTooLow), .refused(.tlsVersionTooLow),
+                .refused(.certificateHostMismatch), .refused(.certificateExpired), .refused(.validationFailure),
+            ]
+        ),
     ]
 
     @Test func decisionTable() {
@@ -115,7 +140,8 @@ import Testing
     @Test func refusedSTARTTLSIsLikeNotOffered() {
         let strict = PolicySet([EnforcedTLSPolicy(settings: Self.tls12)])
         let lax = PolicySet([EnforcedTLSPolicy(settings: Self.opportunistic)])
-        #expect(strict.afterSTARTTLSRefused(mxHost: "mx")
+        #expect(
+            strict.afterSTARTTLSRefused(mxHost: "mx")
                 == .refuse(PolicyRefusal(policy: "enforced_tls", failure: .starttlsNotSupported, permanence: .permanent, status: "5.7.10")))
         #expect(lax.afterSTARTTLSRefused(mxHost: "mx") == .plaintext)
     }
@@ -126,7 +152,8 @@ import Testing
             func prepare(domain: String) async throws -> any PreparedPolicy { self }
             func checkMX(_ mxHost: String) -> MXVerdict { .use(required: .verify) }
             func checkConnection(_ facts: ConnectionFacts, mxHost: String) -> PolicyRefusal? {
-                facts.tls?.certificate == .valid ? nil : PolicyRefusal(policy: name, failure: .certificateNotTrusted, permanence: .temporary, status: "4.7.5")
+                facts.tls?.certificate == .valid
+                    ? nil : PolicyRefusal(policy: name, failure: .certificateNotTrusted, permanence: .temporary, status: "4.7.5")
             }
         }
         let set = PolicySet([EnforcedTLSPolicy(settings: Self.opportunistic), AlwaysVerify()])
@@ -135,7 +162,8 @@ import Testing
         #expect(PolicySet([EnforcedTLSPolicy(settings: Self.opportunistic)]).levelSource(mxHost: "mx") == "opportunistic")
         let refusal = PolicyRefusal(policy: "test", failure: .certificateNotTrusted, permanence: .temporary, status: "4.7.5")
         #expect(set.afterEHLO(starttlsOffered: false, mxHost: "mx") == .refuse(refusal))
-        #expect(set.afterHandshake(ConnectionFacts(starttlsOffered: true, tls: TLSFacts(version: .v1_3, certificate: .untrusted)), mxHost: "mx")
+        #expect(
+            set.afterHandshake(ConnectionFacts(starttlsOffered: true, tls: TLSFacts(version: .v1_3, certificate: .untrusted)), mxHost: "mx")
                 == .refuse(refusal))
     }
 
@@ -161,13 +189,16 @@ import Testing
         let ok = SMTPReply(code: 250, lines: ["2.0.0 ok"])
         let timeout = SMTPReply.local(451, "4.4.1", "timeout")
         let no = SMTPReply(code: 550, lines: ["5.1.1 no"])
-        #expect(RecipientFate.combine([.policyFailure(block(.starttlsNotSupported)), .policyFailure(block(.certificateExpired))])
+        #expect(
+            RecipientFate.combine([.policyFailure(block(.starttlsNotSupported)), .policyFailure(block(.certificateExpired))])
                 == .blocked(block(.starttlsNotSupported)))
         #expect(RecipientFate.combine([.policyFailure(block(.starttlsNotSupported)), .delivered(ok)]) == .delivered(ok))
-        #expect(RecipientFate.combine([.policyFailure(block(.starttlsNotSupported)), .temporaryFailure(timeout)]) == .deferred(timeout, nil))
+        #expect(
+            RecipientFate.combine([.policyFailure(block(.starttlsNotSupported)), .temporaryFailure(timeout)]) == .deferred(timeout, nil))
         #expect(RecipientFate.combine([.temporaryFailure(timeout), .permanentFailure(no)]) == .bounced(no))
         // A recipient's published policy refusing is temporary: deferred with its refusal, never a block.
-        #expect(RecipientFate.combine([.policyFailure(later), .policyFailure(block(.starttlsNotSupported))])
+        #expect(
+            RecipientFate.combine([.policyFailure(later), .policyFailure(block(.starttlsNotSupported))])
                 == .deferred(.local(451, "4.7.5", "TLS policy mta-sts not met: starttls-not-supported"), later))
         #expect(RecipientFate.combine([]) == .deferred(.local(451, "4.4.0", "no mail exchanger could be tried"), nil))
     }
@@ -175,8 +206,9 @@ import Testing
 
 @Suite struct SchedulingTests {
     func delivery(_ id: Int64, message: String) -> QueuedDelivery {
-        QueuedDelivery(id: id, messageID: message, userID: 1, recipient: "r\(id)@x.test", domain: "x.test", attempts: 1, mailFrom: "a@b.test",
-                       smtpID: "<\(message)>", content: [], categories: [], customArgs: [:], expiresAt: .distantFuture)
+        QueuedDelivery(
+            id: id, messageID: message, userID: 1, recipient: "r\(id)@x.test", domain: "x.test", attempts: 1, mailFrom: "a@b.test",
+            smtpID: "<\(message)>", content: [], categories: [], customArgs: [:], expiresAt: .distantFuture)
     }
 
     @Test func lanesRespectThePerDestinationLimitAndKeepMessagesWhole() {

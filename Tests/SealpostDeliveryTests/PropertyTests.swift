@@ -1,5 +1,6 @@
 import PropertyBased
 import Testing
+
 @testable import SealpostCore
 @testable import SealpostDelivery
 @testable import SealpostSMTP

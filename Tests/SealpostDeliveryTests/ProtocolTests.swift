@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SealpostCore
 @testable import SealpostDelivery
 @testable import SealpostSMTP
@@ -90,12 +91,17 @@ import Testing
 @Suite struct ComposerAndRoutingTests {
     @Test func composesHeadersAndAlternativeParts() {
         let request = MailRequest(
-            personalizations: [MailPersonalization(to: [MailAddress(email: "to@example.test", name: "Tö Person")], cc: [MailAddress(email: "cc@example.test")],
-                                                   bcc: [MailAddress(email: "hidden@example.test")], headers: ["X-Trace": "abc"])],
+            personalizations: [
+                MailPersonalization(
+                    to: [MailAddress(email: "to@example.test", name: "Tö Person")], cc: [MailAddress(email: "cc@example.test")],
+                    bcc: [MailAddress(email: "hidden@example.test")], headers: ["X-Trace": "abc"])
+            ],
             from: MailAddress(email: "from@sender.test", name: "Sender"), subject: "Héllo",
             content: [MailContent(type: "text/plain", value: "plain\n.dot"), MailContent(type: "text/html", value: "<p>hi</p>")])
-        let text = String(decoding: MessageComposer(heloName: "relay.test").compose(request, personalization: request.personalizations[0],
-                                                                                       messageID: "abc.0@relay.test", date: Date(timeIntervalSince1970: 0)), as: UTF8.self)
+        let text = String(
+            decoding: MessageComposer(heloName: "relay.test").compose(
+                request, personalization: request.personalizations[0],
+                messageID: "abc.0@relay.test", date: Date(timeIntervalSince1970: 0)), as: UTF8.self)
         #expect(text.contains("From: Sender <from@sender.test>\r\n"))
         #expect(text.contains("To: =?UTF-8?B?"))
         #expect(text.contains("Cc: cc@example.test\r\n"))
@@ -114,16 +120,21 @@ import Testing
             personalizations: [MailPersonalization(to: [MailAddress(email: "to@example.test", name: "Eve\r\nBcc: victim@example.test")])],
             from: MailAddress(email: "from@sender.test", name: "A\nX-Injected: 1"), subject: "S\r\nX-Injected: 2",
             content: [MailContent(type: "text/plain", value: "v")])
-        let text = String(decoding: MessageComposer(heloName: "relay.test").compose(request, personalization: request.personalizations[0],
-                                                                                       messageID: "m@relay.test", date: Date()), as: UTF8.self)
+        let text = String(
+            decoding: MessageComposer(heloName: "relay.test").compose(
+                request, personalization: request.personalizations[0],
+                messageID: "m@relay.test", date: Date()), as: UTF8.self)
         let headerBlock = text.components(separatedBy: "\r\n\r\n")[0]
         // Split at every CR and every LF alone: a bare-LF injection would show up as a line here.
-        let lines = headerBlock.unicodeScalars.split(whereSeparator: { $0 == "\r" || $0 == "\n" }).map { String(String.UnicodeScalarView($0)) }
-        #expect(lines.prefix(3) == [
-            #"From: "A X-Injected: 1" <from@sender.test>"#,
-            #"To: "Eve  Bcc: victim@example.test" <to@example.test>"#,
-            "Subject: S  X-Injected: 2",
-        ])
+        let lines = headerBlock.unicodeScalars.split(whereSeparator: { $0 == "\r" || $0 == "\n" }).map {
+            String(String.UnicodeScalarView($0))
+        }
+        #expect(
+            lines.prefix(3) == [
+                #"From: "A X-Injected: 1" <from@sender.test>"#,
+                #"To: "Eve  Bcc: victim@example.test" <to@example.test>"#,
+                "Subject: S  X-Injected: 2",
+            ])
         for line in lines {
             #expect(!line.hasPrefix("Bcc:") && !line.hasPrefix("X-Injected"), "\(line)")
         }
@@ -131,7 +142,8 @@ import Testing
     }
 
     @Test func routes() {
-        #expect(NextHopResolver.parseRoute("Example.COM=mx.example.net:2525")! == ("example.com", NextHop(host: "mx.example.net", port: 2525)))
+        #expect(
+            NextHopResolver.parseRoute("Example.COM=mx.example.net:2525")! == ("example.com", NextHop(host: "mx.example.net", port: 2525)))
         #expect(NextHopResolver.parseRoute("a.test=localhost")! == ("a.test", NextHop(host: "localhost", port: 25)))
         #expect(NextHopResolver.parseRoute("a.test=[::1]:2525")! == ("a.test", NextHop(host: "::1", port: 2525)))
         #expect(NextHopResolver.parseRoute("nonsense") == nil)

@@ -1,7 +1,8 @@
 import Testing
+
+@testable import SealpostCore
 @testable import SealpostDelivery
 @testable import SealpostSMTP
-@testable import SealpostCore
 
 /// The client's conversation without sockets: a scripted server answers each phase, and the
 /// test checks the exact commands sent, the results reported and how the session ends, for
@@ -22,7 +23,9 @@ import Testing
     }
 
     static let lax = PolicySet([EnforcedTLSPolicy(settings: .default)])
-    static let strict = PolicySet([EnforcedTLSPolicy(settings: EnforcedTLSSettings(requireTLS: true, requireValidCert: false, version: .v1_2))])
+    static let strict = PolicySet([
+        EnforcedTLSPolicy(settings: EnforcedTLSSettings(requireTLS: true, requireValidCert: false, version: .v1_2))
+    ])
 
     static func message(_ id: String, to recipients: [String], body: String = "Subject: x\r\n\r\nhello\r\n") -> OutboundMessage {
         OutboundMessage(id: id, mailFrom: "a@sender.test", recipients: recipients, content: Array(body.utf8))
@@ -30,9 +33,11 @@ import Testing
 
     /// Drives the machine to its end. `server` is asked for every awaited reply (with the
     /// commands sent so far); `tls` answers STARTTLS's handshake.
-    static func converse(_ messages: [OutboundMessage], policy: PolicySet = lax, useTLS: Bool = true,
-                         tls: () -> TLSFacts? = { nil }, injected: Bool = false,
-                         server: (SMTPClientStateMachine.Phase, [String]) -> Answer) -> Run {
+    static func converse(
+        _ messages: [OutboundMessage], policy: PolicySet = lax, useTLS: Bool = true,
+        tls: () -> TLSFacts? = { nil }, injected: Bool = false,
+        server: (SMTPClientStateMachine.Phase, [String]) -> Answer
+    ) -> Run {
         var machine = SMTPClientStateMachine(messages: messages, heloName: "client.test", mxHost: "mx.test", policy: policy, useTLS: useTLS)
         var run = Run()
         var actions = machine.start()
@@ -87,20 +92,24 @@ import Testing
     @Test func pipelinedSessionWithTwoMessages() {
         let m = Self.message("m1", to: ["b@mx.test", "c@mx.test"])
         let run = Self.converse([m, Self.message("m2", to: ["d@mx.test"])], server: Self.good())
-        #expect(run.sent == [
-            "EHLO client.test",
-            "MAIL FROM:<a@sender.test>|RCPT TO:<b@mx.test>|RCPT TO:<c@mx.test>|DATA", "<data \(m.data.count)>",
-            "MAIL FROM:<a@sender.test>|RCPT TO:<d@mx.test>|DATA", "<data \(m.data.count)>",
-            "QUIT",
-        ])
+        #expect(
+            run.sent == [
+                "EHLO client.test",
+                "MAIL FROM:<a@sender.test>|RCPT TO:<b@mx.test>|RCPT TO:<c@mx.test>|DATA", "<data \(m.data.count)>",
+                "MAIL FROM:<a@sender.test>|RCPT TO:<d@mx.test>|DATA", "<data \(m.data.count)>",
+                "QUIT",
+            ])
         #expect(run.reported == [0: [Self.accepted, Self.accepted], 1: [Self.accepted]])
         #expect(run.end == .outcome(.completed(.plaintext, [[Self.accepted, Self.accepted], [Self.accepted]])))
     }
 
     @Test func oneCommandAtATimeWithoutPipelining() {
         let run = Self.converse([Self.message("m", to: ["b@mx.test", "c@mx.test"])], server: Self.good(["SIZE 1000000"]))
-        #expect(run.sent == ["EHLO client.test", "MAIL FROM:<a@sender.test> SIZE=\(Self.n)", "RCPT TO:<b@mx.test>", "RCPT TO:<c@mx.test>", "DATA",
-                             "<data \(Self.n)>", "QUIT"])
+        #expect(
+            run.sent == [
+                "EHLO client.test", "MAIL FROM:<a@sender.test> SIZE=\(Self.n)", "RCPT TO:<b@mx.test>", "RCPT TO:<c@mx.test>", "DATA",
+                "<data \(Self.n)>", "QUIT",
+            ])
     }
 
     @Test func heloFallbackHasNoExtensions() {
@@ -108,7 +117,11 @@ import Testing
             if phase == .ehlo { return .reply(502, ["5.5.1 no EHLO"]) }
             return Self.good()(phase, [])
         }
-        #expect(run.sent == ["EHLO client.test", "HELO client.test", "MAIL FROM:<a@sender.test>", "RCPT TO:<b@mx.test>", "DATA", "<data \(Self.n)>", "QUIT"])
+        #expect(
+            run.sent == [
+                "EHLO client.test", "HELO client.test", "MAIL FROM:<a@sender.test>", "RCPT TO:<b@mx.test>", "DATA", "<data \(Self.n)>",
+                "QUIT",
+            ])
         #expect(run.reported[0] == [Self.accepted])
     }
 
@@ -130,18 +143,23 @@ import Testing
             if phase == .rcptTo && sent.last!.contains("b@mx.test") { return .reply(451, ["4.3.0 try later"]) }
             return Self.good()(phase, sent)
         }
-        #expect(run.sent == ["EHLO client.test", "MAIL FROM:<a@sender.test>|RCPT TO:<b@mx.test>|DATA", "<data 3>", "RSET",
-                             "MAIL FROM:<a@sender.test>|RCPT TO:<c@mx.test>|DATA", "<data \(Self.n)>", "QUIT"])
+        #expect(
+            run.sent == [
+                "EHLO client.test", "MAIL FROM:<a@sender.test>|RCPT TO:<b@mx.test>|DATA", "<data 3>", "RSET",
+                "MAIL FROM:<a@sender.test>|RCPT TO:<c@mx.test>|DATA", "<data \(Self.n)>", "QUIT",
+            ])
         #expect(run.reported[0] == [.temporary(SMTPReply(code: 451, lines: ["4.3.0 try later"]))])
         #expect(run.reported[1] == [Self.accepted])
     }
 
     @Test func aRefusedMAILFailsEveryRecipientWithItsReply() {
-        let run = Self.converse([Self.message("m", to: ["b@mx.test", "c@mx.test"])], server: { phase, sent in
-            if phase == .mailFrom { return .reply(553, ["5.7.1 sender rejected"]) }
-            if phase == .dataInit { return .reply(503, ["5.5.1 no valid recipients"]) }
-            return Self.good()(phase, sent)
-        })
+        let run = Self.converse(
+            [Self.message("m", to: ["b@mx.test", "c@mx.test"])],
+            server: { phase, sent in
+                if phase == .mailFrom { return .reply(553, ["5.7.1 sender rejected"]) }
+                if phase == .dataInit { return .reply(503, ["5.5.1 no valid recipients"]) }
+                return Self.good()(phase, sent)
+            })
         let refused = RecipientResult.permanent(SMTPReply(code: 553, lines: ["5.7.1 sender rejected"]))
         #expect(run.reported[0] == [refused, refused])
         #expect(run.sent.suffix(2) == ["RSET", "QUIT"])
@@ -176,7 +194,9 @@ import Testing
 
     /// Overlong lines, endless replies, garbage and drip-fed greetings end in the framer,
     /// the parser or a timeout before the first transaction: the host is unreachable.
-    @Test(arguments: ["reply line too long", "reply longer than 128 lines", "malformed SMTP reply line: hello", "timed out waiting for greeting"])
+    @Test(arguments: [
+        "reply line too long", "reply longer than 128 lines", "malformed SMTP reply line: hello", "timed out waiting for greeting",
+    ])
     func brokenServersBeforeTheTransactionAreUnreachable(_ reason: String) {
         let run = Self.converse([Self.message("m", to: ["b@mx.test"])]) { phase, sent in
             phase == .greeting ? .fail(reason) : Self.good()(phase, sent)
@@ -189,7 +209,9 @@ import Testing
     /// are deferred (nothing is marked delivered); earlier ones keep their results.
     @Test func aConnectionLostInDATADefersThisAndTheRest() {
         var data = 0
-        let messages = [Self.message("m1", to: ["b@mx.test"]), Self.message("m2", to: ["c@mx.test"]), Self.message("m3", to: ["d@mx.test"])]
+        let messages = [
+            Self.message("m1", to: ["b@mx.test"]), Self.message("m2", to: ["c@mx.test"]), Self.message("m3", to: ["d@mx.test"]),
+        ]
         let run = Self.converse(messages) { phase, sent in
             if phase == .dataTermination {
                 data += 1
@@ -218,8 +240,11 @@ import Testing
             default: return Self.good()(phase, sent)
             }
         }
-        #expect(run.sent == ["EHLO client.test", "STARTTLS", "<tls>", "EHLO client.test", "MAIL FROM:<a@sender.test>", "RCPT TO:<b@mx.test>",
-                             "DATA", "<data \(Self.n)>", "QUIT"])
+        #expect(
+            run.sent == [
+                "EHLO client.test", "STARTTLS", "<tls>", "EHLO client.test", "MAIL FROM:<a@sender.test>", "RCPT TO:<b@mx.test>",
+                "DATA", "<data \(Self.n)>", "QUIT",
+            ])
         #expect(run.end == .outcome(.completed(SessionTLS(reached: .encrypted, version: .v1_3, cipher: nil), [[Self.accepted]])))
     }
 
@@ -252,9 +277,12 @@ import Testing
         }
         #expect(Self.converse([Self.message("m", to: ["b@mx.test"])], server: offering).end == .retryWithoutTLS)
         let strict = Self.converse([Self.message("m", to: ["b@mx.test"])], policy: Self.strict, server: offering)
-        #expect(strict.end == .outcome(.policyRefused(
-            PolicyRefusal(policy: "enforced_tls", failure: .validationFailure, permanence: .permanent, status: "5.7.10"),
-            ConnectionFacts(starttlsOffered: true, tls: nil))))
+        #expect(
+            strict.end
+                == .outcome(
+                    .policyRefused(
+                        PolicyRefusal(policy: "enforced_tls", failure: .validationFailure, permanence: .permanent, status: "5.7.10"),
+                        ConnectionFacts(starttlsOffered: true, tls: nil))))
         // The plaintext retry itself: STARTTLS is not tried again; a strict policy refuses it.
         let retry = Self.converse([Self.message("m", to: ["b@mx.test"])], useTLS: false, server: offering)
         #expect(!retry.sent.contains("STARTTLS") && retry.reported[0] == [Self.accepted])

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOEmbedded
 import Testing
+
 @testable import SealpostCore
 @testable import SealpostDelivery
 @testable import SealpostSMTP

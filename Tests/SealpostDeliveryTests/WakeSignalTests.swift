@@ -1,5 +1,6 @@
 import Synchronization
 import Testing
+
 @testable import SealpostCore
 @testable import SealpostDelivery
 @testable import SealpostSMTP

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import SealpostCore
 @testable import SealpostDelivery
 @testable import SealpostSMTP
@@ -11,7 +12,9 @@ import Testing
     func splitKeepsOrderAndBound(maxBytes: Int) {
         var generator = SeededGenerator(seed: 20261202)
         print("WebhookBatchTests seed 20261202, maxBytes \(maxBytes)")
-        let events = (0..<500).map { i in (id: Int64(i), payload: "{\"n\":\"" + String(repeating: "x", count: Int.random(in: 0...300, using: &generator)) + "\"}") }
+        let events = (0..<500).map { i in
+            (id: Int64(i), payload: "{\"n\":\"" + String(repeating: "x", count: Int.random(in: 0...300, using: &generator)) + "\"}")
+        }
         let batches = WebhookPoster.split(WebhookBatch(userID: 7, url: "http://r", events: events), maxBytes: maxBytes)
         #expect(batches.flatMap { $0.events.map(\.id) } == events.map(\.id))
         for batch in batches {

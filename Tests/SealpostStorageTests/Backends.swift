@@ -2,10 +2,11 @@ import Foundation
 import Logging
 import PostgresNIO
 import Testing
+
 @testable import SealpostCore
 @testable import SealpostPostgres
-@testable import SealpostStorage
 @testable import SealpostSQLite
+@testable import SealpostStorage
 
 /// The backends every storage contract test runs against. PostgreSQL joins when
 /// `SEALPOST_TEST_POSTGRES` names a server (scripts/test starts one); under `CI` its absence

@@ -1,9 +1,10 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import SealpostCore
-@testable import SealpostStorage
 @testable import SealpostSQLite
+@testable import SealpostStorage
 
 /// A fresh database file per test, removed afterwards.
 struct TempDatabase {
@@ -24,7 +25,9 @@ struct TempDatabase {
         let store = try SQLiteStore(path: db.path)
         let acme = try await store.createAccount(name: "acme", email: nil)
         let (token, _) = try await store.issueKey(userID: acme.id, name: "ci", grant: .fullAccess)
-        let raw = try Data(contentsOf: URL(fileURLWithPath: db.path)) + ((try? Data(contentsOf: URL(fileURLWithPath: db.path + "-wal"))) ?? Data())
+        let raw =
+            try Data(contentsOf: URL(fileURLWithPath: db.path))
+            + ((try? Data(contentsOf: URL(fileURLWithPath: db.path + "-wal"))) ?? Data())
         #expect(raw.range(of: Data(token.secret.utf8)) == nil)
     }
 

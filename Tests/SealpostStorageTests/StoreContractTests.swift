@@ -1,9 +1,10 @@
 import Foundation
 import Testing
-@testable import SealpostPostgres
+
 @testable import SealpostCore
-@testable import SealpostStorage
+@testable import SealpostPostgres
 @testable import SealpostSQLite
+@testable import SealpostStorage
 
 /// The storage contract: every test here runs against SQLite and PostgreSQL alike.
 @Suite struct StoreContractTests {
@@ -26,7 +27,9 @@ import Testing
         try await withStore(backend) { store, _ in
             let acme = try await store.createAccount(name: "acme", email: nil)
             await #expect(throws: StoreError.nameTaken("acme")) { try await store.createAccount(name: "acme", email: nil) }
-            await #expect(throws: StoreError.nameTaken("acme")) { try await store.createSubuser(parentID: acme.id, username: "acme", email: nil) }
+            await #expect(throws: StoreError.nameTaken("acme")) {
+                try await store.createSubuser(parentID: acme.id, username: "acme", email: nil)
+            }
             _ = try await store.createSubuser(parentID: acme.id, username: "s1", email: nil)
             await #expect(throws: StoreError.nameTaken("s1")) { try await store.createCustomer(parentID: acme.id, name: "s1") }
         }
@@ -36,7 +39,9 @@ import Testing
         try await withStore(backend) { store, _ in
             let acme = try await store.createAccount(name: "acme", email: nil)
             let sub = try await store.createSubuser(parentID: acme.id, username: "s1", email: nil)
-            await #expect(throws: StoreError.notAParent("s1")) { try await store.createSubuser(parentID: sub.id, username: "s2", email: nil) }
+            await #expect(throws: StoreError.notAParent("s1")) {
+                try await store.createSubuser(parentID: sub.id, username: "s2", email: nil)
+            }
             await #expect(throws: StoreError.notFound("parent account 999")) { try await store.createCustomer(parentID: 999, name: "c") }
         }
     }
@@ -89,7 +94,8 @@ import Testing
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for i in 0..<50 {
                     group.addTask {
-                        let patch = i % 2 == 0 ? EnforcedTLSPatch(requireTLS: i % 4 == 0) : EnforcedTLSPatch(version: TLSVersion.allCases[i % 3])
+                        let patch =
+                            i % 2 == 0 ? EnforcedTLSPatch(requireTLS: i % 4 == 0) : EnforcedTLSPatch(version: TLSVersion.allCases[i % 3])
                         _ = try await store.updateEnforcedTLS(userID: acme.id, patch: patch, actor: actor)
                     }
                 }
@@ -115,7 +121,6 @@ import Testing
             #expect(try await store.keyWithUser(id: fullToken.id)?.0.grant == .fullAccess)
             #expect(try await store.keys(userID: acme.id).map(\.name) == ["ci", "admin"])
 
-
             #expect(try await store.revokeKey(id: token.id, userID: globex.id) == false, "another tenant cannot revoke it")
             #expect(try await store.revokeKey(id: token.id, userID: acme.id))
             #expect(try await store.revokeKey(id: token.id, userID: nil) == false, "already revoked")
@@ -127,11 +132,14 @@ import Testing
     @Test(arguments: Backend.available) func dataSurvivesReopening(backend: Backend) async throws {
         try await withStore(backend) { store, db in
             let acme = try await store.createAccount(name: "acme", email: nil)
-            _ = try await store.updateEnforcedTLS(userID: acme.id, patch: EnforcedTLSPatch(requireValidCert: true, version: .v1_2),
-                                                  actor: AuditActor(keyID: nil, onBehalfOf: nil, via: "test"))
+            _ = try await store.updateEnforcedTLS(
+                userID: acme.id, patch: EnforcedTLSPatch(requireValidCert: true, version: .v1_2),
+                actor: AuditActor(keyID: nil, onBehalfOf: nil, via: "test"))
             let reopened = try await db.open()
             let found = try #require(try await reopened.user(named: "acme"))
-            #expect(try await reopened.enforcedTLS(userID: found.id) == EnforcedTLSSettings(requireTLS: false, requireValidCert: true, version: .v1_2))
+            #expect(
+                try await reopened.enforcedTLS(userID: found.id)
+                    == EnforcedTLSSettings(requireTLS: false, requireValidCert: true, version: .v1_2))
             reopened.close()
         }
     }
@@ -156,7 +164,8 @@ import Testing
             #expect(try await cli.revokeKey(id: token.id, userID: nil))
             _ = try await cli.updateEnforcedTLS(userID: acme.id, patch: EnforcedTLSPatch(requireTLS: true), actor: actor)
             let late = try await cli.createSubuser(parentID: acme.id, username: "late", email: nil)
-            try await cli.insertKey(StoredAPIKey(id: unknown, userID: acme.id, name: "new", grant: .fullAccess, secretHash: [1, 2], createdAt: Date()))
+            try await cli.insertKey(
+                StoredAPIKey(id: unknown, userID: acme.id, name: "new", grant: .fullAccess, secretHash: [1, 2], createdAt: Date()))
 
             #expect(try await server.keyWithUser(id: token.id)?.0.revokedAt != nil, "revocation by another process applies at once")
             #expect(try await server.enforcedTLS(userID: acme.id).requireTLS)
@@ -195,7 +204,9 @@ import Testing
                 for i in 0..<40 {
                     group.addTask {
                         let user = i % 5 == 0 ? Int64(999_999) : acme.id
-                        return (try? await store.updateEnforcedTLS(userID: user, patch: EnforcedTLSPatch(requireTLS: i % 2 == 0), actor: actor)) != nil
+                        return
+                            (try? await store.updateEnforcedTLS(userID: user, patch: EnforcedTLSPatch(requireTLS: i % 2 == 0), actor: actor))
+                            != nil
                     }
                 }
                 return await group.reduce(into: [Bool]()) { $0.append($1) }
@@ -210,9 +221,10 @@ import Testing
     // MARK: Queue
 
     static func message(_ id: String, userID: Int64, to recipients: [String], notBefore: Date = .distantPast) -> NewMessage {
-        NewMessage(id: id, xMessageID: "x-\(id)", userID: userID, mailFrom: "from@acme.test", smtpID: "<\(id)@acme.test>",
-                   content: Array("Subject: \(id)\r\n\r\nbody\r\n".utf8), categories: ["c"], customArgs: ["k": "v"],
-                   recipients: recipients, notBefore: notBefore)
+        NewMessage(
+            id: id, xMessageID: "x-\(id)", userID: userID, mailFrom: "from@acme.test", smtpID: "<\(id)@acme.test>",
+            content: Array("Subject: \(id)\r\n\r\nbody\r\n".utf8), categories: ["c"], customArgs: ["k": "v"],
+            recipients: recipients, notBefore: notBefore)
     }
 
     static func event(_ userID: Int64, _ id: String, _ type: String, _ email: String) -> EventRecord {
@@ -222,21 +234,32 @@ import Testing
     @Test(arguments: Backend.available) func enqueueClaimAndResolve(backend: Backend) async throws {
         try await withStore(backend) { store, _ in
             let acme = try await store.createAccount(name: "acme", email: nil)
-            try await store.enqueue([Self.message("m1", userID: acme.id, to: ["a@one.test", "b@Two.test"])],
-                                    events: [Self.event(acme.id, "p1", "processed", "a@one.test")], lifetime: 3600)
+            try await store.enqueue(
+                [Self.message("m1", userID: acme.id, to: ["a@one.test", "b@Two.test"])],
+                events: [Self.event(acme.id, "p1", "processed", "a@one.test")], lifetime: 3600)
             // Not yet due: nothing to claim.
-            try await store.enqueue([Self.message("m2", userID: acme.id, to: ["c@one.test"], notBefore: Date().addingTimeInterval(3600))],
-                                    events: [], lifetime: 3600)
+            try await store.enqueue(
+                [Self.message("m2", userID: acme.id, to: ["c@one.test"], notBefore: Date().addingTimeInterval(3600))],
+                events: [], lifetime: 3600)
             let claimed = try await store.claimDeliveries(now: Date(), limit: 10, lease: 60)
             #expect(claimed.map(\.recipient) == ["a@one.test", "b@Two.test"])
             #expect(claimed.map(\.domain) == ["one.test", "two.test"])
-            #expect(claimed.allSatisfy { $0.attempts == 1 && $0.content == Array("Subject: m1\r\n\r\nbody\r\n".utf8) && $0.customArgs == ["k": "v"] })
+            #expect(
+                claimed.allSatisfy {
+                    $0.attempts == 1 && $0.content == Array("Subject: m1\r\n\r\nbody\r\n".utf8) && $0.customArgs == ["k": "v"]
+                })
             #expect(try await store.claimDeliveries(now: Date(), limit: 10, lease: 60).isEmpty, "leased rows are not claimed twice")
 
             try await store.resolve([
-                DeliveryUpdate(deliveryID: claimed[0].id, resolution: .delivered, result: "250 ok", event: Self.event(acme.id, "d1", "delivered", "a@one.test")),
-                DeliveryUpdate(deliveryID: claimed[1].id, resolution: .blocked, result: "TLS required", event: Self.event(acme.id, "b1", "bounce", "b@two.test"),
-                               block: BlockRecord(userID: acme.id, email: "B@two.test", reason: "TLS required but not supported", status: "5.7.10", created: 1_800_000_000)),
+                DeliveryUpdate(
+                    deliveryID: claimed[0].id, resolution: .delivered, result: "250 ok",
+                    event: Self.event(acme.id, "d1", "delivered", "a@one.test")),
+                DeliveryUpdate(
+                    deliveryID: claimed[1].id, resolution: .blocked, result: "TLS required",
+                    event: Self.event(acme.id, "b1", "bounce", "b@two.test"),
+                    block: BlockRecord(
+                        userID: acme.id, email: "B@two.test", reason: "TLS required but not supported", status: "5.7.10",
+                        created: 1_800_000_000)),
             ])
             #expect(try await store.queueCounts() == ["delivered": 1, "blocked": 1, "queued": 1])
             #expect(try await store.events(userID: acme.id, limit: 10).map(\.sgEventID) == ["p1", "d1", "b1"])
@@ -279,8 +302,9 @@ import Testing
             let nodeB = try await db.open()
             defer { nodeB.close() }
             let acme = try await nodeA.createAccount(name: "acme", email: nil)
-            try await nodeA.enqueue([Self.message("m1", userID: acme.id, to: ["a@x.test"]), Self.message("m2", userID: acme.id, to: ["b@x.test"])],
-                                    events: [], lifetime: 3600)
+            try await nodeA.enqueue(
+                [Self.message("m1", userID: acme.id, to: ["a@x.test"]), Self.message("m2", userID: acme.id, to: ["b@x.test"])],
+                events: [], lifetime: 3600)
             let t0 = Date()
             let byA = try await nodeA.claimDeliveries(now: t0, limit: 10, lease: 30)
             #expect(byA.count == 2)
@@ -291,14 +315,24 @@ import Testing
             #expect(byB.map(\.id) == [byA[1].id])
             #expect(byB[0].attempts == 2)
             // A's late result for the delivery B took over changes nothing and emits nothing.
-            try await nodeA.resolve([DeliveryUpdate(deliveryID: byA[1].id, resolution: .delivered, result: "250 late",
-                                                    event: Self.event(acme.id, "late", "delivered", "b@x.test"))])
-            try await nodeB.resolve([DeliveryUpdate(deliveryID: byB[0].id, resolution: .deferred(until: t0.addingTimeInterval(600)), result: "451 later",
-                                                    event: Self.event(acme.id, "def", "deferred", "b@x.test"))])
-            #expect(try await nodeB.renewLeases(ids: [byB[0].id], now: t0.addingTimeInterval(40), lease: 30) == 0,
-                    "a recorded deferral is not leased any more, so the heartbeat cannot delay its retry")
-            try await nodeA.resolve([DeliveryUpdate(deliveryID: byA[0].id, resolution: .delivered, result: "250 ok",
-                                                    event: Self.event(acme.id, "ok", "delivered", "a@x.test"))])
+            try await nodeA.resolve([
+                DeliveryUpdate(
+                    deliveryID: byA[1].id, resolution: .delivered, result: "250 late",
+                    event: Self.event(acme.id, "late", "delivered", "b@x.test"))
+            ])
+            try await nodeB.resolve([
+                DeliveryUpdate(
+                    deliveryID: byB[0].id, resolution: .deferred(until: t0.addingTimeInterval(600)), result: "451 later",
+                    event: Self.event(acme.id, "def", "deferred", "b@x.test"))
+            ])
+            #expect(
+                try await nodeB.renewLeases(ids: [byB[0].id], now: t0.addingTimeInterval(40), lease: 30) == 0,
+                "a recorded deferral is not leased any more, so the heartbeat cannot delay its retry")
+            try await nodeA.resolve([
+                DeliveryUpdate(
+                    deliveryID: byA[0].id, resolution: .delivered, result: "250 ok",
+                    event: Self.event(acme.id, "ok", "delivered", "a@x.test"))
+            ])
             #expect(try await nodeA.events(userID: nil, limit: 10).map(\.sgEventID) == ["def", "ok"])
             #expect(try await nodeB.queueCounts() == ["queued": 1, "delivered": 1])
         }
@@ -310,8 +344,11 @@ import Testing
             defer { nodeB.close() }
             let acme = try await nodeA.createAccount(name: "acme", email: nil)
             try await nodeA.enqueue([], events: [Self.event(acme.id, "early", "processed", "a@x.test")], lifetime: 60)
-            try await nodeA.saveWebhookSettings(userID: acme.id, WebhookSettings(enabled: true, url: "http://127.0.0.1:9/hook",
-                                                                                 events: ["delivered": true, "bounce": true]))
+            try await nodeA.saveWebhookSettings(
+                userID: acme.id,
+                WebhookSettings(
+                    enabled: true, url: "http://127.0.0.1:9/hook",
+                    events: ["delivered": true, "bounce": true]))
             #expect(try await nodeB.webhookSettings(userID: acme.id).wants("delivered"))
             let events = (0..<10).map { Self.event(acme.id, "e\($0)", $0 % 5 == 0 ? "processed" : "delivered", "a@x.test") }
             try await nodeA.enqueue([], events: events, lifetime: 60)
@@ -359,7 +396,9 @@ import Testing
     @Test(.enabled(if: Backend.available.contains(.postgres))) func concurrentMigratesTakeTurns() async throws {
         try await withDatabase(.postgres) { db in
             let stores = try await withThrowingTaskGroup(of: PostgresStore.self) { group in
-                for _ in 0..<4 { group.addTask { try await PostgresStore.open(url: db.location, logger: TestDatabase.logger, migrate: true) } }
+                for _ in 0..<4 {
+                    group.addTask { try await PostgresStore.open(url: db.location, logger: TestDatabase.logger, migrate: true) }
+                }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             defer { stores.forEach { $0.close() } }

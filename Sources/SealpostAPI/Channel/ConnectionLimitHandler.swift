@@ -1,8 +1,8 @@
-import SealpostCore
-import NIOCore
-import NIOConcurrencyHelpers
-import NIOHTTPTypes
 import HTTPTypes
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTPTypes
+import SealpostCore
 
 /// Counts open API connections across the server. A connection over `limit` is still
 /// accepted, but its first request gets a 503 in SendGrid's shape with `Retry-After` and the

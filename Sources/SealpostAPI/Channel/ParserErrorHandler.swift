@@ -1,8 +1,8 @@
-import SealpostCore
+import HTTPTypes
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
-import HTTPTypes
+import SealpostCore
 
 /// Answers a request the HTTP parser rejected (oversized header fields, malformed request
 /// line) in SendGrid's error shape instead of Hummingbird's empty 400, then closes the
@@ -26,12 +26,13 @@ final class ParserErrorHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         guard !answered else { return }
         answered = true
-        let error: APIError = switch parserError {
-        case .headerOverflow:
-            APIError(.init(code: 431, reasonPhrase: "Request Header Fields Too Large"), message: "request header fields too large")
-        default:
-            APIError(.badRequest, message: "malformed HTTP request")
-        }
+        let error: APIError =
+            switch parserError {
+            case .headerOverflow:
+                APIError(.init(code: 431, reasonPhrase: "Request Header Fields Too Large"), message: "request header fields too large")
+            default:
+                APIError(.badRequest, message: "malformed HTTP request")
+            }
         ErrorResponseWriter.writeAndClose(error, context: context, wrap: wrapOutboundOut)
     }
 }

@@ -1,5 +1,5 @@
-import SealpostCore
 import Hummingbird
+import SealpostCore
 
 /// Outermost safety net: whatever escapes a route (Hummingbird's own 404, a body that is too
 /// large, an unexpected failure) is answered in SendGrid's error shape, never as an empty 500.

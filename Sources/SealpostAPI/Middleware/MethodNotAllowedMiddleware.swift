@@ -1,5 +1,5 @@
-import SealpostCore
 import Hummingbird
+import SealpostCore
 
 /// Added after every route, so it wraps only Hummingbird's not-found responder: a request for a
 /// known path with a method it does not serve becomes 405 with `Allow`.

@@ -1,7 +1,7 @@
-import SealpostCore
-import HTTPTypes
 import Foundation
+import HTTPTypes
 import Hummingbird
+import SealpostCore
 
 /// Applies the per-key, per-endpoint limit and puts SendGrid's `X-RateLimit-*` headers on
 /// every answer of the group, errors included.

@@ -1,7 +1,7 @@
-import SealpostCore
 import Foundation
 import Hummingbird
 import Logging
+import SealpostCore
 
 /// One log line per request: method, path, status, duration and the key id.
 ///

@@ -71,14 +71,16 @@ struct APIKeyRoutes {
         if let requested {
             let missing = principal.key.grant.missing(from: requested)
             if !missing.isEmpty {
-                throw APIError(.forbidden, field: "scopes", message: "a key cannot grant scopes it does not have: \(missing.joined(separator: ", "))")
+                throw APIError(
+                    .forbidden, field: "scopes", message: "a key cannot grant scopes it does not have: \(missing.joined(separator: ", "))")
             }
             grant = .scopes(requested)
         } else {
             grant = principal.key.grant
         }
         let (token, key) = try await store.issueKey(userID: target.user.id, name: name, grant: grant)
-        return try JSONResponse.make(.created, encoding: Created(api_key: token.plaintext, api_key_id: key.id, name: key.name, scopes: key.grant.listed))
+        return try JSONResponse.make(
+            .created, encoding: Created(api_key: token.plaintext, api_key_id: key.id, name: key.name, scopes: key.grant.listed))
     }
 
     @Sendable func list(_ request: Request, context: SealpostRequestContext) async throws -> Response {

@@ -36,15 +36,19 @@ struct BlockRoutes {
             limit: try SubuserRoutes.intParameter(q["limit"].map(String.init), name: "limit", default: 500, range: 1...500),
             offset: try SubuserRoutes.intParameter(q["offset"].map(String.init), name: "offset", default: 0, range: 0...Int(Int32.max)))
         let blocks = try await store.blocks(userID: target.user.id, query: query)
-        return try JSONResponse.make(encoding: blocks.map { Listed(created: $0.created, email: $0.email, reason: $0.reason, status: $0.status) })
+        return try JSONResponse.make(
+            encoding: blocks.map { Listed(created: $0.created, email: $0.email, reason: $0.reason, status: $0.status) })
     }
 
     @Sendable func show(_ request: Request, context: SealpostRequestContext) async throws -> Response {
         let principal = try context.require(scope: Scope.blocksRead)
         let target = try await tenants.target(request, principal: principal)
         let email = (context.parameters.get("email") ?? "").removingPercentEncoding ?? ""
-        let blocks = try await store.blocks(userID: target.user.id, query: BlockQuery(emailPrefix: email, limit: 500)).filter { $0.email == email.lowercased() }
-        return try JSONResponse.make(encoding: blocks.map { Listed(created: $0.created, email: $0.email, reason: $0.reason, status: $0.status) })
+        let blocks = try await store.blocks(userID: target.user.id, query: BlockQuery(emailPrefix: email, limit: 500)).filter {
+            $0.email == email.lowercased()
+        }
+        return try JSONResponse.make(
+            encoding: blocks.map { Listed(created: $0.created, email: $0.email, reason: $0.reason, status: $0.status) })
     }
 
     @Sendable func delete(_ request: Request, context: SealpostRequestContext) async throws -> Response {
@@ -57,7 +61,9 @@ struct BlockRoutes {
 
     static func optionalInt(_ raw: String?, _ name: String) throws -> Int? {
         guard let raw else { return nil }
-        guard let n = Int(raw), (0...4_102_444_800).contains(n) else { throw APIError.badRequest(field: name, "\(name) must be a Unix timestamp") }
+        guard let n = Int(raw), (0...4_102_444_800).contains(n) else {
+            throw APIError.badRequest(field: name, "\(name) must be a Unix timestamp")
+        }
         return n
     }
 }

@@ -29,9 +29,11 @@ struct EnforcedTLSRoutes {
         let actor = AuditActor(keyID: principal.key.id, onBehalfOf: target.onBehalfOf, via: "api")
         let (old, new) = try await store.updateEnforcedTLS(userID: target.user.id, patch: patch, actor: actor)
         if old != new {
-            context.logger.info("enforced TLS changed", metadata: [
-                "user": "\(target.user.name)", "key_id": "\(principal.key.id)", "old": "\(old.json)", "new": "\(new.json)",
-            ])
+            context.logger.info(
+                "enforced TLS changed",
+                metadata: [
+                    "user": "\(target.user.name)", "key_id": "\(principal.key.id)", "old": "\(old.json)", "new": "\(new.json)",
+                ])
         }
         Counter(label: "sealpost_enforced_tls_updates_total", dimensions: [("changed", old != new ? "true" : "false")]).increment()
         return JSONResponse.make(json: new.json)

@@ -1,7 +1,6 @@
-import HTTPTypes
 import Foundation
+import HTTPTypes
 import Hummingbird
-import SealpostCore
 import SealpostCore
 import SealpostStorage
 
@@ -15,8 +14,10 @@ public struct IntakeConfiguration: Sendable {
     /// Set on SIGTERM: the API answers 503 from then on.
     public var gate: ShutdownGate
 
-    public init(heloName: String = "localhost", lifetime: TimeInterval = 72 * 3600, gate: ShutdownGate = ShutdownGate(),
-                onQueued: @escaping @Sendable () -> Void = {}) {
+    public init(
+        heloName: String = "localhost", lifetime: TimeInterval = 72 * 3600, gate: ShutdownGate = ShutdownGate(),
+        onQueued: @escaping @Sendable () -> Void = {}
+    ) {
         self.heloName = heloName
         self.lifetime = lifetime
         self.gate = gate
@@ -67,8 +68,9 @@ struct MailSendRoutes {
                 notBefore: sendAt.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? now)
             messages.append(message)
             for recipient in message.recipients {
-                let subject = EventFactory.Subject(userID: principal.user.id, email: recipient, messageID: id, smtpID: message.smtpID,
-                                                   categories: mail.categories, customArgs: args)
+                let subject = EventFactory.Subject(
+                    userID: principal.user.id, email: recipient, messageID: id, smtpID: message.smtpID,
+                    categories: mail.categories, customArgs: args)
                 events.append(EventFactory.make("processed", subject, now: now))
             }
         }

@@ -5,376 +5,376 @@
 /// document what Sealpost really answers. A test checks live answers against this document.
 enum OpenAPIDocument {
     static let json = #"""
-{
-  "openapi": "3.1.0",
-  "info": {
-    "title": "Sealpost API",
-    "version": "1.0.0",
-    "description": "Self-hosted outbound mail relay with Enforced TLS. Wire-compatible with the Twilio SendGrid v3 API for the routes listed here."
-  },
-  "servers": [{"url": "http://127.0.0.1:8080"}],
-  "security": [{"BearerAuth": []}],
-  "paths": {
-    "/v3/user/settings/enforced_tls": {
-      "get": {
-        "operationId": "ListEnforcedTlsSetting",
-        "summary": "Retrieve current Enforced TLS settings.",
-        "tags": ["Enforced TLS"],
-        "parameters": [{"$ref": "#/components/parameters/OnBehalfOf"}],
-        "responses": {
-          "200": {"description": "The settings.", "headers": {"X-RateLimit-Limit": {"$ref": "#/components/headers/X-RateLimit-Limit"}, "X-RateLimit-Remaining": {"$ref": "#/components/headers/X-RateLimit-Remaining"}, "X-RateLimit-Reset": {"$ref": "#/components/headers/X-RateLimit-Reset"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EnforcedTlsResponse"}}}},
-          "401": {"$ref": "#/components/responses/Error401"},
-          "403": {"$ref": "#/components/responses/Error403"},
-          "429": {"$ref": "#/components/responses/Error429"}
-        }
-      },
-      "patch": {
-        "operationId": "UpdateEnforcedTlsSetting",
-        "summary": "Update Enforced TLS settings. Absent fields keep their value.",
-        "tags": ["Enforced TLS"],
-        "parameters": [{"$ref": "#/components/parameters/OnBehalfOf"}],
-        "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/EnforcedTlsRequest"}}}},
-        "responses": {
-          "200": {"description": "The whole settings object after the change.", "headers": {"X-RateLimit-Limit": {"$ref": "#/components/headers/X-RateLimit-Limit"}, "X-RateLimit-Remaining": {"$ref": "#/components/headers/X-RateLimit-Remaining"}, "X-RateLimit-Reset": {"$ref": "#/components/headers/X-RateLimit-Reset"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EnforcedTlsResponse"}}}},
-          "400": {"$ref": "#/components/responses/Error400"},
-          "401": {"$ref": "#/components/responses/Error401"},
-          "403": {"$ref": "#/components/responses/Error403"},
-          "413": {"$ref": "#/components/responses/Error413"},
-          "429": {"$ref": "#/components/responses/Error429"}
-        }
-      }
-    },
-    "/v3/api_keys": {
-      "post": {
-        "operationId": "CreateApiKey",
-        "summary": "Create an API key. Without scopes the key gets the caller's own scopes.",
-        "tags": ["API Keys"],
-        "parameters": [{"$ref": "#/components/parameters/OnBehalfOf"}],
-        "requestBody": {"required": true, "content": {"application/json": {"schema": {
-          "type": "object", "required": ["name"],
-          "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100}, "scopes": {"type": "array", "items": {"$ref": "#/components/schemas/Scope"}}}
-        }}}},
-        "responses": {
-          "201": {"description": "The key, shown this once.", "content": {"application/json": {"schema": {
-            "type": "object", "required": ["api_key", "api_key_id", "name", "scopes"],
-            "properties": {"api_key": {"type": "string"}, "api_key_id": {"type": "string"}, "name": {"type": "string"}, "scopes": {"type": "array", "items": {"type": "string"}}}
-          }}}},
-          "400": {"$ref": "#/components/responses/Error400"},
-          "401": {"$ref": "#/components/responses/Error401"},
-          "403": {"$ref": "#/components/responses/Error403"},
-          "413": {"$ref": "#/components/responses/Error413"},
-          "429": {"$ref": "#/components/responses/Error429"}
-        }
-      },
-      "get": {
-        "operationId": "ListApiKey",
-        "summary": "List the live API keys of the user.",
-        "tags": ["API Keys"],
-        "parameters": [{"$ref": "#/components/parameters/OnBehalfOf"}],
-        "responses": {
-          "200": {"description": "Keys, without secrets.", "content": {"application/json": {"schema": {
-            "type": "object", "required": ["result"],
-            "properties": {"result": {"type": "array", "items": {"type": "object", "required": ["api_key_id", "name"], "properties": {"api_key_id": {"type": "string"}, "name": {"type": "string"}}}}}
-          }}}},
-          "401": {"$ref": "#/components/responses/Error401"},
-          "403": {"$ref": "#/components/responses/Error403"},
-          "429": {"$ref": "#/components/responses/Error429"}
-        }
-      }
-    },
-    "/v3/api_keys/{api_key_id}": {
-      "parameters": [{"name": "api_key_id", "in": "path", "required": true, "schema": {"type": "string"}}, {"$ref": "#/components/parameters/OnBehalfOf"}],
-      "get": {
-        "operationId": "GetApiKey",
-        "summary": "Show one API key and its scopes.",
-        "tags": ["API Keys"],
-        "responses": {
-          "200": {"description": "The key, without its secret.", "content": {"application/json": {"schema": {
-            "type": "object", "required": ["api_key_id", "name", "scopes"],
-            "properties": {"api_key_id": {"type": "string"}, "name": {"type": "string"}, "scopes": {"type": "array", "items": {"type": "string"}}}
-          }}}},
-          "401": {"$ref": "#/components/responses/Error401"},
-          "403": {"$ref": "#/components/responses/Error403"},
-          "404": {"$ref": "#/components/responses/Error404"},
-          "429": {"$ref": "#/components/responses/Error429"}
-        }
-      },
-      "delete": {
-        "operationId": "DeleteApiKey",
-        "summary": "Revoke an API key. It stops working at once.",
-        "tags": ["API Keys"],
-        "responses": {
-          "204": {"description": "Revoked."},
-          "401": {"$ref": "#/components/responses/Error401"},
-          "403": {"$ref": "#/components/responses/Error403"},
-          "404": {"$ref": "#/components/responses/Error404"},
-          "429": {"$ref": "#/components/responses/Error429"}
-        }
-      }
-    },
-    "/v3/scopes": {
-      "get": {
-        "operationId": "ListScope",
-        "summary": "The scopes of the presented key.",
-        "tags": ["API Key Permissions"],
-        "responses": {
-          "200": {"description": "Scopes.", "content": {"application/json": {"schema": {
-            "type": "object", "required": ["scopes"], "properties": {"scopes": {"type": "array", "items": {"type": "string"}}}
-          }}}},
-          "401": {"$ref": "#/components/responses/Error401"},
-          "429": {"$ref": "#/components/responses/Error429"}
-        }
-      }
-    },
-    "/v3/subusers": {
-      "post": {
-        "operationId": "CreateSubuser",
-        "summary": "Create a subuser of the calling parent account. A password is accepted and ignored.",
-        "tags": ["Subusers API"],
-        "requestBody": {"required": true, "content": {"application/json": {"schema": {
-          "type": "object", "required": ["username", "email"],
-          "properties": {"username": {"type": "string", "pattern": "^(?!account-id)[A-Za-z0-9._@+-]{1,64}$"}, "email": {"type": "string", "format": "email"}, "password": {"type": "string"}, "ips": {"type": "array", "items": {"type": "string"}}}
-        }}}},
-        "responses": {
-          "201": {"description": "The subuser.", "content": {"application/json": {"schema": {
-            "type": "object", "required": ["username", "user_id", "email"],
-            "properties": {"username": {"type": "string"}, "user_id": {"type": "integer"}, "email": {"type": "string"}, "credit_allocation": {"type": "object", "properties": {"type": {"type": "string"}}}}
-          }}}},
-          "400": {"$ref": "#/components/responses/Error400"},
-          "401": {"$ref": "#/components/responses/Error401"},
-          "403": {"$ref": "#/components/responses/Error403"},
-          "409": {"description": "username exists", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}},
-          "413": {"$ref": "#/components/responses/Error413"},
-          "429": {"$ref": "#/components/responses/Error429"}
-        }
-      },
-      "get": {
-        "operationId": "ListSubuser",
-        "summary": "List the subusers of the calling parent account.",
-        "tags": ["Subusers API"],
-        "parameters": [
-          {"name": "username", "in": "query", "schema": {"type": "string"}},
-          {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
-          {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 2147483647}}
-        ],
-        "responses": {
-          "200": {"description": "Subusers.", "content": {"application/json": {"schema": {
-            "type": "array", "items": {"type": "object", "required": ["id", "username", "email", "disabled"],
-              "properties": {"id": {"type": "integer"}, "username": {"type": "string"}, "email": {"type": "string"}, "disabled": {"type": "boolean"}}}
-          }}}},
-          "400": {"$ref": "#/components/responses/Error400"},
-          "401": {"$ref": "#/components/responses/Error401"},
-          "403": {"$ref": "#/components/responses/Error403"},
-          "429": {"$ref": "#/components/responses/Error429"}
-        }
-      }
-    },
-    "/v3/mail/send": {
-      "post": {
-        "operationId": "SendMail",
-        "summary": "Queue mail. 202 with X-Message-Id once every recipient is durably queued; delivered under the sender's Enforced TLS setting.",
-        "tags": ["Mail Send"],
-        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MailRequest"}}}},
-        "responses": {
-          "202": {"description": "Queued.", "headers": {"X-Message-Id": {"schema": {"type": "string"}}}},
-          "400": {"$ref": "#/components/responses/Error400"},
-          "401": {"$ref": "#/components/responses/Error401"},
-          "403": {"$ref": "#/components/responses/Error403"},
-          "413": {"$ref": "#/components/responses/Error413"},
-          "429": {"$ref": "#/components/responses/Error429"}
-        }
-      }
-    },
-    "/v3/suppression/blocks": {
-      "get": {
-        "operationId": "ListSuppressionBlock",
-        "summary": "Addresses whose mail was blocked, newest first.",
-        "tags": ["Blocks API"],
-        "parameters": [
-          {"$ref": "#/components/parameters/OnBehalfOf"},
-          {"name": "start_time", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 4102444800}},
-          {"name": "end_time", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 4102444800}},
-          {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
-          {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 2147483647}},
-          {"name": "email", "in": "query", "schema": {"type": "string"}}
-        ],
-        "responses": {
-          "200": {"description": "Blocks.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BlocksResponse"}}}},
-          "400": {"$ref": "#/components/responses/Error400"},
-          "401": {"$ref": "#/components/responses/Error401"},
-          "403": {"$ref": "#/components/responses/Error403"},
-          "429": {"$ref": "#/components/responses/Error429"}
-        }
-      }
-    },
-    "/v3/suppression/blocks/{email}": {
-      "parameters": [{"name": "email", "in": "path", "required": true, "schema": {"type": "string"}}, {"$ref": "#/components/parameters/OnBehalfOf"}],
-      "get": {
-        "operationId": "GetSuppressionBlock",
-        "summary": "The block entry of one address (an array, as SendGrid answers).",
-        "tags": ["Blocks API"],
-        "responses": {
-          "200": {"description": "Blocks.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BlocksResponse"}}}},
-          "401": {"$ref": "#/components/responses/Error401"},
-          "403": {"$ref": "#/components/responses/Error403"},
-          "429": {"$ref": "#/components/responses/Error429"}
-        }
-      },
-      "delete": {
-        "operationId": "DeleteSuppressionBlock",
-        "summary": "Remove an address from the blocks list.",
-        "tags": ["Blocks API"],
-        "responses": {
-          "204": {"description": "Removed."},
-          "401": {"$ref": "#/components/responses/Error401"},
-          "403": {"$ref": "#/components/responses/Error403"},
-          "404": {"$ref": "#/components/responses/Error404"},
-          "429": {"$ref": "#/components/responses/Error429"}
-        }
-      }
-    },
-    "/v3/user/webhooks/event/settings": {
-      "get": {
-        "operationId": "GetEventWebhookSettings",
-        "summary": "Event Webhook settings of the user.",
-        "tags": ["Webhooks"],
-        "parameters": [{"$ref": "#/components/parameters/OnBehalfOf"}],
-        "responses": {
-          "200": {"description": "Settings.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EventWebhookSettings"}}}},
-          "401": {"$ref": "#/components/responses/Error401"},
-          "403": {"$ref": "#/components/responses/Error403"},
-          "429": {"$ref": "#/components/responses/Error429"}
-        }
-      },
-      "patch": {
-        "operationId": "UpdateEventWebhookSettings",
-        "summary": "Change Event Webhook settings; absent fields keep their value.",
-        "tags": ["Webhooks"],
-        "parameters": [{"$ref": "#/components/parameters/OnBehalfOf"}],
-        "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
-        "responses": {
-          "200": {"description": "Settings.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EventWebhookSettings"}}}},
-          "400": {"$ref": "#/components/responses/Error400"},
-          "401": {"$ref": "#/components/responses/Error401"},
-          "403": {"$ref": "#/components/responses/Error403"},
-          "413": {"$ref": "#/components/responses/Error413"},
-          "429": {"$ref": "#/components/responses/Error429"}
-        }
-      }
-    },
-    "/healthz": {
-      "get": {
-        "operationId": "Health",
-        "summary": "Liveness probe. No authentication.",
-        "security": [],
-        "responses": {"200": {"description": "Alive.", "content": {"text/plain": {"schema": {"type": "string"}}}}}
-      }
-    },
-    "/metrics": {
-      "get": {
-        "operationId": "Metrics",
-        "summary": "Prometheus metrics. No authentication; bind the API to a private address.",
-        "security": [],
-        "responses": {"200": {"description": "Prometheus text format.", "content": {"text/plain": {"schema": {"type": "string"}}}}}
-      }
-    },
-    "/openapi.json": {
-      "get": {
-        "operationId": "OpenAPI",
-        "summary": "This document.",
-        "security": [],
-        "responses": {"200": {"description": "OpenAPI 3.1.", "content": {"application/json": {"schema": {"type": "object"}}}}}
-      }
-    }
-  },
-  "components": {
-    "securitySchemes": {"BearerAuth": {"type": "http", "scheme": "bearer", "description": "A SendGrid-shaped API key: SG.<key id>.<secret>."}},
-    "parameters": {
-      "OnBehalfOf": {
-        "name": "on-behalf-of", "in": "header", "required": false, "schema": {"type": "string"},
-        "description": "Act for a subuser (its username) or a customer account (account-id <id>) of the calling parent account."
-      }
-    },
-    "schemas": {
-      "Version": {"type": "number", "enum": [1.1, 1.2, 1.3]},
-      "Address": {"type": "object", "required": ["email"], "properties": {"email": {"type": "string", "format": "email", "pattern": "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"}, "name": {"type": "string"}}},
-      "Scope": {"type": "string", "enum": ["api_keys.create", "api_keys.delete", "api_keys.read", "subusers.create", "subusers.read", "user.settings.enforced_tls.read", "user.settings.enforced_tls.update", "mail.send", "suppression.blocks.delete", "suppression.blocks.read", "user.webhooks.event.settings.read", "user.webhooks.event.settings.update"]},
-      "MailRequest": {
-        "description": "subject may be left out when every personalization has one (documented here as required for simplicity).",
-        "type": "object", "required": ["personalizations", "from", "content", "subject"],
-        "properties": {
-          "personalizations": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {
-            "type": "object", "required": ["to"],
-            "properties": {
-              "to": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/Address"}},
-              "cc": {"type": "array", "items": {"$ref": "#/components/schemas/Address"}},
-              "bcc": {"type": "array", "items": {"$ref": "#/components/schemas/Address"}},
-              "subject": {"type": "string", "minLength": 1},
-              "headers": {"type": "object", "propertyNames": {"pattern": "^[!-9;-~]+$"}, "additionalProperties": {"type": "string", "pattern": "^[^\\r\\n]*$"}},
-              "custom_args": {"type": "object", "additionalProperties": {"type": "string"}},
-              "send_at": {"type": "integer", "minimum": 0, "maximum": 4102444799}
+        {
+          "openapi": "3.1.0",
+          "info": {
+            "title": "Sealpost API",
+            "version": "1.0.0",
+            "description": "Self-hosted outbound mail relay with Enforced TLS. Wire-compatible with the Twilio SendGrid v3 API for the routes listed here."
+          },
+          "servers": [{"url": "http://127.0.0.1:8080"}],
+          "security": [{"BearerAuth": []}],
+          "paths": {
+            "/v3/user/settings/enforced_tls": {
+              "get": {
+                "operationId": "ListEnforcedTlsSetting",
+                "summary": "Retrieve current Enforced TLS settings.",
+                "tags": ["Enforced TLS"],
+                "parameters": [{"$ref": "#/components/parameters/OnBehalfOf"}],
+                "responses": {
+                  "200": {"description": "The settings.", "headers": {"X-RateLimit-Limit": {"$ref": "#/components/headers/X-RateLimit-Limit"}, "X-RateLimit-Remaining": {"$ref": "#/components/headers/X-RateLimit-Remaining"}, "X-RateLimit-Reset": {"$ref": "#/components/headers/X-RateLimit-Reset"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EnforcedTlsResponse"}}}},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              },
+              "patch": {
+                "operationId": "UpdateEnforcedTlsSetting",
+                "summary": "Update Enforced TLS settings. Absent fields keep their value.",
+                "tags": ["Enforced TLS"],
+                "parameters": [{"$ref": "#/components/parameters/OnBehalfOf"}],
+                "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/EnforcedTlsRequest"}}}},
+                "responses": {
+                  "200": {"description": "The whole settings object after the change.", "headers": {"X-RateLimit-Limit": {"$ref": "#/components/headers/X-RateLimit-Limit"}, "X-RateLimit-Remaining": {"$ref": "#/components/headers/X-RateLimit-Remaining"}, "X-RateLimit-Reset": {"$ref": "#/components/headers/X-RateLimit-Reset"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EnforcedTlsResponse"}}}},
+                  "400": {"$ref": "#/components/responses/Error400"},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "413": {"$ref": "#/components/responses/Error413"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              }
+            },
+            "/v3/api_keys": {
+              "post": {
+                "operationId": "CreateApiKey",
+                "summary": "Create an API key. Without scopes the key gets the caller's own scopes.",
+                "tags": ["API Keys"],
+                "parameters": [{"$ref": "#/components/parameters/OnBehalfOf"}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                  "type": "object", "required": ["name"],
+                  "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100}, "scopes": {"type": "array", "items": {"$ref": "#/components/schemas/Scope"}}}
+                }}}},
+                "responses": {
+                  "201": {"description": "The key, shown this once.", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["api_key", "api_key_id", "name", "scopes"],
+                    "properties": {"api_key": {"type": "string"}, "api_key_id": {"type": "string"}, "name": {"type": "string"}, "scopes": {"type": "array", "items": {"type": "string"}}}
+                  }}}},
+                  "400": {"$ref": "#/components/responses/Error400"},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "413": {"$ref": "#/components/responses/Error413"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              },
+              "get": {
+                "operationId": "ListApiKey",
+                "summary": "List the live API keys of the user.",
+                "tags": ["API Keys"],
+                "parameters": [{"$ref": "#/components/parameters/OnBehalfOf"}],
+                "responses": {
+                  "200": {"description": "Keys, without secrets.", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["result"],
+                    "properties": {"result": {"type": "array", "items": {"type": "object", "required": ["api_key_id", "name"], "properties": {"api_key_id": {"type": "string"}, "name": {"type": "string"}}}}}
+                  }}}},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              }
+            },
+            "/v3/api_keys/{api_key_id}": {
+              "parameters": [{"name": "api_key_id", "in": "path", "required": true, "schema": {"type": "string"}}, {"$ref": "#/components/parameters/OnBehalfOf"}],
+              "get": {
+                "operationId": "GetApiKey",
+                "summary": "Show one API key and its scopes.",
+                "tags": ["API Keys"],
+                "responses": {
+                  "200": {"description": "The key, without its secret.", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["api_key_id", "name", "scopes"],
+                    "properties": {"api_key_id": {"type": "string"}, "name": {"type": "string"}, "scopes": {"type": "array", "items": {"type": "string"}}}
+                  }}}},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "404": {"$ref": "#/components/responses/Error404"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              },
+              "delete": {
+                "operationId": "DeleteApiKey",
+                "summary": "Revoke an API key. It stops working at once.",
+                "tags": ["API Keys"],
+                "responses": {
+                  "204": {"description": "Revoked."},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "404": {"$ref": "#/components/responses/Error404"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              }
+            },
+            "/v3/scopes": {
+              "get": {
+                "operationId": "ListScope",
+                "summary": "The scopes of the presented key.",
+                "tags": ["API Key Permissions"],
+                "responses": {
+                  "200": {"description": "Scopes.", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["scopes"], "properties": {"scopes": {"type": "array", "items": {"type": "string"}}}
+                  }}}},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              }
+            },
+            "/v3/subusers": {
+              "post": {
+                "operationId": "CreateSubuser",
+                "summary": "Create a subuser of the calling parent account. A password is accepted and ignored.",
+                "tags": ["Subusers API"],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                  "type": "object", "required": ["username", "email"],
+                  "properties": {"username": {"type": "string", "pattern": "^(?!account-id)[A-Za-z0-9._@+-]{1,64}$"}, "email": {"type": "string", "format": "email"}, "password": {"type": "string"}, "ips": {"type": "array", "items": {"type": "string"}}}
+                }}}},
+                "responses": {
+                  "201": {"description": "The subuser.", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["username", "user_id", "email"],
+                    "properties": {"username": {"type": "string"}, "user_id": {"type": "integer"}, "email": {"type": "string"}, "credit_allocation": {"type": "object", "properties": {"type": {"type": "string"}}}}
+                  }}}},
+                  "400": {"$ref": "#/components/responses/Error400"},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "409": {"description": "username exists", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}},
+                  "413": {"$ref": "#/components/responses/Error413"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              },
+              "get": {
+                "operationId": "ListSubuser",
+                "summary": "List the subusers of the calling parent account.",
+                "tags": ["Subusers API"],
+                "parameters": [
+                  {"name": "username", "in": "query", "schema": {"type": "string"}},
+                  {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+                  {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 2147483647}}
+                ],
+                "responses": {
+                  "200": {"description": "Subusers.", "content": {"application/json": {"schema": {
+                    "type": "array", "items": {"type": "object", "required": ["id", "username", "email", "disabled"],
+                      "properties": {"id": {"type": "integer"}, "username": {"type": "string"}, "email": {"type": "string"}, "disabled": {"type": "boolean"}}}
+                  }}}},
+                  "400": {"$ref": "#/components/responses/Error400"},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              }
+            },
+            "/v3/mail/send": {
+              "post": {
+                "operationId": "SendMail",
+                "summary": "Queue mail. 202 with X-Message-Id once every recipient is durably queued; delivered under the sender's Enforced TLS setting.",
+                "tags": ["Mail Send"],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MailRequest"}}}},
+                "responses": {
+                  "202": {"description": "Queued.", "headers": {"X-Message-Id": {"schema": {"type": "string"}}}},
+                  "400": {"$ref": "#/components/responses/Error400"},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "413": {"$ref": "#/components/responses/Error413"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              }
+            },
+            "/v3/suppression/blocks": {
+              "get": {
+                "operationId": "ListSuppressionBlock",
+                "summary": "Addresses whose mail was blocked, newest first.",
+                "tags": ["Blocks API"],
+                "parameters": [
+                  {"$ref": "#/components/parameters/OnBehalfOf"},
+                  {"name": "start_time", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 4102444800}},
+                  {"name": "end_time", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 4102444800}},
+                  {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+                  {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 2147483647}},
+                  {"name": "email", "in": "query", "schema": {"type": "string"}}
+                ],
+                "responses": {
+                  "200": {"description": "Blocks.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BlocksResponse"}}}},
+                  "400": {"$ref": "#/components/responses/Error400"},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              }
+            },
+            "/v3/suppression/blocks/{email}": {
+              "parameters": [{"name": "email", "in": "path", "required": true, "schema": {"type": "string"}}, {"$ref": "#/components/parameters/OnBehalfOf"}],
+              "get": {
+                "operationId": "GetSuppressionBlock",
+                "summary": "The block entry of one address (an array, as SendGrid answers).",
+                "tags": ["Blocks API"],
+                "responses": {
+                  "200": {"description": "Blocks.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BlocksResponse"}}}},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              },
+              "delete": {
+                "operationId": "DeleteSuppressionBlock",
+                "summary": "Remove an address from the blocks list.",
+                "tags": ["Blocks API"],
+                "responses": {
+                  "204": {"description": "Removed."},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "404": {"$ref": "#/components/responses/Error404"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              }
+            },
+            "/v3/user/webhooks/event/settings": {
+              "get": {
+                "operationId": "GetEventWebhookSettings",
+                "summary": "Event Webhook settings of the user.",
+                "tags": ["Webhooks"],
+                "parameters": [{"$ref": "#/components/parameters/OnBehalfOf"}],
+                "responses": {
+                  "200": {"description": "Settings.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EventWebhookSettings"}}}},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              },
+              "patch": {
+                "operationId": "UpdateEventWebhookSettings",
+                "summary": "Change Event Webhook settings; absent fields keep their value.",
+                "tags": ["Webhooks"],
+                "parameters": [{"$ref": "#/components/parameters/OnBehalfOf"}],
+                "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
+                "responses": {
+                  "200": {"description": "Settings.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EventWebhookSettings"}}}},
+                  "400": {"$ref": "#/components/responses/Error400"},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "413": {"$ref": "#/components/responses/Error413"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              }
+            },
+            "/healthz": {
+              "get": {
+                "operationId": "Health",
+                "summary": "Liveness probe. No authentication.",
+                "security": [],
+                "responses": {"200": {"description": "Alive.", "content": {"text/plain": {"schema": {"type": "string"}}}}}
+              }
+            },
+            "/metrics": {
+              "get": {
+                "operationId": "Metrics",
+                "summary": "Prometheus metrics. No authentication; bind the API to a private address.",
+                "security": [],
+                "responses": {"200": {"description": "Prometheus text format.", "content": {"text/plain": {"schema": {"type": "string"}}}}}
+              }
+            },
+            "/openapi.json": {
+              "get": {
+                "operationId": "OpenAPI",
+                "summary": "This document.",
+                "security": [],
+                "responses": {"200": {"description": "OpenAPI 3.1.", "content": {"application/json": {"schema": {"type": "object"}}}}}
+              }
             }
-          }},
-          "from": {"$ref": "#/components/schemas/Address"},
-          "reply_to": {"$ref": "#/components/schemas/Address"},
-          "subject": {"type": "string", "minLength": 1},
-          "content": {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["type", "value"],
-            "properties": {"type": {"type": "string", "minLength": 1, "pattern": "^[^\\r\\n]+$"}, "value": {"type": "string", "minLength": 1}}}},
-          "headers": {"type": "object", "propertyNames": {"pattern": "^[!-9;-~]+$"}, "additionalProperties": {"type": "string", "pattern": "^[^\\r\\n]*$"}},
-          "categories": {"type": "array", "maxItems": 10, "items": {"type": "string"}},
-          "custom_args": {"type": "object", "additionalProperties": {"type": "string"}},
-          "send_at": {"type": "integer", "minimum": 0, "maximum": 4102444799}
+          },
+          "components": {
+            "securitySchemes": {"BearerAuth": {"type": "http", "scheme": "bearer", "description": "A SendGrid-shaped API key: SG.<key id>.<secret>."}},
+            "parameters": {
+              "OnBehalfOf": {
+                "name": "on-behalf-of", "in": "header", "required": false, "schema": {"type": "string"},
+                "description": "Act for a subuser (its username) or a customer account (account-id <id>) of the calling parent account."
+              }
+            },
+            "schemas": {
+              "Version": {"type": "number", "enum": [1.1, 1.2, 1.3]},
+              "Address": {"type": "object", "required": ["email"], "properties": {"email": {"type": "string", "format": "email", "pattern": "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"}, "name": {"type": "string"}}},
+              "Scope": {"type": "string", "enum": ["api_keys.create", "api_keys.delete", "api_keys.read", "subusers.create", "subusers.read", "user.settings.enforced_tls.read", "user.settings.enforced_tls.update", "mail.send", "suppression.blocks.delete", "suppression.blocks.read", "user.webhooks.event.settings.read", "user.webhooks.event.settings.update"]},
+              "MailRequest": {
+                "description": "subject may be left out when every personalization has one (documented here as required for simplicity).",
+                "type": "object", "required": ["personalizations", "from", "content", "subject"],
+                "properties": {
+                  "personalizations": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {
+                    "type": "object", "required": ["to"],
+                    "properties": {
+                      "to": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/Address"}},
+                      "cc": {"type": "array", "items": {"$ref": "#/components/schemas/Address"}},
+                      "bcc": {"type": "array", "items": {"$ref": "#/components/schemas/Address"}},
+                      "subject": {"type": "string", "minLength": 1},
+                      "headers": {"type": "object", "propertyNames": {"pattern": "^[!-9;-~]+$"}, "additionalProperties": {"type": "string", "pattern": "^[^\\r\\n]*$"}},
+                      "custom_args": {"type": "object", "additionalProperties": {"type": "string"}},
+                      "send_at": {"type": "integer", "minimum": 0, "maximum": 4102444799}
+                    }
+                  }},
+                  "from": {"$ref": "#/components/schemas/Address"},
+                  "reply_to": {"$ref": "#/components/schemas/Address"},
+                  "subject": {"type": "string", "minLength": 1},
+                  "content": {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["type", "value"],
+                    "properties": {"type": {"type": "string", "minLength": 1, "pattern": "^[^\\r\\n]+$"}, "value": {"type": "string", "minLength": 1}}}},
+                  "headers": {"type": "object", "propertyNames": {"pattern": "^[!-9;-~]+$"}, "additionalProperties": {"type": "string", "pattern": "^[^\\r\\n]*$"}},
+                  "categories": {"type": "array", "maxItems": 10, "items": {"type": "string"}},
+                  "custom_args": {"type": "object", "additionalProperties": {"type": "string"}},
+                  "send_at": {"type": "integer", "minimum": 0, "maximum": 4102444799}
+                }
+              },
+              "BlocksResponse": {"type": "array", "items": {"type": "object", "required": ["created", "email", "reason", "status"],
+                "properties": {"created": {"type": "integer"}, "email": {"type": "string"}, "reason": {"type": "string"}, "status": {"type": "string"}}}},
+              "EventWebhookSettings": {"type": "object", "required": ["enabled", "url"], "properties": {
+                "enabled": {"type": "boolean"}, "url": {"type": "string"}, "bounce": {"type": "boolean"}, "click": {"type": "boolean"},
+                "deferred": {"type": "boolean"}, "delivered": {"type": "boolean"}, "dropped": {"type": "boolean"},
+                "group_resubscribe": {"type": "boolean"}, "group_unsubscribe": {"type": "boolean"}, "open": {"type": "boolean"},
+                "processed": {"type": "boolean"}, "spam_report": {"type": "boolean"}, "unsubscribe": {"type": "boolean"}}},
+              "EnforcedTlsRequest": {
+                "type": "object",
+                "properties": {
+                  "require_tls": {"type": "boolean"},
+                  "require_valid_cert": {"type": "boolean"},
+                  "version": {"anyOf": [{"$ref": "#/components/schemas/Version"}, {"type": "string", "enum": ["1.1", "1.2", "1.3"]}]}
+                }
+              },
+              "EnforcedTlsResponse": {
+                "type": "object",
+                "required": ["require_tls", "require_valid_cert", "version"],
+                "properties": {
+                  "require_tls": {"type": "boolean"},
+                  "require_valid_cert": {"type": "boolean"},
+                  "version": {"$ref": "#/components/schemas/Version", "default": 1.1}
+                }
+              },
+              "ErrorResponse": {
+                "type": "object",
+                "required": ["errors"],
+                "properties": {
+                  "errors": {"type": "array", "minItems": 1, "items": {
+                    "type": "object", "required": ["field", "message"],
+                    "properties": {"field": {"type": ["string", "null"]}, "message": {"type": "string"}}
+                  }}
+                }
+              }
+            },
+            "headers": {
+              "X-RateLimit-Limit": {"schema": {"type": "integer"}, "description": "Requests allowed per minute for this key and endpoint."},
+              "X-RateLimit-Remaining": {"schema": {"type": "integer"}},
+              "X-RateLimit-Reset": {"schema": {"type": "integer"}, "description": "Unix time at which the window restarts."}
+            },
+            "responses": {
+              "Error400": {"description": "Invalid input; each error names its field.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}},
+              "Error401": {"description": "authorization required", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}},
+              "Error403": {"description": "access forbidden", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}},
+              "Error404": {"description": "resource not found", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}},
+              "Error413": {"description": "content too large", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}},
+              "Error429": {"description": "too many requests", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
+            }
+          }
         }
-      },
-      "BlocksResponse": {"type": "array", "items": {"type": "object", "required": ["created", "email", "reason", "status"],
-        "properties": {"created": {"type": "integer"}, "email": {"type": "string"}, "reason": {"type": "string"}, "status": {"type": "string"}}}},
-      "EventWebhookSettings": {"type": "object", "required": ["enabled", "url"], "properties": {
-        "enabled": {"type": "boolean"}, "url": {"type": "string"}, "bounce": {"type": "boolean"}, "click": {"type": "boolean"},
-        "deferred": {"type": "boolean"}, "delivered": {"type": "boolean"}, "dropped": {"type": "boolean"},
-        "group_resubscribe": {"type": "boolean"}, "group_unsubscribe": {"type": "boolean"}, "open": {"type": "boolean"},
-        "processed": {"type": "boolean"}, "spam_report": {"type": "boolean"}, "unsubscribe": {"type": "boolean"}}},
-      "EnforcedTlsRequest": {
-        "type": "object",
-        "properties": {
-          "require_tls": {"type": "boolean"},
-          "require_valid_cert": {"type": "boolean"},
-          "version": {"anyOf": [{"$ref": "#/components/schemas/Version"}, {"type": "string", "enum": ["1.1", "1.2", "1.3"]}]}
-        }
-      },
-      "EnforcedTlsResponse": {
-        "type": "object",
-        "required": ["require_tls", "require_valid_cert", "version"],
-        "properties": {
-          "require_tls": {"type": "boolean"},
-          "require_valid_cert": {"type": "boolean"},
-          "version": {"$ref": "#/components/schemas/Version", "default": 1.1}
-        }
-      },
-      "ErrorResponse": {
-        "type": "object",
-        "required": ["errors"],
-        "properties": {
-          "errors": {"type": "array", "minItems": 1, "items": {
-            "type": "object", "required": ["field", "message"],
-            "properties": {"field": {"type": ["string", "null"]}, "message": {"type": "string"}}
-          }}
-        }
-      }
-    },
-    "headers": {
-      "X-RateLimit-Limit": {"schema": {"type": "integer"}, "description": "Requests allowed per minute for this key and endpoint."},
-      "X-RateLimit-Remaining": {"schema": {"type": "integer"}},
-      "X-RateLimit-Reset": {"schema": {"type": "integer"}, "description": "Unix time at which the window restarts."}
-    },
-    "responses": {
-      "Error400": {"description": "Invalid input; each error names its field.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}},
-      "Error401": {"description": "authorization required", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}},
-      "Error403": {"description": "access forbidden", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}},
-      "Error404": {"description": "resource not found", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}},
-      "Error413": {"description": "content too large", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}},
-      "Error429": {"description": "too many requests", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
-    }
-  }
-}
-"""#
+        """#
 }

@@ -1,5 +1,5 @@
-import SealpostCore
 import Hummingbird
+import SealpostCore
 import Synchronization
 
 /// The paths the API serves and the methods each allows, so that a known path asked with

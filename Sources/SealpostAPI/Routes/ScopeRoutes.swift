@@ -1,5 +1,5 @@
-import SealpostCore
 import Hummingbird
+import SealpostCore
 
 /// `GET /v3/scopes`: what the presented key may do. Needs a valid key, no particular scope.
 struct ScopeRoutes {

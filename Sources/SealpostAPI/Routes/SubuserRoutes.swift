@@ -81,7 +81,8 @@ struct SubuserRoutes {
         let query = request.uri.queryParameters
         let limit = try Self.intParameter(query["limit"].map(String.init), name: "limit", default: 100, range: 1...Self.maxPage)
         let offset = try Self.intParameter(query["offset"].map(String.init), name: "offset", default: 0, range: 0...Int(Int32.max))
-        let users = try await store.subusers(parentID: principal.user.id, username: query["username"].map(String.init), limit: limit, offset: offset)
+        let users = try await store.subusers(
+            parentID: principal.user.id, username: query["username"].map(String.init), limit: limit, offset: offset)
         return try JSONResponse.make(encoding: users.map { Listed(id: $0.id, username: $0.name, email: $0.email ?? "") })
     }
 

@@ -1,6 +1,6 @@
-import SealpostCore
 import Hummingbird
 import Prometheus
+import SealpostCore
 
 /// Unauthenticated operational routes: liveness, metrics, the API description.
 struct SystemRoutes {
@@ -21,6 +21,8 @@ struct SystemRoutes {
         router.get("/openapi.json") { _, _ in
             JSONResponse.make(json: OpenAPIDocument.json)
         }
-        for path: RouterPath in ["/healthz", "/metrics", "/openapi.json"] { router.methodNotAllowed(path.description, allow: [.get], known: known) }
+        for path: RouterPath in ["/healthz", "/metrics", "/openapi.json"] {
+            router.methodNotAllowed(path.description, allow: [.get], known: known)
+        }
     }
 }

@@ -41,14 +41,24 @@ struct WebhookRoutes {
         for (key, value) in body {
             switch key {
             case "enabled":
-                if case .bool(let b) = value { settings.enabled = b } else { errors.append(.init(field: key, message: "enabled must be a boolean")) }
+                if case .bool(let b) = value {
+                    settings.enabled = b
+                } else {
+                    errors.append(.init(field: key, message: "enabled must be a boolean"))
+                }
             case "url":
-                if case .string(let u) = value, u.isEmpty || Self.isHTTPURL(u) { settings.url = u } else {
+                if case .string(let u) = value, u.isEmpty || Self.isHTTPURL(u) {
+                    settings.url = u
+                } else {
                     errors.append(.init(field: key, message: "url must be an http or https URL"))
                 }
             default:
                 guard WebhookSettings.eventNames.contains(key) else { continue }  // unknown fields are ignored
-                if case .bool(let b) = value { settings.events[key] = b } else { errors.append(.init(field: key, message: "\(key) must be a boolean")) }
+                if case .bool(let b) = value {
+                    settings.events[key] = b
+                } else {
+                    errors.append(.init(field: key, message: "\(key) must be a boolean"))
+                }
             }
         }
         if settings.enabled && settings.url.isEmpty { errors.append(.init(field: "url", message: "an enabled webhook needs a url")) }
@@ -58,7 +68,9 @@ struct WebhookRoutes {
     }
 
     static func isHTTPURL(_ s: String) -> Bool {
-        guard let url = URL(string: s), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil else { return false }
+        guard let url = URL(string: s), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil else {
+            return false
+        }
         return true
     }
 }

@@ -1,10 +1,10 @@
-import SealpostCore
-import SealpostStorage
-import NIOCore
-import HTTPTypes
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
+import SealpostCore
+import SealpostStorage
 
 /// An error answered in SendGrid's shape: `{"errors":[{"field":…,"message":…}]}`.
 ///
@@ -34,8 +34,9 @@ public struct APIError: Error, HTTPResponseError, Equatable {
     public static let contentTooLarge = APIError(.contentTooLarge, message: "content too large")
     public static let tooManyRequests = APIError(.tooManyRequests, message: "too many requests")
     /// The database cannot be used right now: nothing was done, retry.
-    public static let storeUnavailable = APIError(.serviceUnavailable, errors: [Item(field: nil, message: "service unavailable: the database cannot be reached; retry shortly")],
-                                                  headers: [.retryAfter: "5"])
+    public static let storeUnavailable = APIError(
+        .serviceUnavailable, errors: [Item(field: nil, message: "service unavailable: the database cannot be reached; retry shortly")],
+        headers: [.retryAfter: "5"])
     public static let internalError = APIError(.internalServerError, message: "internal server error")
 
     public static func methodNotAllowed(allow: [HTTPRequest.Method]) -> APIError {
@@ -52,7 +53,8 @@ public struct APIError: Error, HTTPResponseError, Equatable {
         struct Body: Encodable { var errors: [Item] }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(Body(errors: errors))) ?? Data(#"{"errors":[{"field":null,"message":"internal server error"}]}"#.utf8)
+        let data =
+            (try? encoder.encode(Body(errors: errors))) ?? Data(#"{"errors":[{"field":null,"message":"internal server error"}]}"#.utf8)
         return String(decoding: data, as: UTF8.self)
     }
 

@@ -1,7 +1,7 @@
-import SealpostCore
-import NIOCore
 import Foundation
 import Hummingbird
+import NIOCore
+import SealpostCore
 
 /// Reading JSON request bodies with a size bound and SendGrid-shaped errors.
 enum JSONBody {

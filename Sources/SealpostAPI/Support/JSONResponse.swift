@@ -1,6 +1,6 @@
-import SealpostCore
 import Foundation
 import Hummingbird
+import SealpostCore
 
 /// JSON answers with a stable key order, so responses diff cleanly and match SendGrid's examples.
 enum JSONResponse {

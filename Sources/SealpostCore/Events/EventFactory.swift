@@ -24,15 +24,19 @@ public enum EventFactory {
         }
 
         public init(_ d: QueuedDelivery) {
-            self.init(userID: d.userID, email: d.recipient, messageID: d.messageID, smtpID: d.smtpID, categories: d.categories, customArgs: d.customArgs)
+            self.init(
+                userID: d.userID, email: d.recipient, messageID: d.messageID, smtpID: d.smtpID, categories: d.categories,
+                customArgs: d.customArgs)
         }
     }
 
     public static func make(_ event: String, _ s: Subject, fields: EventFields = EventFields(), now: Date = Date()) -> EventRecord {
-        let payload = EventPayload(event: event, subject: s, timestamp: Int(now.timeIntervalSince1970), sgEventID: newEventID(), fields: fields)
+        let payload = EventPayload(
+            event: event, subject: s, timestamp: Int(now.timeIntervalSince1970), sgEventID: newEventID(), fields: fields)
         let data = (try? encoder.encode(payload)) ?? Data("{}".utf8)
-        return EventRecord(userID: s.userID, sgEventID: payload.sgEventID, event: event, email: s.email,
-                           payload: String(decoding: data, as: UTF8.self))
+        return EventRecord(
+            userID: s.userID, sgEventID: payload.sgEventID, event: event, email: s.email,
+            payload: String(decoding: data, as: UTF8.self))
     }
 
     static let encoder: JSONEncoder = {
@@ -65,8 +69,10 @@ public struct EventFields: Sendable, Equatable {
     public var status: String?
     public var tlsFailure: TLSFailureDetail?
 
-    public init(response: String? = nil, attempt: String? = nil, tls: Int? = nil, tlsVersion: String? = nil, tlsCipher: String? = nil,
-                mx: String? = nil, type: String? = nil, reason: String? = nil, status: String? = nil, tlsFailure: TLSFailureDetail? = nil) {
+    public init(
+        response: String? = nil, attempt: String? = nil, tls: Int? = nil, tlsVersion: String? = nil, tlsCipher: String? = nil,
+        mx: String? = nil, type: String? = nil, reason: String? = nil, status: String? = nil, tlsFailure: TLSFailureDetail? = nil
+    ) {
         self.response = response
         self.attempt = attempt
         self.tls = tls

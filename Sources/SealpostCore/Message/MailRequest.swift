@@ -23,8 +23,10 @@ public struct MailPersonalization: Sendable, Equatable, Codable {
     public var customArgs: [String: String]
     public var sendAt: Int?
 
-    public init(to: [MailAddress], cc: [MailAddress] = [], bcc: [MailAddress] = [], subject: String? = nil,
-                headers: [String: String] = [:], customArgs: [String: String] = [:], sendAt: Int? = nil) {
+    public init(
+        to: [MailAddress], cc: [MailAddress] = [], bcc: [MailAddress] = [], subject: String? = nil,
+        headers: [String: String] = [:], customArgs: [String: String] = [:], sendAt: Int? = nil
+    ) {
         self.to = to
         self.cc = cc
         self.bcc = bcc
@@ -62,9 +64,11 @@ public struct MailRequest: Sendable, Equatable, Codable {
     public var customArgs: [String: String]
     public var sendAt: Int?
 
-    public init(personalizations: [MailPersonalization], from: MailAddress, replyTo: MailAddress? = nil, subject: String? = nil,
-                content: [MailContent], headers: [String: String] = [:], categories: [String] = [],
-                customArgs: [String: String] = [:], sendAt: Int? = nil) {
+    public init(
+        personalizations: [MailPersonalization], from: MailAddress, replyTo: MailAddress? = nil, subject: String? = nil,
+        content: [MailContent], headers: [String: String] = [:], categories: [String] = [],
+        customArgs: [String: String] = [:], sendAt: Int? = nil
+    ) {
         self.personalizations = personalizations
         self.from = from
         self.replyTo = replyTo

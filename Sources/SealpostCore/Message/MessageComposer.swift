@@ -40,7 +40,8 @@ public struct MessageComposer: Sendable {
         var body = ""
         let plain = request.content.first { $0.type.lowercased() == "text/plain" }
         let html = request.content.first { $0.type.lowercased() == "text/html" }
-        let parts = [plain, html].compactMap { $0 } + request.content.filter { !["text/plain", "text/html"].contains($0.type.lowercased()) }
+        let parts =
+            [plain, html].compactMap { $0 } + request.content.filter { !["text/plain", "text/html"].contains($0.type.lowercased()) }
         if parts.count == 1, let only = parts.first {
             let (cte, encoded) = Self.encodeBody(only.value)
             headers.append(("Content-Type", "\(only.type); charset=utf-8"))
@@ -51,7 +52,8 @@ public struct MessageComposer: Sendable {
             headers.append(("Content-Type", "multipart/alternative; boundary=\"\(boundary)\""))
             for part in parts {
                 let (cte, encoded) = Self.encodeBody(part.value)
-                body += "--\(boundary)\r\nContent-Type: \(part.type); charset=utf-8\r\nContent-Transfer-Encoding: \(cte)\r\n\r\n\(encoded)\r\n"
+                body +=
+                    "--\(boundary)\r\nContent-Type: \(part.type); charset=utf-8\r\nContent-Transfer-Encoding: \(cte)\r\n\r\n\(encoded)\r\n"
             }
             body += "--\(boundary)--\r\n"
         }

@@ -18,8 +18,10 @@ public struct NewMessage: Sendable, Equatable {
     /// `send_at`: not delivered before this time.
     public var notBefore: Date
 
-    public init(id: String, xMessageID: String, userID: Int64, mailFrom: String, smtpID: String, content: [UInt8],
-                categories: [String], customArgs: [String: String], recipients: [String], notBefore: Date) {
+    public init(
+        id: String, xMessageID: String, userID: Int64, mailFrom: String, smtpID: String, content: [UInt8],
+        categories: [String], customArgs: [String: String], recipients: [String], notBefore: Date
+    ) {
         self.id = id
         self.xMessageID = xMessageID
         self.userID = userID
@@ -48,8 +50,10 @@ public struct QueuedDelivery: Sendable, Equatable {
     public var customArgs: [String: String]
     public var expiresAt: Date
 
-    public init(id: Int64, messageID: String, userID: Int64, recipient: String, domain: String, attempts: Int, mailFrom: String,
-                smtpID: String, content: [UInt8], categories: [String], customArgs: [String: String], expiresAt: Date) {
+    public init(
+        id: Int64, messageID: String, userID: Int64, recipient: String, domain: String, attempts: Int, mailFrom: String,
+        smtpID: String, content: [UInt8], categories: [String], customArgs: [String: String], expiresAt: Date
+    ) {
         self.id = id
         self.messageID = messageID
         self.userID = userID

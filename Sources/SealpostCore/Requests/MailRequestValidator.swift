@@ -1,11 +1,14 @@
 /// SendGrid's validation of a v3 mail-send body, with its error texts where they are known.
 /// All problems are collected and answered at once, each naming its field.
 public enum MailRequestValidator {
-    static let fromMessage = "The from object must be provided for every email send. It is an object that requires the email parameter, but may also contain a name parameter.  e.g. {\"email\" : \"example@example.com\"}  or {\"email\" : \"example@example.com\", \"name\" : \"Example Recipient\"}."
+    static let fromMessage =
+        "The from object must be provided for every email send. It is an object that requires the email parameter, but may also contain a name parameter.  e.g. {\"email\" : \"example@example.com\"}  or {\"email\" : \"example@example.com\", \"name\" : \"Example Recipient\"}."
     static let personalizationsMessage = "The personalizations field is required and must have at least one personalization."
-    static let contentMessage = "Unless a valid template_id is provided, the content parameter is required. There must be at least one defined content block. We typically suggest both text/plain and text/html blocks are included, but only one block is required."
+    static let contentMessage =
+        "Unless a valid template_id is provided, the content parameter is required. There must be at least one defined content block. We typically suggest both text/plain and text/html blocks are included, but only one block is required."
     static let contentValueMessage = "The content value must be a string at least one character in length."
-    static let subjectMessage = "The subject is required. You can get around this requirement if you use a template with a subject defined or if every personalization has a subject defined."
+    static let subjectMessage =
+        "The subject is required. You can get around this requirement if you use a template with a subject defined or if every personalization has a subject defined."
     static let addressMessage = "Does not contain a valid address."
 
     public static func validate(_ body: [String: JSONValue], maxRecipients: Int) throws(ValidationFailure) -> MailRequest {
@@ -33,11 +36,19 @@ public enum MailRequestValidator {
         }
         func addresses(_ value: JSONValue?, field: String, required: Bool) -> [MailAddress] {
             guard let value else {
-                if required { fail(field, "The \(field) array is required for all personalizations, and must have at least one email object with a valid email address.") }
+                if required {
+                    fail(
+                        field,
+                        "The \(field) array is required for all personalizations, and must have at least one email object with a valid email address."
+                    )
+                }
                 return []
             }
             guard case .array(let items) = value, !(required && items.isEmpty) else {
-                fail(field, "The \(field) array is required for all personalizations, and must have at least one email object with a valid email address.")
+                fail(
+                    field,
+                    "The \(field) array is required for all personalizations, and must have at least one email object with a valid email address."
+                )
                 return []
             }
             return items.enumerated().compactMap { address($1, field: "\(field).\($0)") }
@@ -94,7 +105,9 @@ public enum MailRequestValidator {
         var personalizations: [MailPersonalization] = []
         var recipientCount = 0
         if case .array(let items)? = body["personalizations"], !items.isEmpty {
-            if items.count > 1000 { fail("personalizations", "The personalizations field must not contain more than 1000 personalizations.") }
+            if items.count > 1000 {
+                fail("personalizations", "The personalizations field must not contain more than 1000 personalizations.")
+            }
             for (i, item) in items.prefix(1000).enumerated() {
                 let field = "personalizations.\(i)"
                 guard case .object(let p) = item else {
@@ -107,7 +120,8 @@ public enum MailRequestValidator {
                 let subject = optionalSubject(p["subject"], field: "\(field).subject")
                 let personalization = MailPersonalization(
                     to: to, cc: cc, bcc: bcc, subject: subject, headers: strings(p["headers"], field: "\(field).headers", headers: true),
-                    customArgs: strings(p["custom_args"], field: "\(field).custom_args"), sendAt: timestamp(p["send_at"], field: "\(field).send_at"))
+                    customArgs: strings(p["custom_args"], field: "\(field).custom_args"),
+                    sendAt: timestamp(p["send_at"], field: "\(field).send_at"))
                 recipientCount += personalization.recipients.count
                 personalizations.append(personalization)
             }
@@ -115,7 +129,9 @@ public enum MailRequestValidator {
             fail("personalizations", personalizationsMessage)
         }
         if recipientCount > maxRecipients {
-            fail("personalizations", "The total number of recipients (to, cc and bcc) must not exceed \(maxRecipients); this request has \(recipientCount).")
+            fail(
+                "personalizations",
+                "The total number of recipients (to, cc and bcc) must not exceed \(maxRecipients); this request has \(recipientCount).")
         }
 
         // subject
@@ -129,7 +145,8 @@ public enum MailRequestValidator {
         if case .array(let items)? = body["content"], !items.isEmpty {
             for (i, item) in items.enumerated() {
                 guard case .object(let c) = item, case .string(let type)? = c["type"], !type.isEmpty,
-                      !type.hasLineBreak else {
+                    !type.hasLineBreak
+                else {
                     fail("content.\(i).type", "The content type must be a string at least one character in length.")
                     continue
                 }
@@ -145,7 +162,9 @@ public enum MailRequestValidator {
 
         var categories: [String] = []
         if let value = body["categories"] {
-            if case .array(let items) = value, items.count <= 10, items.allSatisfy({ if case .string = $0 { return true } else { return false } }) {
+            if case .array(let items) = value, items.count <= 10,
+                items.allSatisfy({ if case .string = $0 { return true } else { return false } })
+            {
                 categories = items.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
             } else {
                 fail("categories", "categories must be an array of at most 10 strings")
@@ -156,8 +175,9 @@ public enum MailRequestValidator {
         let sendAt = timestamp(body["send_at"], field: "send_at")
 
         if !errors.isEmpty { throw ValidationFailure(errors) }
-        return MailRequest(personalizations: personalizations, from: from!, replyTo: replyTo, subject: subject, content: content,
-                           headers: headers, categories: categories, customArgs: customArgs, sendAt: sendAt)
+        return MailRequest(
+            personalizations: personalizations, from: from!, replyTo: replyTo, subject: subject, content: content,
+            headers: headers, categories: categories, customArgs: customArgs, sendAt: sendAt)
     }
 
     /// RFC 5322 §3.6.8 field-name: printable US-ASCII except colon, so a custom header can
@@ -174,13 +194,19 @@ public enum MailRequestValidator {
         guard !local.isEmpty, local.utf8.count <= 64, !domain.isEmpty, domain.utf8.count <= 253 else { return false }
         // RFC 5321 dot-string: no leading, trailing or doubled dot in the local part.
         guard !local.hasPrefix("."), !local.hasSuffix("."), !local.contains("..") else { return false }
-        if s.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 0x20 || $0 == 0x7F } == true || "<>(),;:\\\"[]".contains($0) }) { return false }
+        if s.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 0x20 || $0 == 0x7F } == true || "<>(),;:\\\"[]".contains($0) }) {
+            return false
+        }
         let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
-        guard labels.count >= 2, labels.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 63 && !$0.hasPrefix("-") && !$0.hasSuffix("-") }) else { return false }
+        guard labels.count >= 2, labels.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 63 && !$0.hasPrefix("-") && !$0.hasSuffix("-") })
+        else { return false }
         // Host names are letters, digits and hyphens (RFC 1123); non-ASCII stays allowed for
         // internationalised domains (SMTPUTF8). Found by schemathesis: `a@b.example*`.
-        guard domain.unicodeScalars.allSatisfy({ !$0.isASCII || $0 == "." || $0 == "-"
-                                                 || ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) })
+        guard
+            domain.unicodeScalars.allSatisfy({
+                !$0.isASCII || $0 == "." || $0 == "-"
+                    || ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+            })
         else { return false }
         return true
     }

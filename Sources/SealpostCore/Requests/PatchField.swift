@@ -75,11 +75,16 @@ extension EnforcedTLSPatchBody {
         switch version {
         case .absent: break
         case .value(let input):
-            let version: TLSVersion? = switch input {
-            case .number(let n): TLSVersion(number: n)
-            case .text(let s): TLSVersion(text: s)
+            let version: TLSVersion? =
+                switch input {
+                case .number(let n): TLSVersion(number: n)
+                case .text(let s): TLSVersion(text: s)
+                }
+            if let version {
+                patch.version = version
+            } else {
+                errors.append(.init(field: "version", message: "version must be one of 1.1, 1.2 or 1.3"))
             }
-            if let version { patch.version = version } else { errors.append(.init(field: "version", message: "version must be one of 1.1, 1.2 or 1.3")) }
         case .invalid:
             errors.append(.init(field: "version", message: "version must be one of 1.1, 1.2 or 1.3"))
         }

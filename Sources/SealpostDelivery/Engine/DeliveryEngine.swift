@@ -60,9 +60,11 @@ public final class DeliveryEngine: Service, Sendable {
     /// Claimed deliveries whose result is not recorded yet: their leases get renewed.
     private let leased = Mutex(Set<Int64>())
 
-    public init(store: any MailQueueStore & EnforcedTLSSource, client: SMTPDeliveryClient, resolver: NextHopResolver,
-                configuration: DeliveryConfiguration, logger: Logger, gate: ShutdownGate = ShutdownGate(),
-                settingsSource: (any EnforcedTLSSource)? = nil) {
+    public init(
+        store: any MailQueueStore & EnforcedTLSSource, client: SMTPDeliveryClient, resolver: NextHopResolver,
+        configuration: DeliveryConfiguration, logger: Logger, gate: ShutdownGate = ShutdownGate(),
+        settingsSource: (any EnforcedTLSSource)? = nil
+    ) {
         self.gate = gate
         self.store = store
         self.settingsSource = settingsSource ?? store
@@ -164,15 +166,18 @@ public final class DeliveryEngine: Service, Sendable {
                 settingsByUser[userID] = try await settingsSource.enforcedTLS(userID: userID)
             } catch {
                 unreadable.insert(userID)
-                logger.error("could not read the sender's Enforced TLS setting; deferring its mail", metadata: [
-                    "user_id": "\(userID)", "error": "\(error)",
-                ])
+                logger.error(
+                    "could not read the sender's Enforced TLS setting; deferring its mail",
+                    metadata: [
+                        "user_id": "\(userID)", "error": "\(error)",
+                    ])
             }
         }
         if !unreadable.isEmpty {
             let now = Date()
             let deferred = DeliveryResult(fate: .deferred(Self.settingsUnavailableReply, nil))
-            try await record(claimed.filter { unreadable.contains($0.userID) }.map { recorder.update(for: $0, deferred, settings: nil, now: now) })
+            try await record(
+                claimed.filter { unreadable.contains($0.userID) }.map { recorder.update(for: $0, deferred, settings: nil, now: now) })
         }
         // A destination is a recipient domain under one policy: messages of senders with different
         // Enforced TLS settings never share a session.
@@ -196,17 +201,21 @@ public final class DeliveryEngine: Service, Sendable {
             do {
                 policy = try await PolicySet.prepare(policies(for: destination.settings), domain: destination.domain)
             } catch {
-                logger.error("a TLS policy could not prepare; deferring the destination's mail", metadata: [
-                    "domain": "\(destination.domain)", "error": "\(error)",
-                ])
+                logger.error(
+                    "a TLS policy could not prepare; deferring the destination's mail",
+                    metadata: [
+                        "domain": "\(destination.domain)", "error": "\(error)",
+                    ])
                 let reply = SMTPReply.local(451, "4.7.5", "TLS policy could not be determined: \(error)")
                 let now = Date()
-                try await record(deliveries.map {
-                    recorder.update(for: $0, DeliveryResult(fate: .deferred(reply, nil)), settings: destination.settings, now: now)
-                })
+                try await record(
+                    deliveries.map {
+                        recorder.update(for: $0, DeliveryResult(fate: .deferred(reply, nil)), settings: destination.settings, now: now)
+                    })
                 continue
             }
-            for lane in Self.lanes(deliveries, lanes: configuration.maxSessionsPerDestination, perSession: configuration.messagesPerSession) {
+            for lane in Self.lanes(deliveries, lanes: configuration.maxSessionsPerDestination, perSession: configuration.messagesPerSession)
+            {
                 jobs.append((destination.domain, destination.settings, policy, lane))
             }
         }
@@ -242,7 +251,9 @@ public final class DeliveryEngine: Service, Sendable {
         var byMessage: [[QueuedDelivery]] = []
         var index: [String: Int] = [:]
         for d in deliveries {
-            if let i = index[d.messageID] { byMessage[i].append(d) } else {
+            if let i = index[d.messageID] {
+                byMessage[i].append(d)
+            } else {
                 index[d.messageID] = byMessage.count
                 byMessage.append([d])
             }
@@ -251,13 +262,17 @@ public final class DeliveryEngine: Service, Sendable {
         var laneMessages = Array(repeating: [[QueuedDelivery]](), count: count)
         for (i, message) in byMessage.enumerated() { laneMessages[i % count].append(message) }
         return laneMessages.filter { !$0.isEmpty }.map { messages in
-            stride(from: 0, to: messages.count, by: max(1, perSession)).map { Array(messages[$0..<min($0 + perSession, messages.count)]).flatMap { $0 } }
+            stride(from: 0, to: messages.count, by: max(1, perSession)).map {
+                Array(messages[$0..<min($0 + perSession, messages.count)]).flatMap { $0 }
+            }
         }
     }
 
     /// Delivers one session's chunk to one destination and stores every recipient's outcome.
-    func deliver(domain: String, settings: EnforcedTLSSettings, policy: PolicySet, deliveries: [QueuedDelivery],
-                 wire: [String: [UInt8]]) async throws {
+    func deliver(
+        domain: String, settings: EnforcedTLSSettings, policy: PolicySet, deliveries: [QueuedDelivery],
+        wire: [String: [UInt8]]
+    ) async throws {
         let destination = DestinationDelivery(resolver: resolver, client: client, logger: logger)
         let stored = await destination.run(domain: domain, policy: policy, deliveries: deliveries, wire: wire) { results in
             let now = Date()
@@ -265,7 +280,8 @@ public final class DeliveryEngine: Service, Sendable {
                 try await self.record(results.map { self.recorder.update(for: $0.0, $0.1, settings: settings, now: now) })
                 return true
             } catch {
-                self.logger.error("could not record delivery results; offered again at the end of the session", metadata: ["error": "\(error)"])
+                self.logger.error(
+                    "could not record delivery results; offered again at the end of the session", metadata: ["error": "\(error)"])
                 return false
             }
         }

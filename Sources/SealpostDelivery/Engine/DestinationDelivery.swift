@@ -1,7 +1,7 @@
-import SealpostCore
-import SealpostSMTP
 import Foundation
 import Logging
+import SealpostCore
+import SealpostSMTP
 import SealpostStorage
 import Synchronization
 
@@ -20,8 +20,10 @@ struct DestinationDelivery: Sendable {
 
     /// False when the last results could not be stored (the caller's round fails; the
     /// deliveries' leases lapse and they are tried again).
-    func run(domain: String, policy: PolicySet, deliveries: [QueuedDelivery], wire: [String: [UInt8]],
-             record: @escaping Record) async -> Bool {
+    func run(
+        domain: String, policy: PolicySet, deliveries: [QueuedDelivery], wire: [String: [UInt8]],
+        record: @escaping Record
+    ) async -> Bool {
         var outcomes: [Int64: [HostOutcome]] = [:]
         var last: [Int64: (tls: SessionTLS?, mx: String?, level: SecurityLevel?)] = [:]
         let recorded = Mutex(Set<Int64>())
@@ -41,7 +43,9 @@ struct DestinationDelivery: Sendable {
                         outcomes[d.id, default: []].append(.policyFailure(refusal))
                         last[d.id] = (nil, hop.host, nil)
                     }
-                    log(domain, hop.host, nil, "refused by policy \(refusal.policy) before connecting: \(refusal.failure.rawValue)", pending.count)
+                    log(
+                        domain, hop.host, nil, "refused by policy \(refusal.policy) before connecting: \(refusal.failure.rawValue)",
+                        pending.count)
                     continue
                 case .use(let required):
                     level = required
@@ -79,7 +83,8 @@ struct DestinationDelivery: Sendable {
                             outcomes[d.id, default: []].append(Self.hostOutcome(result))
                         }
                     }
-                    log(domain, hop.host, tls, Self.summary(results), pending.count, level: level,
+                    log(
+                        domain, hop.host, tls, Self.summary(results), pending.count, level: level,
                         source: policy.levelSource(mxHost: hop.host))
                 }
                 pending = stillPending
@@ -88,8 +93,12 @@ struct DestinationDelivery: Sendable {
         let done = recorded.withLock { $0 }
         let rest = deliveries.filter { !done.contains($0.id) }.map { d in
             let info = last[d.id]
-            return (d, DeliveryResult(fate: RecipientFate.combine(outcomes[d.id] ?? []), tls: info?.tls ?? nil, mx: info?.mx ?? nil,
-                                      requiredLevel: info?.level ?? nil))
+            return (
+                d,
+                DeliveryResult(
+                    fate: RecipientFate.combine(outcomes[d.id] ?? []), tls: info?.tls ?? nil, mx: info?.mx ?? nil,
+                    requiredLevel: info?.level ?? nil)
+            )
         }
         return rest.isEmpty ? true : await record(rest)
     }
@@ -103,16 +112,19 @@ struct DestinationDelivery: Sendable {
     }
 
     /// One session with a next hop, over the first of its addresses that answers.
-    private func connect(_ messages: [OutboundMessage], to hop: NextHop, policy: PolicySet,
-                         onMessage: SMTPDeliveryClient.MessageDone?) async -> SessionOutcome {
+    private func connect(
+        _ messages: [OutboundMessage], to hop: NextHop, policy: PolicySet,
+        onMessage: SMTPDeliveryClient.MessageDone?
+    ) async -> SessionOutcome {
         guard let addresses = await resolver.addresses(of: hop.host) else {
             return await client.deliver(messages, host: hop.host, port: hop.port, policy: policy, logger: logger, onMessage: onMessage)
         }
         if addresses.isEmpty { return .unreachable("\(hop.host) has no address") }
         var last: SessionOutcome = .unreachable("\(hop.host) has no address")
         for address in addresses {
-            last = await client.deliver(messages, host: hop.host, port: hop.port, connectAddress: address, policy: policy, logger: logger,
-                                        onMessage: onMessage)
+            last = await client.deliver(
+                messages, host: hop.host, port: hop.port, connectAddress: address, policy: policy, logger: logger,
+                onMessage: onMessage)
             if case .unreachable = last { continue }
             return last
         }
@@ -148,14 +160,18 @@ struct DestinationDelivery: Sendable {
 
     /// Postfix's TLS_README style: every attempt with the level required and reached, the
     /// policies that set it and the TLS version.
-    private func log(_ domain: String, _ mx: String, _ tls: SessionTLS?, _ result: String, _ count: Int, level: SecurityLevel? = nil,
-                     source: String? = nil) {
-        logger.info("delivery attempt", metadata: [
-            "domain": "\(domain)", "mx": "\(mx)", "recipients": "\(count)",
-            "tls_required": "\(level?.description ?? "-")", "tls_policy": "\(source ?? "-")",
-            "tls_level": "\(tls?.reached.rawValue ?? "none")",
-            "tls_version": "\(tls?.version?.rawValue ?? "-")", "tls_cipher": "\(tls?.cipher ?? "-")",
-            "result": "\(result)",
-        ])
+    private func log(
+        _ domain: String, _ mx: String, _ tls: SessionTLS?, _ result: String, _ count: Int, level: SecurityLevel? = nil,
+        source: String? = nil
+    ) {
+        logger.info(
+            "delivery attempt",
+            metadata: [
+                "domain": "\(domain)", "mx": "\(mx)", "recipients": "\(count)",
+                "tls_required": "\(level?.description ?? "-")", "tls_policy": "\(source ?? "-")",
+                "tls_level": "\(tls?.reached.rawValue ?? "none")",
+                "tls_version": "\(tls?.version?.rawValue ?? "-")", "tls_cipher": "\(tls?.cipher ?? "-")",
+                "result": "\(result)",
+            ])
     }
 }

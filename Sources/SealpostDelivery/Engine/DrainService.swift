@@ -1,6 +1,6 @@
+import Logging
 import SealpostCore
 import SealpostSMTP
-import Logging
 import ServiceLifecycle
 
 /// The first service to hear SIGTERM (it is listed last). It closes intake — the API answers 503

@@ -33,20 +33,24 @@ struct OutcomeRecorder: Sendable {
         case .delivered(let reply):
             count("delivered")
             fields.response = reply.summary
-            return DeliveryUpdate(deliveryID: d.id, resolution: .delivered, result: reply.summary,
-                                  event: EventFactory.make("delivered", subject, fields: fields, now: now))
+            return DeliveryUpdate(
+                deliveryID: d.id, resolution: .delivered, result: reply.summary,
+                event: EventFactory.make("delivered", subject, fields: fields, now: now))
         case .bounced(let reply):
             count("bounced")
             return bounce(d, subject, reason: reply.summary, status: Self.status(reply), fields: fields, now: now)
         case .blocked(let refusal):
             count("blocked", "none")
             let detail = failureDetail(refusal, r, settings: settings)
-            let blockFields = EventFields(tls: 0, type: "blocked", reason: EventFactory.tlsBlockReason, status: refusal.status, tlsFailure: detail)
+            let blockFields = EventFields(
+                tls: 0, type: "blocked", reason: EventFactory.tlsBlockReason, status: refusal.status, tlsFailure: detail)
             let event = EventFactory.make("bounce", subject, fields: blockFields, now: now)
-            let block = BlockRecord(userID: d.userID, email: d.recipient, reason: EventFactory.tlsBlockReason, status: refusal.status,
-                                    created: Int(now.timeIntervalSince1970))
-            return DeliveryUpdate(deliveryID: d.id, resolution: .blocked, result: "\(EventFactory.tlsBlockReason) (\(refusal.failure.rawValue))",
-                                  event: event, block: block)
+            let block = BlockRecord(
+                userID: d.userID, email: d.recipient, reason: EventFactory.tlsBlockReason, status: refusal.status,
+                created: Int(now.timeIntervalSince1970))
+            return DeliveryUpdate(
+                deliveryID: d.id, resolution: .blocked, result: "\(EventFactory.tlsBlockReason) (\(refusal.failure.rawValue))",
+                event: event, block: block)
         case .deferred(let reply, let refusal):
             let delay = min(configuration.maxRetryDelay, configuration.retryBase * pow(2, Double(max(0, d.attempts - 1))))
             let next = now.addingTimeInterval(delay)
@@ -59,8 +63,9 @@ struct OutcomeRecorder: Sendable {
                     fields.tlsFailure = failureDetail(refusal, r, settings: settings)
                     fields.reason = "\(reason) (TLS policy \(refusal.policy))"
                     fields.status = "5.7.10"
-                    return DeliveryUpdate(deliveryID: d.id, resolution: .bounced, result: fields.reason!,
-                                          event: EventFactory.make("bounce", subject, fields: fields, now: now))
+                    return DeliveryUpdate(
+                        deliveryID: d.id, resolution: .bounced, result: fields.reason!,
+                        event: EventFactory.make("bounce", subject, fields: fields, now: now))
                 }
                 return bounce(d, subject, reason: reason, status: Self.status(reply, permanent: true), fields: fields, now: now)
             }
@@ -68,24 +73,29 @@ struct OutcomeRecorder: Sendable {
             fields.response = reply.summary
             fields.attempt = String(d.attempts)
             fields.tlsFailure = refusal.map { failureDetail($0, r, settings: settings) }
-            return DeliveryUpdate(deliveryID: d.id, resolution: .deferred(until: next), result: reply.summary,
-                                  event: EventFactory.make("deferred", subject, fields: fields, now: now))
+            return DeliveryUpdate(
+                deliveryID: d.id, resolution: .deferred(until: next), result: reply.summary,
+                event: EventFactory.make("deferred", subject, fields: fields, now: now))
         }
     }
 
     private func failureDetail(_ refusal: PolicyRefusal, _ r: DeliveryResult, settings: EnforcedTLSSettings?) -> TLSFailureDetail {
         let level = r.requiredLevel ?? settings.map { EnforcedTLSPolicy(settings: $0).level } ?? .may
-        return TLSFailureDetail(resultType: refusal.failure.rawValue, policy: refusal.policy, requiredLevel: level.description,
-                                minimumVersion: refusal.policy == "enforced_tls" ? settings?.version.rawValue : nil, mxHost: r.mx)
+        return TLSFailureDetail(
+            resultType: refusal.failure.rawValue, policy: refusal.policy, requiredLevel: level.description,
+            minimumVersion: refusal.policy == "enforced_tls" ? settings?.version.rawValue : nil, mxHost: r.mx)
     }
 
-    private func bounce(_ d: QueuedDelivery, _ subject: EventFactory.Subject, reason: String, status: String, fields: EventFields,
-                        now: Date) -> DeliveryUpdate {
+    private func bounce(
+        _ d: QueuedDelivery, _ subject: EventFactory.Subject, reason: String, status: String, fields: EventFields,
+        now: Date
+    ) -> DeliveryUpdate {
         var fields = fields
         fields.type = "bounce"
         fields.reason = reason
         fields.status = status
-        return DeliveryUpdate(deliveryID: d.id, resolution: .bounced, result: reason, event: EventFactory.make("bounce", subject, fields: fields, now: now))
+        return DeliveryUpdate(
+            deliveryID: d.id, resolution: .bounced, result: reason, event: EventFactory.make("bounce", subject, fields: fields, now: now))
     }
 
     /// The reply's enhanced status (RFC 3463), or its class's generic one when the server gave

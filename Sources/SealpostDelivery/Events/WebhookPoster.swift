@@ -1,10 +1,10 @@
-import SealpostCore
-import SealpostSMTP
 import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import SealpostCore
+import SealpostSMTP
 import SealpostStorage
 import ServiceLifecycle
 
@@ -35,8 +35,10 @@ public final class WebhookPoster: Service, Sendable {
     let interval: Duration
     let maxBackoff: Duration
 
-    public init(store: any WebhookStore, logger: Logger, limits: Limits = Limits(), interval: Duration = .milliseconds(500),
-                maxBackoff: Duration = .seconds(60)) {
+    public init(
+        store: any WebhookStore, logger: Logger, limits: Limits = Limits(), interval: Duration = .milliseconds(500),
+        maxBackoff: Duration = .seconds(60)
+    ) {
         self.store = store
         self.logger = logger
         self.limits = limits
@@ -85,7 +87,9 @@ public final class WebhookPoster: Service, Sendable {
         var failed: [Int64] = []
         var failedUsers = Set<Int64>()
         for (batch, ok) in results {
-            if ok { done += batch.events.map(\.id) } else {
+            if ok {
+                done += batch.events.map(\.id)
+            } else {
                 failed += batch.events.map(\.id)
                 failedUsers.insert(batch.userID)
             }
@@ -171,7 +175,8 @@ public final class WebhookPoster: Service, Sendable {
             _ = try? await response.body.collect(upTo: 64 * 1024)
             let ok = (200..<300).contains(response.status.code)
             if !ok {
-                logger.warning("webhook receiver refused events", metadata: ["user_id": "\(batch.userID)", "status": "\(response.status.code)"])
+                logger.warning(
+                    "webhook receiver refused events", metadata: ["user_id": "\(batch.userID)", "status": "\(response.status.code)"])
             }
             return ok
         } catch {

@@ -1,8 +1,8 @@
-import SealpostCore
-import SealpostSMTP
 import CResolv
 import Foundation
 import NIOPosix
+import SealpostCore
+import SealpostSMTP
 
 #if canImport(Glibc)
 import Glibc
@@ -48,9 +48,10 @@ public struct NextHopResolver: Sendable {
     /// so tests and split-horizon set-ups never fall back to /etc/hosts or another resolver.
     public func addresses(of host: String) async -> [String]? {
         guard let server = dnsServer, !host.isIPAddress else { return nil }
-        return (try? await NIOThreadPool.singleton.runIfActive {
-            Self.lookupAddresses(host, type: ns_t_a, server: server) + Self.lookupAddresses(host, type: ns_t_aaaa, server: server)
-        }) ?? []
+        return
+            (try? await NIOThreadPool.singleton.runIfActive {
+                Self.lookupAddresses(host, type: ns_t_a, server: server) + Self.lookupAddresses(host, type: ns_t_aaaa, server: server)
+            }) ?? []
     }
 
     /// Parses `example.com=mx.example.net:2525` (the port defaults to 25).
@@ -110,7 +111,9 @@ public struct NextHopResolver: Sendable {
             var out: [String] = []
             for index in 0..<Int32(message._counts.1) {
                 var rr = ns_rr()
-                guard ns_parserr(&message, ns_s_an, index, &rr) == 0, rr.type == UInt16(type.rawValue), let rdata = rr.rdata else { continue }
+                guard ns_parserr(&message, ns_s_an, index, &rr) == 0, rr.type == UInt16(type.rawValue), let rdata = rr.rdata else {
+                    continue
+                }
                 let family = type == ns_t_a ? AF_INET : AF_INET6
                 guard Int(rr.rdlength) == (type == ns_t_a ? 4 : 16) else { continue }
                 var text = [CChar](repeating: 0, count: 64)
@@ -145,7 +148,9 @@ public struct NextHopResolver: Sendable {
                 guard ns_parserr(&message, ns_s_an, index, &rr) == 0 else { return false }
                 guard rr.type == UInt16(ns_t_mx.rawValue), rr.rdlength >= 3, let rdata = rr.rdata else { continue }
                 var name = [CChar](repeating: 0, count: Int(NS_MAXDNAME))
-                guard dn_expand(buffer.baseAddress, buffer.baseAddress! + Int(length), rdata + 2, &name, Int32(name.count)) >= 0 else { return false }
+                guard dn_expand(buffer.baseAddress, buffer.baseAddress! + Int(length), rdata + 2, &name, Int32(name.count)) >= 0 else {
+                    return false
+                }
                 let preference = UInt16(rdata[0]) << 8 | UInt16(rdata[1])
                 records.append((preference, String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)))
             }

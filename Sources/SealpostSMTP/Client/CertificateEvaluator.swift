@@ -1,5 +1,5 @@
-import SealpostCore
 import Foundation
+import SealpostCore
 import SwiftASN1
 import X509
 

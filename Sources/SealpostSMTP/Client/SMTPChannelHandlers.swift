@@ -1,8 +1,8 @@
-import SealpostCore
 import NIOCore
-import Synchronization
 import NIOSSL
 import NIOTLS
+import SealpostCore
+import Synchronization
 
 public enum SMTPClientError: Error, Equatable, CustomStringConvertible {
     case lineTooLong

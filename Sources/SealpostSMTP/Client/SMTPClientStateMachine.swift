@@ -198,7 +198,8 @@ public struct SMTPClientStateMachine: Sendable {
 
     private mutating func afterHello(afterTLS: Bool) -> [Action] {
         if afterTLS { return beginMessages() }
-        let decision = useTLS
+        let decision =
+            useTLS
             ? policy.afterEHLO(starttlsOffered: capabilities.startTLS, mxHost: mxHost)
             : policy.plaintextRetry(mxHost: mxHost)
         switch decision {
@@ -279,7 +280,9 @@ public struct SMTPClientStateMachine: Sendable {
     private mutating func transactionReply(_ t: inout Transaction, _ reply: SMTPReply) -> [Action] {
         let m = messages[t.index]
         if t.bodySent {
-            let accepted: RecipientResult = reply.isPositiveCompletion ? .delivered(reply)
+            let accepted: RecipientResult =
+                reply.isPositiveCompletion
+                ? .delivered(reply)
                 : reply.isPermanentFailure ? .permanent(reply) : .temporary(reply)
             let r = zip(t.rcptReplies, m.recipients).map { rcpt, _ in rcpt.isPositiveCompletion ? accepted : Self.failure(rcpt) }
             return end(t, r, reset: !reply.isPositiveCompletion)

@@ -21,9 +21,9 @@ public struct SMTPReply: Sendable, Equatable {
         guard let first = lines.first, let token = first.split(separator: " ", maxSplits: 1).first else { return nil }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let cls = parts[0].first, "245".contains(cls), parts[0].count == 1,
-              cls.wholeNumberValue == code / 100,
-              parts[1].count >= 1, parts[1].count <= 3, parts[2].count >= 1, parts[2].count <= 3,
-              parts[1].allSatisfy(\.isASCIIDigit), parts[2].allSatisfy(\.isASCIIDigit)
+            cls.wholeNumberValue == code / 100,
+            parts[1].count >= 1, parts[1].count <= 3, parts[2].count >= 1, parts[2].count <= 3,
+            parts[1].allSatisfy(\.isASCIIDigit), parts[2].allSatisfy(\.isASCIIDigit)
         else { return nil }
         return String(token)
     }
@@ -64,7 +64,7 @@ public struct SMTPReplyParser: Sendable {
     public mutating func feed(_ line: String) throws -> SMTPReply? {
         let bytes = Array(line.utf8)
         guard bytes.count >= 3, bytes[0...2].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-              (0x32...0x35).contains(bytes[0])
+            (0x32...0x35).contains(bytes[0])
         else { throw SMTPReplyError.malformedLine(line) }
         let lineCode = Int(bytes[0] - 0x30) * 100 + Int(bytes[1] - 0x30) * 10 + Int(bytes[2] - 0x30)
         let separator: UInt8? = bytes.count > 3 ? bytes[3] : nil

@@ -1,9 +1,9 @@
-import SealpostCore
 import Foundation
 import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import SealpostCore
 import Synchronization
 
 /// Delivers a batch of messages to one host over one SMTP connection, applying the TLS
@@ -16,8 +16,10 @@ public struct SMTPDeliveryClient: Sendable {
     public var evaluator: CertificateEvaluator
     public var group: any EventLoopGroup
 
-    public init(heloName: String, timeouts: SMTPTimeouts = .init(), evaluator: CertificateEvaluator,
-                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    public init(
+        heloName: String, timeouts: SMTPTimeouts = .init(), evaluator: CertificateEvaluator,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
         self.heloName = heloName
         self.timeouts = timeouts
         self.evaluator = evaluator
@@ -29,14 +31,18 @@ public struct SMTPDeliveryClient: Sendable {
     /// a crash later in the session then re-sends at most the message in flight.
     public typealias MessageDone = @Sendable (_ index: Int, _ results: [RecipientResult], _ tls: SessionTLS) async -> Void
 
-    public func deliver(_ messages: [OutboundMessage], host: String, port: Int, connectAddress: String? = nil,
-                        policy: PolicySet, logger: Logger, onMessage: MessageDone? = nil) async -> SessionOutcome {
-        let first = await attempt(messages, host: host, port: port, connectAddress: connectAddress, policy: policy, useTLS: true,
-                                  logger: logger, onMessage: onMessage)
+    public func deliver(
+        _ messages: [OutboundMessage], host: String, port: Int, connectAddress: String? = nil,
+        policy: PolicySet, logger: Logger, onMessage: MessageDone? = nil
+    ) async -> SessionOutcome {
+        let first = await attempt(
+            messages, host: host, port: port, connectAddress: connectAddress, policy: policy, useTLS: true,
+            logger: logger, onMessage: onMessage)
         if case .retryWithoutTLS = first {
             logger.info("TLS handshake failed; opportunistic policy: retrying in plaintext", metadata: ["mx": "\(host)"])
-            let second = await attempt(messages, host: host, port: port, connectAddress: connectAddress, policy: policy, useTLS: false,
-                                       logger: logger, onMessage: onMessage)
+            let second = await attempt(
+                messages, host: host, port: port, connectAddress: connectAddress, policy: policy, useTLS: false,
+                logger: logger, onMessage: onMessage)
             if case .done(let outcome) = second { return outcome }
             return .unreachable("TLS handshake failed and plaintext retry failed")
         }
@@ -49,8 +55,10 @@ public struct SMTPDeliveryClient: Sendable {
         case retryWithoutTLS
     }
 
-    private func attempt(_ messages: [OutboundMessage], host: String, port: Int, connectAddress: String?, policy: PolicySet,
-                         useTLS: Bool, logger: Logger, onMessage: MessageDone?) async -> Attempt {
+    private func attempt(
+        _ messages: [OutboundMessage], host: String, port: Int, connectAddress: String?, policy: PolicySet,
+        useTLS: Bool, logger: Logger, onMessage: MessageDone?
+    ) async -> Attempt {
         let channel: NIOAsyncChannel<SMTPReply, ByteBuffer>
         let injection = InjectionFlag()
         do {
@@ -69,10 +77,12 @@ public struct SMTPDeliveryClient: Sendable {
         }
         do {
             return try await channel.executeThenClose { inbound, outbound in
-                var conversation = Conversation(channel: channel.channel, inbound: inbound.makeAsyncIterator(), outbound: outbound,
-                                                injection: injection)
-                return try await run(&conversation, messages: messages, host: host, policy: policy, useTLS: useTLS, logger: logger,
-                                     onMessage: onMessage)
+                var conversation = Conversation(
+                    channel: channel.channel, inbound: inbound.makeAsyncIterator(), outbound: outbound,
+                    injection: injection)
+                return try await run(
+                    &conversation, messages: messages, host: host, policy: policy, useTLS: useTLS, logger: logger,
+                    onMessage: onMessage)
             }
         } catch let error as SMTPClientError {
             return .done(.unreachable(error.description))
@@ -82,8 +92,10 @@ public struct SMTPDeliveryClient: Sendable {
     }
 
     /// Carries out the state machine's actions on the connection; every decision is the machine's.
-    private func run(_ c: inout Conversation, messages: [OutboundMessage], host: String, policy: PolicySet,
-                     useTLS: Bool, logger: Logger, onMessage: MessageDone?) async throws -> Attempt {
+    private func run(
+        _ c: inout Conversation, messages: [OutboundMessage], host: String, policy: PolicySet,
+        useTLS: Bool, logger: Logger, onMessage: MessageDone?
+    ) async throws -> Attempt {
         var machine = SMTPClientStateMachine(messages: messages, heloName: heloName, mxHost: host, policy: policy, useTLS: useTLS)
         var actions = machine.start()
         while true {
@@ -118,8 +130,10 @@ public struct SMTPDeliveryClient: Sendable {
     }
 
     /// STARTTLS's handshake and the certificate's verdict, fed back to the machine.
-    private func handshake(_ c: inout Conversation, machine: inout SMTPClientStateMachine, host: String,
-                           logger: Logger) async -> [SMTPClientStateMachine.Action] {
+    private func handshake(
+        _ c: inout Conversation, machine: inout SMTPClientStateMachine, host: String,
+        logger: Logger
+    ) async -> [SMTPClientStateMachine.Action] {
         let chain = ChainBox()
         do {
             try await c.upgrade(host: host, chain: chain, timeout: timeouts.startTLS)
@@ -128,8 +142,9 @@ public struct SMTPDeliveryClient: Sendable {
             return machine.tlsFailed(injected: c.injection.isRaised)
         }
         if c.injection.isRaised {
-            logger.warning("plaintext sent after the server's 220 to STARTTLS was discarded unread (response injection)",
-                           metadata: ["mx": "\(host)"])
+            logger.warning(
+                "plaintext sent after the server's 220 to STARTTLS was discarded unread (response injection)",
+                metadata: ["mx": "\(host)"])
         }
         do {
             let version = try await c.negotiatedVersion()

@@ -1,5 +1,5 @@
-import SealpostCore
 import NIOCore
+import SealpostCore
 
 /// Per-phase limits of RFC 5321 §4.5.3.2, plus connect. Tests shrink them.
 public struct SMTPTimeouts: Sendable {

@@ -218,14 +218,18 @@ public enum RecipientFate: Sendable, Equatable {
             case .permanentFailure(let reply): return .bounced(reply)
             case .temporaryFailure(let reply): temporary = temporary ?? reply
             case .policyFailure(let refusal):
-                if refusal.permanence == .permanent { permanentRefusal = permanentRefusal ?? refusal }
-                else { temporaryRefusal = temporaryRefusal ?? refusal }
+                if refusal.permanence == .permanent {
+                    permanentRefusal = permanentRefusal ?? refusal
+                } else {
+                    temporaryRefusal = temporaryRefusal ?? refusal
+                }
             }
         }
         if let temporary { return .deferred(temporary, nil) }
         if let temporaryRefusal {
-            return .deferred(.local(451, "4.7.5", "TLS policy \(temporaryRefusal.policy) not met: \(temporaryRefusal.failure.rawValue)"),
-                             temporaryRefusal)
+            return .deferred(
+                .local(451, "4.7.5", "TLS policy \(temporaryRefusal.policy) not met: \(temporaryRefusal.failure.rawValue)"),
+                temporaryRefusal)
         }
         if let permanentRefusal { return .blocked(permanentRefusal) }
         return .deferred(.local(451, "4.4.0", "no mail exchanger could be tried"), nil)

@@ -1,6 +1,6 @@
-import SealpostCore
 import ArgumentParser
 import Foundation
+import SealpostCore
 import SealpostStorage
 
 struct AuditCommand: AsyncParsableCommand {

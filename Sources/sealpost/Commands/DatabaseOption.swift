@@ -1,17 +1,18 @@
-import SealpostCore
-import SealpostSMTP
-import SealpostSQLite
 import ArgumentParser
 import Foundation
 import Logging
+import SealpostCore
 import SealpostPostgres
+import SealpostSMTP
+import SealpostSQLite
 import SealpostStorage
 
 /// `--database` [`SEALPOST_DATABASE`], shared by every command so the admin commands work on
 /// the same database as the server, whether or not it runs: a SQLite file path, or a
 /// `postgres://` URL for several nodes on one PostgreSQL database.
 struct DatabaseOption: ParsableArguments {
-    @Option(name: .long, help: "SQLite database file, or postgres://USER:PASS@HOST:PORT/DB (env SEALPOST_DATABASE; default ./sealpost.sqlite).")
+    @Option(
+        name: .long, help: "SQLite database file, or postgres://USER:PASS@HOST:PORT/DB (env SEALPOST_DATABASE; default ./sealpost.sqlite).")
     var database: String?
 
     var path: String { Environment.value(flag: database, env: "SEALPOST_DATABASE", default: "./sealpost.sqlite") }

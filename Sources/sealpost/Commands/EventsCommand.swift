@@ -1,5 +1,5 @@
-import SealpostCore
 import ArgumentParser
+import SealpostCore
 import SealpostStorage
 
 struct EventsCommand: AsyncParsableCommand {

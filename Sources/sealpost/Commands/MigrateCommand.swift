@@ -1,5 +1,5 @@
-import SealpostCore
 import ArgumentParser
+import SealpostCore
 import SealpostStorage
 
 /// `sealpost migrate`: applies pending schema migrations, explicitly. Needed before the first

@@ -1,15 +1,15 @@
-import SealpostCore
-import SealpostSMTP
-import SealpostSQLite
-import NIOCore
 import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
 import Metrics
+import NIOCore
 import Prometheus
 import SealpostAPI
+import SealpostCore
 import SealpostDelivery
+import SealpostSMTP
+import SealpostSQLite
 import SealpostStorage
 import ServiceLifecycle
 
@@ -21,7 +21,11 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var db: DatabaseOption
     @Option(help: "Requests per minute per API key per endpoint (env SEALPOST_RATE_LIMIT; default 600).")
     var rateLimit: Int?
-    @Option(name: .customLong("route"), help: "DOMAIN=HOST:PORT: send a recipient domain to a fixed next hop; HOST is the name its certificate must match. Repeatable (env SEALPOST_ROUTES, comma-separated).")
+    @Option(
+        name: .customLong("route"),
+        help:
+            "DOMAIN=HOST:PORT: send a recipient domain to a fixed next hop; HOST is the name its certificate must match. Repeatable (env SEALPOST_ROUTES, comma-separated)."
+    )
     var routes: [String] = []
     @Option(help: "HOST:PORT of the DNS server for MX lookups (env SEALPOST_DNS_SERVER; default: /etc/resolv.conf).")
     var dnsServer: String?
@@ -41,7 +45,10 @@ struct ServeCommand: AsyncParsableCommand {
     var tlsKey: String?
     @Option(help: "Seconds SIGTERM waits for SMTP sessions in flight before stopping (env SEALPOST_SHUTDOWN_GRACE; default 30).")
     var shutdownGrace: Double?
-    @Option(help: "Seconds a claimed delivery stays leased without a heartbeat; on a shared PostgreSQL database, how soon other nodes take over a dead node's work (env SEALPOST_LEASE; default 60).")
+    @Option(
+        help:
+            "Seconds a claimed delivery stays leased without a heartbeat; on a shared PostgreSQL database, how soon other nodes take over a dead node's work (env SEALPOST_LEASE; default 60)."
+    )
     var lease: Double?
     @Option(help: "API connections served at once; a request on one more gets 503 (env SEALPOST_MAX_CONNECTIONS; default 1024).")
     var maxConnections: Int?
@@ -51,7 +58,9 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let (host, port) = try Self.parseListen(Environment.value(flag: http, env: "SEALPOST_HTTP", default: "127.0.0.1:8080"))
         let limitText = Environment.value(flag: rateLimit.map(String.init), env: "SEALPOST_RATE_LIMIT", default: "600")
-        guard let limit = Int(limitText), limit > 0 else { throw ValidationError("rate limit must be a positive integer, got \(limitText)") }
+        guard let limit = Int(limitText), limit > 0 else {
+            throw ValidationError("rate limit must be a positive integer, got \(limitText)")
+        }
 
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardOutput(label: label)
@@ -78,8 +87,9 @@ struct ServeCommand: AsyncParsableCommand {
         let keyPath = Environment.value(flag: tlsKey, env: "SEALPOST_TLS_KEY", default: "")
         guard certPath.isEmpty == keyPath.isEmpty else { throw ValidationError("--tls-cert and --tls-key go together") }
         let https = !certPath.isEmpty
-        var apiConfiguration = APIConfiguration(host: host, port: port, rateLimit: limit,
-                                                tlsCertificate: https ? certPath : nil, tlsKey: https ? keyPath : nil)
+        var apiConfiguration = APIConfiguration(
+            host: host, port: port, rateLimit: limit,
+            tlsCertificate: https ? certPath : nil, tlsKey: https ? keyPath : nil)
         let connectionsText = Environment.value(flag: maxConnections.map(String.init), env: "SEALPOST_MAX_CONNECTIONS", default: "1024")
         guard let connections = Int(connectionsText), connections > 0 else {
             throw ValidationError("max connections must be a positive integer, got \(connectionsText)")
@@ -101,14 +111,18 @@ struct ServeCommand: AsyncParsableCommand {
                 logger.info("listening", metadata: ["address": "\(https ? "https" : "http")://\(host):\(bound)"])
             })
         if !https && !Self.isLoopback(host) {
-            logger.warning("serving the API over plain HTTP on a non-loopback address: API keys cross the network in clear", metadata: ["host": "\(host)"])
+            logger.warning(
+                "serving the API over plain HTTP on a non-loopback address: API keys cross the network in clear",
+                metadata: ["host": "\(host)"])
         }
         // One service group for everything the process runs, stopped together on SIGTERM/SIGINT.
-        let services = ServiceGroup(configuration: .init(services: [
-                app, engine, WebhookPoster(store: store, logger: logger),
-                // Listed last, so it hears SIGTERM first: intake closes before anything stops.
-                DrainService(gate: gate, engine: engine, grace: .milliseconds(Int64(grace * 1000)), logger: logger),
-            ], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let services = ServiceGroup(
+            configuration: .init(
+                services: [
+                    app, engine, WebhookPoster(store: store, logger: logger),
+                    // Listed last, so it hears SIGTERM first: intake closes before anything stops.
+                    DrainService(gate: gate, engine: engine, grace: .milliseconds(Int64(grace * 1000)), logger: logger),
+                ], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await services.run()
     }
 
@@ -116,7 +130,9 @@ struct ServeCommand: AsyncParsableCommand {
         var routeTable: [String: NextHop] = [:]
         let fromEnv = (ProcessInfo.processInfo.environment["SEALPOST_ROUTES"] ?? "").split(separator: ",").map { String($0) }
         for text in (routes.isEmpty ? fromEnv : routes) where !text.trimmingCharacters(in: .whitespaces).isEmpty {
-            guard let (domain, hop) = NextHopResolver.parseRoute(text) else { throw ValidationError("--route must be DOMAIN=HOST:PORT, got \(text)") }
+            guard let (domain, hop) = NextHopResolver.parseRoute(text) else {
+                throw ValidationError("--route must be DOMAIN=HOST:PORT, got \(text)")
+            }
             routeTable[domain] = hop
         }
         var dns: (host: String, port: UInt16)?
@@ -140,18 +156,25 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let helo = Environment.value(flag: heloName, env: "SEALPOST_HELO_NAME", default: ProcessInfo.processInfo.hostName)
         var configuration = DeliveryConfiguration()
-        configuration.lifetime = try Self.seconds(queueLifetime, env: "SEALPOST_QUEUE_LIFETIME", default: configuration.lifetime, name: "queue lifetime")
-        configuration.retryBase = try Self.seconds(retryBase, env: "SEALPOST_RETRY_BASE", default: configuration.retryBase, name: "retry base")
+        configuration.lifetime = try Self.seconds(
+            queueLifetime, env: "SEALPOST_QUEUE_LIFETIME", default: configuration.lifetime, name: "queue lifetime")
+        configuration.retryBase = try Self.seconds(
+            retryBase, env: "SEALPOST_RETRY_BASE", default: configuration.retryBase, name: "retry base")
         configuration.lease = try Self.seconds(lease, env: "SEALPOST_LEASE", default: configuration.lease, name: "lease")
         let client = SMTPDeliveryClient(heloName: helo, timeouts: timeouts, evaluator: evaluator)
-        logger.info("delivery configured", metadata: [
-            "routes": "\(routeTable.map { "\($0.key)=\($0.value.host):\($0.value.port)" }.sorted().joined(separator: ","))",
-            "helo": "\(helo)", "trust_roots": "\(rootsPath.isEmpty ? "system" : rootsPath)",
-        ])
+        logger.info(
+            "delivery configured",
+            metadata: [
+                "routes": "\(routeTable.map { "\($0.key)=\($0.value.host):\($0.value.port)" }.sorted().joined(separator: ","))",
+                "helo": "\(helo)", "trust_roots": "\(rootsPath.isEmpty ? "system" : rootsPath)",
+            ])
         let mxPortText = Environment.value(flag: mxPort.map(String.init), env: "SEALPOST_MX_PORT", default: "25")
-        guard let mxPortValue = Int(mxPortText), (1...65535).contains(mxPortValue) else { throw ValidationError("MX port must be 1-65535, got \(mxPortText)") }
-        return DeliveryEngine(store: store, client: client, resolver: NextHopResolver(routes: routeTable, dnsServer: dns, mxPort: mxPortValue),
-                              configuration: configuration, logger: logger, gate: gate)
+        guard let mxPortValue = Int(mxPortText), (1...65535).contains(mxPortValue) else {
+            throw ValidationError("MX port must be 1-65535, got \(mxPortText)")
+        }
+        return DeliveryEngine(
+            store: store, client: client, resolver: NextHopResolver(routes: routeTable, dnsServer: dns, mxPort: mxPortValue),
+            configuration: configuration, logger: logger, gate: gate)
     }
 
     static func seconds(_ flag: Double?, env: String, default value: Double, name: String) throws -> Double {

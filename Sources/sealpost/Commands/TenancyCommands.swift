@@ -22,7 +22,8 @@ func creating<T>(_ body: () async throws -> T) async throws -> T {
 }
 
 struct AccountsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "accounts", abstract: "Manage parent accounts.", subcommands: [Create.self])
+    static let configuration = CommandConfiguration(
+        commandName: "accounts", abstract: "Manage parent accounts.", subcommands: [Create.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a parent account; prints its id.")
@@ -60,10 +61,12 @@ struct SubusersCommand: AsyncParsableCommand {
 }
 
 struct CustomersCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "customers", abstract: "Manage customer accounts.", subcommands: [Create.self])
+    static let configuration = CommandConfiguration(
+        commandName: "customers", abstract: "Manage customer accounts.", subcommands: [Create.self])
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a customer account of a parent; prints its id (on-behalf-of: account-id <id>).")
+        static let configuration = CommandConfiguration(
+            abstract: "Create a customer account of a parent; prints its id (on-behalf-of: account-id <id>).")
         @OptionGroup var db: DatabaseOption
         @Option(help: "Name of the parent account.") var parent: String
         @Argument(help: "Unique customer account name.") var name: String
