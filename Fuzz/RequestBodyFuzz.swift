@@ -18,6 +18,33 @@ public func fuzzRequestBodies(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
         }
     }
 
+    // The management bodies: a refusal names only their own fields; what passes keeps its bounds.
+    if let key = try? decoder.decode(CreateAPIKeyBody.self, from: body) {
+        do {
+            let valid = try key.validated()
+            precondition(!valid.name.isEmpty && valid.name.count <= CreateAPIKeyBody.maxNameLength)
+            precondition(valid.scopes?.allSatisfy(Scope.isKnown) ?? true)
+        } catch {
+            checkShape(error.errors, fields: ["name", "scopes"])
+        }
+    }
+    if let subuser = try? decoder.decode(CreateSubuserBody.self, from: body) {
+        do {
+            let valid = try subuser.validated()
+            precondition(UserName.validationError(valid.username) == nil && CreateSubuserBody.looksLikeEmail(valid.email))
+        } catch {
+            checkShape(error.errors, fields: ["username", "email", "password", "ips"])
+        }
+    }
+    if let hook = try? decoder.decode(WebhookSettingsPatchBody.self, from: body) {
+        do {
+            let settings = try hook.applied(to: WebhookSettings())
+            precondition(!settings.enabled || WebhookSettingsPatchBody.isHTTPURL(settings.url))
+        } catch {
+            checkShape(error.errors, fields: Set(["enabled", "url"] + WebhookSettings.eventNames))
+        }
+    }
+
     guard case .object(let object)? = try? decoder.decode(JSONValue.self, from: body) else { return 0 }
     do {
         let mail = try MailRequestValidator.validate(object, maxRecipients: 1000)

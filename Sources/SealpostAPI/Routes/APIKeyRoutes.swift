@@ -6,7 +6,6 @@ import SealpostStorage
 struct APIKeyRoutes {
     static let collection: RouterPath = "/v3/api_keys"
     static let item: RouterPath = "/v3/api_keys/:api_key_id"
-    static let maxNameLength = 100
     let store: any SealpostStore
     let tenants: TenantResolver
 
@@ -40,32 +39,7 @@ struct APIKeyRoutes {
     @Sendable func create(_ request: Request, context: SealpostRequestContext) async throws -> Response {
         let principal = try context.require(scope: Scope.apiKeysCreate)
         let target = try await tenants.target(request, principal: principal)
-        let body = try await JSONBody.jsonObject(request) ?? [:]
-        var errors: [APIError.Item] = []
-        var name = ""
-        switch body["name"] {
-        case .string(let s) where !s.isEmpty && s.count <= Self.maxNameLength: name = s
-        case nil: errors.append(.init(field: "name", message: "missing required argument"))
-        default: errors.append(.init(field: "name", message: "name must be a string of 1 to \(Self.maxNameLength) characters"))
-        }
-        var requested: Set<String>?
-        switch body["scopes"] {
-        case nil, .null: requested = nil
-        case .array(let items):
-            var set = Set<String>()
-            for item in items {
-                guard case .string(let s) = item else {
-                    errors.append(.init(field: "scopes", message: "scopes must be an array of strings"))
-                    break
-                }
-                set.insert(s)
-            }
-            let unknown = set.filter { !Scope.isKnown($0) }.sorted()
-            if !unknown.isEmpty { errors.append(.init(field: "scopes", message: "unknown scopes: \(unknown.joined(separator: ", "))")) }
-            requested = set
-        default: errors.append(.init(field: "scopes", message: "scopes must be an array of strings"))
-        }
-        if !errors.isEmpty { throw APIError(.badRequest, errors: errors) }
+        let (name, requested) = try (try await JSONBody.decode(CreateAPIKeyBody.self, request) ?? CreateAPIKeyBody()).validated()
         // A key can only hand out what it holds; without a list the new key copies the caller's grant.
         let grant: ScopeGrant
         if let requested {

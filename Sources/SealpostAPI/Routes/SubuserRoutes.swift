@@ -35,37 +35,7 @@ struct SubuserRoutes {
     @Sendable func create(_ request: Request, context: SealpostRequestContext) async throws -> Response {
         let principal = try context.require(scope: Scope.subusersCreate)
         guard principal.user.kind == .account else { throw APIError.forbidden }
-        let body = try await JSONBody.jsonObject(request) ?? [:]
-        var errors: [APIError.Item] = []
-        var username = ""
-        var email = ""
-        switch body["username"] {
-        case .string(let s):
-            if let problem = UserName.validationError(s) {
-                errors.append(.init(field: "username", message: "username \(problem)"))
-            } else {
-                username = s
-            }
-        case nil: errors.append(.init(field: "username", message: "missing required argument"))
-        default: errors.append(.init(field: "username", message: "username must be a string"))
-        }
-        switch body["email"] {
-        case .string(let s) where Self.looksLikeEmail(s): email = s
-        case nil: errors.append(.init(field: "email", message: "missing required argument"))
-        default: errors.append(.init(field: "email", message: "email must be a valid email address"))
-        }
-        // Accepted for SendGrid compatibility and never stored (Sealpost has no subuser logins),
-        // but it must still be what the schema says.
-        switch body["password"] {
-        case nil, .string?: break
-        default: errors.append(.init(field: "password", message: "password must be a string"))
-        }
-        switch body["ips"] {
-        case nil: break
-        case .array(let items) where items.allSatisfy({ if case .string = $0 { true } else { false } }): break
-        default: errors.append(.init(field: "ips", message: "ips must be an array of strings"))
-        }
-        if !errors.isEmpty { throw APIError(.badRequest, errors: errors) }
+        let (username, email) = try (try await JSONBody.decode(CreateSubuserBody.self, request) ?? CreateSubuserBody()).validated()
         let user: User
         do {
             user = try await store.createSubuser(parentID: principal.user.id, username: username, email: email)
@@ -92,10 +62,5 @@ struct SubuserRoutes {
             throw APIError.badRequest(field: name, "\(name) must be an integer from \(range.lowerBound) to \(range.upperBound)")
         }
         return n
-    }
-
-    static func looksLikeEmail(_ s: String) -> Bool {
-        let parts = s.split(separator: "@", omittingEmptySubsequences: false)
-        return s.count <= 254 && parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !s.contains(where: \.isWhitespace)
     }
 }
