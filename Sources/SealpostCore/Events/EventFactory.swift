@@ -115,16 +115,8 @@ struct EventPayload: Encodable {
     var sgEventID: String
     var fields: EventFields
 
-    struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(_ s: String) { stringValue = s }
-        init?(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
     func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Key.self)
+        var c = encoder.container(keyedBy: AnyCodingKey.self)
         var reserved: [(String, any Encodable)] = [
             ("email", subject.email), ("timestamp", timestamp), ("event", event), ("sg_event_id", sgEventID),
             ("sg_message_id", subject.messageID), ("smtp-id", subject.smtpID),
@@ -138,7 +130,7 @@ struct EventPayload: Encodable {
         ]
         for (key, value) in optional { if let value { reserved.append((key, value)) } }
         let taken = Set(reserved.map(\.0))
-        for (key, value) in subject.customArgs where !taken.contains(key) { try c.encode(value, forKey: Key(key)) }
-        for (key, value) in reserved { try c.encode(value, forKey: Key(key)) }
+        for (key, value) in subject.customArgs where !taken.contains(key) { try c.encode(value, forKey: AnyCodingKey(key)) }
+        for (key, value) in reserved { try c.encode(value, forKey: AnyCodingKey(key)) }
     }
 }

@@ -118,20 +118,12 @@ public struct WebhookSettingsPatchBody: Decodable, Sendable {
 
     public init() {}
 
-    struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(_ s: String) { stringValue = s }
-        init?(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
     public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: Key.self)
-        enabled = c.field(Bool.self, Key("enabled"))
-        url = c.field(String.self, Key("url"))
+        let c = try decoder.container(keyedBy: AnyCodingKey.self)
+        enabled = c.field(Bool.self, AnyCodingKey("enabled"))
+        url = c.field(String.self, AnyCodingKey("url"))
         for name in WebhookSettings.eventNames {
-            let value = c.field(Bool.self, Key(name))
+            let value = c.field(Bool.self, AnyCodingKey(name))
             if case .absent = value { continue }
             events[name] = value
         }
