@@ -1,7 +1,8 @@
 import Foundation
 
 /// libFuzzer harness: the input is an HTTP request body. It goes through the decoders and
-/// validators the routes use (`JSONValue`, `EnforcedTLSPatchBody`, `MailRequestValidator`).
+/// validators the routes use (`EnforcedTLSPatchBody`, the management bodies, `MailSendBody` and
+/// `MailRequestValidator`).
 /// Whatever the bytes, each must either fail with field errors in SendGrid's shape or give a
 /// value that keeps the promises the delivery engine relies on.
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -45,7 +46,7 @@ public func fuzzRequestBodies(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
         }
     }
 
-    guard case .object(let object)? = try? decoder.decode(JSONValue.self, from: body) else { return 0 }
+    guard let object = try? decoder.decode(MailSendBody.self, from: body) else { return 0 }
     do {
         let mail = try MailRequestValidator.validate(object, maxRecipients: 1000)
         precondition(MailRequestValidator.isValidAddress(mail.from.email))

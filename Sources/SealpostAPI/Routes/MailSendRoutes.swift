@@ -47,7 +47,7 @@ struct MailSendRoutes {
             // Mail send's own 401 text, as SendGrid answers it.
             throw APIError(.unauthorized, message: "The provided authorization grant is invalid, expired, or revoked")
         }
-        let body = try await JSONBody.jsonObject(request, limit: Self.maxBody) ?? [:]
+        let body = try await JSONBody.decode(MailSendBody.self, request, limit: Self.maxBody) ?? MailSendBody()
         let mail = try MailRequestValidator.validate(body, maxRecipients: Self.maxRecipients)
         let xMessageID = Self.newMessageID()
         let composer = MessageComposer(heloName: intake.heloName)

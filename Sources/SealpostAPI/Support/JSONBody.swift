@@ -8,9 +8,8 @@ enum JSONBody {
     /// Default bound for the small management bodies of this API.
     static let defaultLimit = 64 * 1024
 
-    /// The body as a JSON object, or `nil` when the body is empty (a PATCH with no body
-    /// changes nothing, as SendGrid's spec makes the body optional).
-    /// The body's bytes, `nil` when it is empty or only white space; 413 beyond `limit`.
+    /// The body's bytes, `nil` when it is empty or only white space (a PATCH with no body
+    /// changes nothing, as SendGrid's spec makes the body optional); 413 beyond `limit`.
     private static func bytes(_ request: Request, limit: Int) async throws -> Data? {
         var request = request
         let buffer: ByteBuffer
@@ -23,21 +22,8 @@ enum JSONBody {
         return bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) ? nil : bytes
     }
 
-    static func jsonObject(_ request: Request, limit: Int = defaultLimit) async throws -> [String: JSONValue]? {
-        guard let bytes = try await bytes(request, limit: limit) else { return nil }
-        let value: JSONValue
-        do {
-            value = try JSONDecoder().decode(JSONValue.self, from: bytes)
-        } catch {
-            throw APIError.badRequest(field: nil, "request body is not valid JSON")
-        }
-        guard case .object(let object) = value else {
-            throw APIError.badRequest(field: nil, "request body must be a JSON object")
-        }
-        return object
-    }
-
-    /// The body decoded as `T`, with the same errors as `jsonObject`; `nil` for an empty body.
+    /// The body decoded into its typed request `T` (whose fields capture wrong types, so only a
+    /// body that is not JSON, or not an object, fails here); `nil` for an empty body.
     static func decode<T: Decodable>(_ type: T.Type, _ request: Request, limit: Int = defaultLimit) async throws -> T? {
         guard let bytes = try await bytes(request, limit: limit) else { return nil }
         do {

@@ -1,5 +1,6 @@
-/// SendGrid's validation of a v3 mail-send body, with its error texts where they are known.
-/// All problems are collected and answered at once, each naming its field.
+/// SendGrid's validation of a v3 mail-send body (decoded into `MailSendBody`), with its error
+/// texts where they are known. All problems are collected and answered at once, each naming
+/// its field.
 public enum MailRequestValidator {
     static let fromMessage =
         "The from object must be provided for every email send. It is an object that requires the email parameter, but may also contain a name parameter.  e.g. {\"email\" : \"example@example.com\"}  or {\"email\" : \"example@example.com\", \"name\" : \"Example Recipient\"}."
@@ -11,12 +12,14 @@ public enum MailRequestValidator {
         "The subject is required. You can get around this requirement if you use a template with a subject defined or if every personalization has a subject defined."
     static let addressMessage = "Does not contain a valid address."
 
-    public static func validate(_ body: [String: JSONValue], maxRecipients: Int) throws(ValidationFailure) -> MailRequest {
+    /// `body` decoded into the typed request (every field captured as a value or as the wrong
+    /// type, see `MailSendBody`), then checked field by field; all problems at once.
+    public static func validate(_ body: MailSendBody, maxRecipients: Int) throws(ValidationFailure) -> MailRequest {
         var errors: [FieldError] = []
         func fail(_ field: String?, _ message: String) { errors.append(.init(field: field, message: message)) }
 
-        func address(_ value: JSONValue?, field: String, message: String = addressMessage) -> MailAddress? {
-            guard case .object(let o)? = value, case .string(let email)? = o["email"] else {
+        func address(_ a: AddressBody, field: String, message: String = addressMessage) -> MailAddress? {
+            guard case .value(let email) = a.email else {
                 fail("\(field).email", message)
                 return nil
             }
@@ -25,103 +28,118 @@ public enum MailRequestValidator {
                 return nil
             }
             var name: String?
-            switch o["name"] {
-            case .string(let n)?: name = n
-            case nil: name = nil
-            default:
+            switch a.name {
+            case .value(let n): name = n
+            case .absent: name = nil
+            case .invalid:
                 fail("\(field).name", "name must be a string")
                 return nil
             }
             return MailAddress(email: email, name: name)
         }
-        func addresses(_ value: JSONValue?, field: String, required: Bool) -> [MailAddress] {
-            guard let value else {
-                if required {
-                    fail(
-                        field,
-                        "The \(field) array is required for all personalizations, and must have at least one email object with a valid email address."
-                    )
-                }
-                return []
+        func address(_ value: PatchField<AddressBody>, field: String, message: String = addressMessage) -> MailAddress? {
+            guard case .value(let a) = value else {
+                fail("\(field).email", message)
+                return nil
             }
-            guard case .array(let items) = value, !(required && items.isEmpty) else {
-                fail(
-                    field,
-                    "The \(field) array is required for all personalizations, and must have at least one email object with a valid email address."
-                )
-                return []
-            }
-            return items.enumerated().compactMap { address($1, field: "\(field).\($0)") }
+            return address(a, field: field, message: message)
         }
-        func strings(_ value: JSONValue?, field: String, headers: Bool = false) -> [String: String] {
-            guard let value else { return [:] }
-            guard case .object(let o) = value else {
+        func addresses(_ value: PatchField<[Element<AddressBody>]>, field: String, required: Bool) -> [MailAddress] {
+            let missing =
+                "The \(field) array is required for all personalizations, and must have at least one email object with a valid email address."
+            switch value {
+            case .absent:
+                if required { fail(field, missing) }
+                return []
+            case .invalid:
+                fail(field, missing)
+                return []
+            case .value(let items):
+                if required && items.isEmpty {
+                    fail(field, missing)
+                    return []
+                }
+                return items.enumerated().compactMap { i, item in
+                    guard case .value(let a) = item else {
+                        fail("\(field).\(i).email", addressMessage)
+                        return nil
+                    }
+                    return address(a, field: "\(field).\(i)")
+                }
+            }
+        }
+        func strings(_ value: PatchField<[String: JSONValue]>, field: String, headers: Bool = false) -> [String: String] {
+            switch value {
+            case .absent: return [:]
+            case .invalid:
                 fail(field, "\(field) must be an object of strings")
                 return [:]
+            case .value(let o):
+                var out: [String: String] = [:]
+                for (k, v) in o {
+                    guard case .string(let s) = v else {
+                        fail("\(field).\(k)", "\(field) values must be strings")
+                        continue
+                    }
+                    if headers && !isFieldName(k) {
+                        fail("\(field).\(k)", "header names must be printable ASCII without spaces or colons")
+                        continue
+                    }
+                    if headers && s.hasLineBreak {
+                        fail("\(field).\(k)", "header names and values may not contain line breaks")
+                        continue
+                    }
+                    out[k] = s
+                }
+                return out
             }
-            var out: [String: String] = [:]
-            for (k, v) in o {
-                guard case .string(let s) = v else {
-                    fail("\(field).\(k)", "\(field) values must be strings")
-                    continue
-                }
-                if headers && !isFieldName(k) {
-                    fail("\(field).\(k)", "header names must be printable ASCII without spaces or colons")
-                    continue
-                }
-                if headers && s.hasLineBreak {
-                    fail("\(field).\(k)", "header names and values may not contain line breaks")
-                    continue
-                }
-                out[k] = s
-            }
-            return out
         }
         /// Absent is fine (the other level may have one); present means a non-empty string.
-        func optionalSubject(_ value: JSONValue?, field: String) -> String? {
+        func optionalSubject(_ value: PatchField<String>, field: String) -> String? {
             switch value {
-            case nil: return nil
-            case .string(let s) where !s.isEmpty: return s
-            case .string: fail(field, "The subject must be at least one character long.")
-            default: fail(field, "The subject must be a string.")
+            case .absent: return nil
+            case .value(let s) where !s.isEmpty: return s
+            case .value: fail(field, "The subject must be at least one character long.")
+            case .invalid: fail(field, "The subject must be a string.")
             }
             return nil
         }
-        func timestamp(_ value: JSONValue?, field: String) -> Int? {
-            guard let value else { return nil }
-            guard case .number(let n) = value, n >= 0, n < 4_102_444_800, n == n.rounded() else {
+        func timestamp(_ value: PatchField<Double>, field: String) -> Int? {
+            switch value {
+            case .absent: return nil
+            case .value(let n) where n >= 0 && n < 4_102_444_800 && n == n.rounded(): return Int(n)
+            default:
                 fail(field, "send_at must be a Unix timestamp")
                 return nil
             }
-            return Int(n)
         }
 
         // from
-        let from = address(body["from"], field: "from", message: fromMessage)
-        if body["from"] == nil || from == nil, !errors.contains(where: { $0.field == "from.email" }) { fail("from.email", fromMessage) }
-        let replyTo = body["reply_to"].flatMap { address($0, field: "reply_to") }
+        let from = address(body.from, field: "from", message: fromMessage)
+        if from == nil, !errors.contains(where: { $0.field == "from.email" }) { fail("from.email", fromMessage) }
+        let replyTo: MailAddress? = if case .absent = body.replyTo { nil } else { address(body.replyTo, field: "reply_to") }
 
         // personalizations
         var personalizations: [MailPersonalization] = []
         var recipientCount = 0
-        if case .array(let items)? = body["personalizations"], !items.isEmpty {
+        if case .value(let items) = body.personalizations, !items.isEmpty {
             if items.count > 1000 {
                 fail("personalizations", "The personalizations field must not contain more than 1000 personalizations.")
             }
             for (i, item) in items.prefix(1000).enumerated() {
                 let field = "personalizations.\(i)"
-                guard case .object(let p) = item else {
+                guard case .value(let p) = item else {
                     fail(field, "Each personalization must be an object.")
                     continue
                 }
-                let to = addresses(p["to"], field: "\(field).to", required: true)
-                let cc = addresses(p["cc"], field: "\(field).cc", required: false)
-                let bcc = addresses(p["bcc"], field: "\(field).bcc", required: false)
-                let subject = optionalSubject(p["subject"], field: "\(field).subject")
+                let to = addresses(p.to, field: "\(field).to", required: true)
+                let cc = addresses(p.cc, field: "\(field).cc", required: false)
+                let bcc = addresses(p.bcc, field: "\(field).bcc", required: false)
+                let subject = optionalSubject(p.subject, field: "\(field).subject")
                 let personalization = MailPersonalization(
-                    to: to, cc: cc, bcc: bcc, subject: subject, headers: strings(p["headers"], field: "\(field).headers", headers: true),
-                    customArgs: strings(p["custom_args"], field: "\(field).custom_args"),
-                    sendAt: timestamp(p["send_at"], field: "\(field).send_at"))
+                    to: to, cc: cc, bcc: bcc, subject: subject, headers: strings(p.headers, field: "\(field).headers", headers: true),
+                    customArgs: strings(p.customArgs, field: "\(field).custom_args"),
+                    sendAt: timestamp(p.sendAt, field: "\(field).send_at"))
                 recipientCount += personalization.recipients.count
                 personalizations.append(personalization)
             }
@@ -135,22 +153,21 @@ public enum MailRequestValidator {
         }
 
         // subject
-        let subject = optionalSubject(body["subject"], field: "subject")
-        if subject == nil, body["subject"] == nil, personalizations.isEmpty || personalizations.contains(where: { $0.subject == nil }) {
+        let subject = optionalSubject(body.subject, field: "subject")
+        if subject == nil, case .absent = body.subject, personalizations.isEmpty || personalizations.contains(where: { $0.subject == nil })
+        {
             fail("subject", subjectMessage)
         }
 
         // content
         var content: [MailContent] = []
-        if case .array(let items)? = body["content"], !items.isEmpty {
+        if case .value(let items) = body.content, !items.isEmpty {
             for (i, item) in items.enumerated() {
-                guard case .object(let c) = item, case .string(let type)? = c["type"], !type.isEmpty,
-                    !type.hasLineBreak
-                else {
+                guard case .value(let c) = item, case .value(let type) = c.type, !type.isEmpty, !type.hasLineBreak else {
                     fail("content.\(i).type", "The content type must be a string at least one character in length.")
                     continue
                 }
-                guard case .string(let value)? = c["value"], !value.isEmpty else {
+                guard case .value(let value) = c.value, !value.isEmpty else {
                     fail("content.\(i).value", contentValueMessage)
                     continue
                 }
@@ -161,18 +178,14 @@ public enum MailRequestValidator {
         }
 
         var categories: [String] = []
-        if let value = body["categories"] {
-            if case .array(let items) = value, items.count <= 10,
-                items.allSatisfy({ if case .string = $0 { return true } else { return false } })
-            {
-                categories = items.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
-            } else {
-                fail("categories", "categories must be an array of at most 10 strings")
-            }
+        switch body.categories {
+        case .absent: break
+        case .value(let items) where items.count <= 10: categories = items
+        default: fail("categories", "categories must be an array of at most 10 strings")
         }
-        let headers = strings(body["headers"], field: "headers", headers: true)
-        let customArgs = strings(body["custom_args"], field: "custom_args")
-        let sendAt = timestamp(body["send_at"], field: "send_at")
+        let headers = strings(body.headers, field: "headers", headers: true)
+        let customArgs = strings(body.customArgs, field: "custom_args")
+        let sendAt = timestamp(body.sendAt, field: "send_at")
 
         if !errors.isEmpty { throw ValidationFailure(errors) }
         return MailRequest(

@@ -3,9 +3,8 @@ import Foundation
 // The bodies of the management endpoints, in one style with `EnforcedTLSPatchBody`: each is
 // decoded straight into a typed request whose fields are `PatchField`s (absent, a value, or
 // the wrong type), then `validated()` into the values a route uses, every bad field named in
-// SendGrid's error items. Routes hold no validation of their own. (The mail-send body is the
-// one still validated from a JSON tree, `MailRequestValidator`; Mail Send's rewrite moves it
-// to this style too.)
+// SendGrid's error items. Routes hold no validation of their own. The mail-send body is the
+// same (`MailSendBody`, checked by `MailRequestValidator`).
 
 extension KeyedDecodingContainer {
     /// One field: absent, a `T`, or present with another type (named for the error message).
