@@ -48,8 +48,7 @@ extension PostgresStore {
         .decode(Int64.self) { generation = value }
         try await tx.query(
             "INSERT INTO changes (generation, scope) SELECT \(generation), unnest(\(scopes.map(\.text))::text[])", logger: logger)
-        if generation % 1000 == 0, generation > ReadCache.logLength {
-            let through = generation - ReadCache.logLength
+        if let through = ReadCache.pruneThrough(afterWriting: generation) {
             try await tx.query("DELETE FROM changes WHERE generation <= \(through)", logger: logger)
             try await tx.query("UPDATE meta SET value = \(through) WHERE key = 'pruned_through'", logger: logger)
         }

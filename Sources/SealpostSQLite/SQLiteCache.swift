@@ -59,8 +59,7 @@ final class SQLiteCache: Sendable {
         try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'generation'").execute(arguments: [generation])
         let insert = try db.cachedStatement(sql: "INSERT INTO changes (generation, scope) VALUES (?, ?)")
         for scope in scopes { try insert.execute(arguments: [generation, scope.text]) }
-        if generation % 1000 == 0, generation > ReadCache.logLength {
-            let through = generation - ReadCache.logLength
+        if let through = ReadCache.pruneThrough(afterWriting: generation) {
             try db.cachedStatement(sql: "DELETE FROM changes WHERE generation <= ?").execute(arguments: [through])
             try db.cachedStatement(
                 sql: "INSERT INTO meta (key, value) VALUES ('pruned_through', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"

@@ -61,6 +61,14 @@ public final class ReadCache: Sendable {
     /// Change-log rows kept; a cache further behind than this is simply cleared.
     public static let logLength: Int64 = 10_000
 
+    /// The change-log rule both backends follow when a write moves the generation to
+    /// `generation`: every 1,000th generation, entries older than `logLength` generations are
+    /// pruned (and `pruned_through` recorded); returns the generation to prune through, if any.
+    public static func pruneThrough(afterWriting generation: Int64) -> Int64? {
+        guard generation % 1000 == 0, generation > logLength else { return nil }
+        return generation - logLength
+    }
+
     private let state = Mutex(State())
 
     public init() {}

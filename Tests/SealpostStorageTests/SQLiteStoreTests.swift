@@ -56,3 +56,14 @@ struct TempDatabase {
         #expect(sync == 2, "synchronous = FULL")
     }
 }
+
+/// The change-log pruning rule both backends apply in their write transactions.
+@Suite struct ChangeLogRuleTests {
+    @Test func prunesEveryThousandthGenerationBeyondTheLogLength() {
+        #expect(ReadCache.pruneThrough(afterWriting: 1_000) == nil)
+        #expect(ReadCache.pruneThrough(afterWriting: 10_000) == nil)
+        #expect(ReadCache.pruneThrough(afterWriting: 11_000) == 1_000)
+        #expect(ReadCache.pruneThrough(afterWriting: 11_001) == nil)
+        #expect(ReadCache.pruneThrough(afterWriting: 25_000) == 15_000)
+    }
+}
