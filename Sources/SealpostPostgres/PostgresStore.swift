@@ -326,12 +326,6 @@ public final class PostgresStore: SealpostStore {
         try await settingsWrites.submit(SettingsChange(userID: userID, patch: patch, actor: actor))
     }
 
-    struct SettingsChange: Sendable {
-        var userID: Int64
-        var patch: EnforcedTLSPatch
-        var actor: AuditActor
-    }
-
     /// One transaction for a batch of concurrent PATCHes (group commit, as on SQLite), applied in
     /// arrival order; an unknown user fails alone. The rows are locked up front in user-id order,
     /// so batches of different nodes never deadlock, and each audit entry's old value is exactly
@@ -345,7 +339,7 @@ public final class PostgresStore: SealpostStore {
         do {
             return try await transaction(client: client, logger: logger) { tx in
                 var current: [Int64: EnforcedTLSSettings] = [:]
-                let ids = Set(changes.map(\.userID)).sorted()
+                let ids = SettingsBatch.userIDs(changes)
                 for try await (userID, requireTLS, requireValidCert, version) in try await tx.query(
                     """
                     SELECT user_id, require_tls, require_valid_cert, version FROM enforced_tls
@@ -355,21 +349,11 @@ public final class PostgresStore: SealpostStore {
                     guard let version = TLSVersion(rawValue: version) else { throw StoreError.notFound("TLS version \(version)") }
                     current[userID] = EnforcedTLSSettings(requireTLS: requireTLS, requireValidCert: requireValidCert, version: version)
                 }
-                var results: [Result<(old: EnforcedTLSSettings, new: EnforcedTLSSettings), any Error>] = []
-                var audit: [(SettingsChange, EnforcedTLSSettings, EnforcedTLSSettings)] = []
-                for change in changes {
-                    guard let old = current[change.userID] else {
-                        results.append(.failure(StoreError.notFound("user \(change.userID)")))
-                        continue
-                    }
-                    let new = old.applying(change.patch)
-                    current[change.userID] = new
-                    audit.append((change, old, new))
-                    results.append(.success((old, new)))
-                }
-                let touched = Set(audit.map(\.0.userID)).sorted()
+                let batch = SettingsBatch.fold(changes, current: current)
+                let audit = batch.applied.map { ($0.change, $0.old, $0.new) }
+                let touched = batch.final.keys.sorted()
                 for userID in touched {
-                    guard let s = current[userID] else { continue }
+                    guard let s = batch.final[userID] else { continue }
                     try await tx.query(
                         """
                         UPDATE enforced_tls SET require_tls = \(s.requireTLS), require_valid_cert = \(s.requireValidCert),
@@ -389,7 +373,7 @@ public final class PostgresStore: SealpostStore {
                         """, logger: logger)
                     try await record(tx, touched.map { .settings($0) }, logger: logger)
                 }
-                return results
+                return batch.results
             }
         } catch {
             return changes.map { _ in .failure(error) }

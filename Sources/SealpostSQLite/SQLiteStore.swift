@@ -19,12 +19,6 @@ public final class SQLiteStore: SealpostStore {
     private let lock: ServeLock?
     public let displayName: String
 
-    struct SettingsChange: Sendable {
-        var userID: Int64
-        var patch: EnforcedTLSPatch
-        var actor: AuditActor
-    }
-
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     /// Throws `StoreError.schemaTooNew` if the file was migrated by a newer Sealpost.
     /// `exclusive` (for `serve`) first takes the lock next to the file, before any migration,
@@ -244,21 +238,19 @@ public final class SQLiteStore: SealpostStore {
                     sql: """
                         INSERT INTO settings_audit (user_id, key_id, on_behalf_of, via, old_value, new_value, at) VALUES (?, ?, ?, ?, ?, ?, ?)
                         """)
-                var results: [Result<(old: EnforcedTLSSettings, new: EnforcedTLSSettings), any Error>] = []
-                for change in changes {
-                    // Checked before any write of this change, so a failing change leaves
-                    // nothing behind and needs no savepoint.
-                    guard let old = try fetchSettings(db, userID: change.userID) else {
-                        results.append(.failure(StoreError.notFound("user \(change.userID)")))
-                        continue
-                    }
-                    let new = old.applying(change.patch)
-                    try update.execute(arguments: [new.requireTLS, new.requireValidCert, new.version.rawValue, change.userID])
-                    try audit.execute(arguments: [
-                        change.userID, change.actor.keyID, change.actor.onBehalfOf, change.actor.via, old.json, new.json, now,
-                    ])
-                    results.append(.success((old, new)))
+                var current: [Int64: EnforcedTLSSettings] = [:]
+                for userID in SettingsBatch.userIDs(changes) { current[userID] = try fetchSettings(db, userID: userID) }
+                let batch = SettingsBatch.fold(changes, current: current)
+                for (userID, new) in batch.final {
+                    try update.execute(arguments: [new.requireTLS, new.requireValidCert, new.version.rawValue, userID])
                 }
+                for entry in batch.applied {
+                    try audit.execute(arguments: [
+                        entry.change.userID, entry.change.actor.keyID, entry.change.actor.onBehalfOf, entry.change.actor.via,
+                        entry.old.json, entry.new.json, now,
+                    ])
+                }
+                let results = batch.results
                 try SQLiteCache.record(db, Set(changes.map(\.userID)).map { .settings($0) })
                 return results
             }

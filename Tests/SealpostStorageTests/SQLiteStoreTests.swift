@@ -67,3 +67,28 @@ struct TempDatabase {
         #expect(ReadCache.pruneThrough(afterWriting: 25_000) == 15_000)
     }
 }
+
+/// The group commit's fold, shared by both backends: changes apply in arrival order, each on
+/// the result of the earlier ones for the same user; an unknown user fails alone.
+@Suite struct SettingsBatchTests {
+    @Test func changesApplyInOrderAndUnknownUsersFailAlone() {
+        let actor = AuditActor(keyID: "k", onBehalfOf: nil, via: "api")
+        let changes = [
+            SettingsChange(userID: 2, patch: EnforcedTLSPatch(requireTLS: true), actor: actor),
+            SettingsChange(userID: 9, patch: EnforcedTLSPatch(requireTLS: true), actor: actor),
+            SettingsChange(userID: 2, patch: EnforcedTLSPatch(version: .v1_3), actor: actor),
+            SettingsChange(userID: 1, patch: EnforcedTLSPatch(requireValidCert: true), actor: actor),
+        ]
+        #expect(SettingsBatch.userIDs(changes) == [1, 2, 9])
+        let batch = SettingsBatch.fold(changes, current: [1: .default, 2: .default])
+        let tls = EnforcedTLSSettings(requireTLS: true, requireValidCert: false, version: .v1_1)
+        let tls13 = EnforcedTLSSettings(requireTLS: true, requireValidCert: false, version: .v1_3)
+        let valid = EnforcedTLSSettings(requireTLS: false, requireValidCert: true, version: .v1_1)
+        #expect(batch.final == [2: tls13, 1: valid])
+        #expect(batch.applied.map { [$0.change.userID] } == [[2], [2], [1]])
+        #expect(batch.applied.map(\.old) == [.default, tls, .default])
+        #expect(batch.applied.map(\.new) == [tls, tls13, valid])
+        #expect((try? batch.results[1].get()) == nil)
+        #expect((try? batch.results[2].get())?.new == tls13)
+    }
+}
