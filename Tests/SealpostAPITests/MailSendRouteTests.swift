@@ -130,3 +130,48 @@ private let valid =
         }
     }
 }
+
+/// `mail_settings.sandbox_mode.enable`: validated exactly as a real send, answered 200 with an
+/// empty body, nothing queued, no event.
+@Suite struct SandboxModeTests {
+    static func body(_ sandbox: String, content: String = #"[{"type":"text/plain","value":"v"}]"#) -> String {
+        #"{"personalizations":[{"to":[{"email":"to@example.test"}]}],"from":{"email":"from@sender.test"},"subject":"s","content":"#
+            + content + #","mail_settings":"# + sandbox + "}"
+    }
+
+    @Test func aSandboxSendIsValidatedAndNotQueued() async throws {
+        let world = try await World.make(); defer { world.remove() }
+        try await world.app().test(.router) { client in
+            let r = try await client.call(.post, "/v3/mail/send", key: world.acmeKey, body: Self.body(#"{"sandbox_mode":{"enable":true}}"#))
+            #expect(r.status == .ok)
+            #expect(r.body.isEmpty)
+            #expect(r.headers[HTTPField.Name("X-Message-Id")!] == nil)
+            // Invalid input is refused as for a real send.
+            let bad = try await client.call(
+                .post, "/v3/mail/send", key: world.acmeKey, body: Self.body(#"{"sandbox_mode":{"enable":true}}"#, content: "[]"))
+            #expect(bad.status == .badRequest)
+            #expect(try errorItems(bad.body).map(\.0) == ["content"])
+            // Off: a real send.
+            let real = try await client.call(
+                .post, "/v3/mail/send", key: world.acmeKey, body: Self.body(#"{"sandbox_mode":{"enable":false}}"#))
+            #expect(real.status == .accepted)
+        }
+        #expect(try await world.store.queueCounts() == ["queued": 1], "only the real send was queued")
+        #expect(try await world.store.events(userID: nil, limit: 10).count == 1, "one processed event, of the real send")
+    }
+
+    @Test(arguments: [
+        (#"{"sandbox_mode":{"enable":"yes"}}"#, "mail_settings.sandbox_mode.enable"),
+        (#"{"sandbox_mode":true}"#, "mail_settings.sandbox_mode"),
+        (#""on""#, "mail_settings"),
+    ])
+    func malformedSettingsAreRefused(_ settings: String, _ field: String) async throws {
+        let world = try await World.make(); defer { world.remove() }
+        try await world.app().test(.router) { client in
+            let r = try await client.call(.post, "/v3/mail/send", key: world.acmeKey, body: Self.body(settings))
+            #expect(r.status == .badRequest)
+            #expect(try errorItems(r.body).map(\.0) == [field])
+        }
+        #expect(try await world.store.queueCounts().isEmpty)
+    }
+}

@@ -72,3 +72,31 @@ import Testing
         #expect(headerBlock.components(separatedBy: "\r\n").count == lines.count, "every line ends in CRLF, none in a bare CR or LF")
     }
 }
+
+/// SendGrid's content order in multipart/alternative: text/plain first, text/html last, the
+/// rest between them in the order given, whatever order the request lists them in.
+@Suite struct ContentOrderTests {
+    @Test func plainFirstHTMLLastOthersInOrder() {
+        let request = MailRequest(
+            personalizations: [MailPersonalization(to: [MailAddress(email: "to@example.test")])],
+            from: MailAddress(email: "from@sender.test"), subject: "s",
+            content: [
+                MailContent(type: "text/html", value: "<p>h</p>"), MailContent(type: "text/x-amp-html", value: "amp"),
+                MailContent(type: "text/calendar", value: "cal"), MailContent(type: "text/plain", value: "plain"),
+                MailContent(type: "text/plain", value: "second plain"),
+            ])
+        let text = String(
+            decoding: MessageComposer(heloName: "relay.test").compose(
+                request, personalization: request.personalizations[0], messageID: "m@relay.test", date: Date(timeIntervalSince1970: 0)),
+            as: UTF8.self)
+        let types = text.components(separatedBy: "\r\n").filter { $0.hasPrefix("Content-Type: text/") }
+        #expect(
+            types == [
+                "Content-Type: text/plain; charset=utf-8", "Content-Type: text/plain; charset=utf-8",
+                "Content-Type: text/x-amp-html; charset=utf-8", "Content-Type: text/calendar; charset=utf-8",
+                "Content-Type: text/html; charset=utf-8",
+            ])
+        // A repeated type is kept, in the order given.
+        #expect(text.range(of: "\r\nplain\r\n")!.lowerBound < text.range(of: "second plain")!.lowerBound)
+    }
+}

@@ -74,6 +74,9 @@ struct MailSendRoutes {
                 events.append(EventFactory.make("processed", subject, now: now))
             }
         }
+        // Sandbox mode: everything above ran exactly as for a real send (validation and
+        // composition); nothing is queued and no event is stored. SendGrid answers 200.
+        if mail.sandboxMode { return Response(status: .ok, headers: [.contentLength: "0"]) }
         try await store.enqueue(messages, events: events, lifetime: intake.lifetime)
         intake.onQueued()
         return Response(status: .accepted, headers: [HTTPField.Name("X-Message-Id")!: xMessageID, .contentLength: "0"])

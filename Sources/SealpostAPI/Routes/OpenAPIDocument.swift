@@ -176,6 +176,7 @@ enum OpenAPIDocument {
                 "tags": ["Mail Send"],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MailRequest"}}}},
                 "responses": {
+                  "200": {"description": "Sandbox mode (mail_settings.sandbox_mode.enable): valid, nothing queued. Empty body."},
                   "202": {"description": "Queued.", "headers": {"X-Message-Id": {"schema": {"type": "string"}}}},
                   "400": {"$ref": "#/components/responses/Error400"},
                   "401": {"$ref": "#/components/responses/Error401"},
@@ -323,7 +324,9 @@ enum OpenAPIDocument {
                   "headers": {"type": "object", "propertyNames": {"pattern": "^[!-9;-~]+$"}, "additionalProperties": {"type": "string", "pattern": "^[^\\r\\n]*$"}},
                   "categories": {"type": "array", "maxItems": 10, "items": {"type": "string"}},
                   "custom_args": {"type": "object", "additionalProperties": {"type": "string"}},
-                  "send_at": {"type": "integer", "minimum": 0, "maximum": 4102444799}
+                  "send_at": {"type": "integer", "minimum": 0, "maximum": 4102444799},
+                  "mail_settings": {"type": "object", "properties": {
+                    "sandbox_mode": {"type": "object", "properties": {"enable": {"type": "boolean"}}}}}
                 }
               },
               "BlocksResponse": {"type": "array", "items": {"type": "object", "required": ["created", "email", "reason", "status"],

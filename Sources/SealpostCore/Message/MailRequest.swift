@@ -63,12 +63,15 @@ public struct MailRequest: Sendable, Equatable, Codable {
     public var categories: [String]
     public var customArgs: [String: String]
     public var sendAt: Int?
+    /// `mail_settings.sandbox_mode.enable`: validate exactly as a real send, queue nothing.
+    public var sandboxMode: Bool
 
     public init(
         personalizations: [MailPersonalization], from: MailAddress, replyTo: MailAddress? = nil, subject: String? = nil,
         content: [MailContent], headers: [String: String] = [:], categories: [String] = [],
-        customArgs: [String: String] = [:], sendAt: Int? = nil
+        customArgs: [String: String] = [:], sendAt: Int? = nil, sandboxMode: Bool = false
     ) {
+        self.sandboxMode = sandboxMode
         self.personalizations = personalizations
         self.from = from
         self.replyTo = replyTo

@@ -38,10 +38,13 @@ public struct MessageComposer: Sendable {
         }
 
         var body = ""
-        let plain = request.content.first { $0.type.lowercased() == "text/plain" }
-        let html = request.content.first { $0.type.lowercased() == "text/html" }
-        let parts =
-            [plain, html].compactMap { $0 } + request.content.filter { !["text/plain", "text/html"].contains($0.type.lowercased()) }
+        // SendGrid's order, which mail clients expect of multipart/alternative (the last part
+        // they can show wins): text/plain first, text/html last, any other type between them
+        // in the order given. A type given twice is kept twice: nothing a request holds is dropped.
+        let plain = request.content.filter { $0.type.lowercased() == "text/plain" }
+        let html = request.content.filter { $0.type.lowercased() == "text/html" }
+        let others = request.content.filter { !["text/plain", "text/html"].contains($0.type.lowercased()) }
+        let parts = plain + others + html
         if parts.count == 1, let only = parts.first {
             let (cte, encoded) = Self.encodeBody(only.value)
             headers.append(("Content-Type", "\(only.type); charset=utf-8"))

@@ -187,10 +187,27 @@ public enum MailRequestValidator {
         let customArgs = strings(body.customArgs, field: "custom_args")
         let sendAt = timestamp(body.sendAt, field: "send_at")
 
+        var sandbox = false
+        switch body.mailSettings {
+        case .absent: break
+        case .invalid: fail("mail_settings", "mail_settings must be an object")
+        case .value(let settings):
+            switch settings.sandboxMode {
+            case .absent: break
+            case .invalid: fail("mail_settings.sandbox_mode", "sandbox_mode must be an object")
+            case .value(let mode):
+                switch mode.enable {
+                case .absent: break
+                case .value(let on): sandbox = on
+                case .invalid: fail("mail_settings.sandbox_mode.enable", "enable must be a boolean")
+                }
+            }
+        }
+
         if !errors.isEmpty { throw ValidationFailure(errors) }
         return MailRequest(
             personalizations: personalizations, from: from!, replyTo: replyTo, subject: subject, content: content,
-            headers: headers, categories: categories, customArgs: customArgs, sendAt: sendAt)
+            headers: headers, categories: categories, customArgs: customArgs, sendAt: sendAt, sandboxMode: sandbox)
     }
 
     /// RFC 5322 §3.6.8 field-name: printable US-ASCII except colon, so a custom header can

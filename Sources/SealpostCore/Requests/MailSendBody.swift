@@ -12,12 +12,13 @@ public struct MailSendBody: Decodable, Sendable {
     var categories: PatchField<[String]> = .absent
     var customArgs: PatchField<[String: JSONValue]> = .absent
     var sendAt: PatchField<Double> = .absent
+    var mailSettings: PatchField<MailSettingsBody> = .absent
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case personalizations, from, subject, content, headers, categories
-        case replyTo = "reply_to", customArgs = "custom_args", sendAt = "send_at"
+        case replyTo = "reply_to", customArgs = "custom_args", sendAt = "send_at", mailSettings = "mail_settings"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -31,6 +32,30 @@ public struct MailSendBody: Decodable, Sendable {
         categories = c.field([String].self, .categories)
         customArgs = c.field([String: JSONValue].self, .customArgs)
         sendAt = c.field(Double.self, .sendAt)
+        mailSettings = c.field(MailSettingsBody.self, .mailSettings)
+    }
+}
+
+/// `mail_settings`: the switches Sealpost reads (`sandbox_mode` so far).
+struct MailSettingsBody: Decodable, Sendable {
+    var sandboxMode: PatchField<SwitchBody> = .absent
+
+    enum CodingKeys: String, CodingKey { case sandboxMode = "sandbox_mode" }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        sandboxMode = c.field(SwitchBody.self, .sandboxMode)
+    }
+}
+
+/// `{"enable": …}`, as every SendGrid mail and tracking setting is shaped.
+struct SwitchBody: Decodable, Sendable {
+    var enable: PatchField<Bool> = .absent
+
+    enum CodingKeys: String, CodingKey { case enable }
+
+    init(from decoder: any Decoder) throws {
+        enable = try decoder.container(keyedBy: CodingKeys.self).field(Bool.self, .enable)
     }
 }
 
