@@ -302,4 +302,18 @@ import Testing
         }
         #expect(run.end == .outcome(.unreachable("plaintext injected after STARTTLS")))
     }
+
+    /// A refusal sends QUIT and ends; when that QUIT cannot be written (the server already hung
+    /// up), the session still ends with the refusal, instead of with nothing to do.
+    @Test func aFailedQUITAfterARefusalStillEndsWithTheRefusal() {
+        var machine = SMTPClientStateMachine(
+            messages: [Self.message("m", to: ["b@mx.test"])], heloName: "client.test", mxHost: "mx.test", policy: Self.strict)
+        _ = machine.start()
+        _ = machine.replied(SMTPReply(code: 220, lines: ["mx.test"]))
+        let refused = machine.replied(SMTPReply(code: 250, lines: ["mx.test"]))
+        let refusal = PolicyRefusal(policy: "enforced_tls", failure: .starttlsNotSupported, permanence: .permanent, status: "5.7.10")
+        let end = SMTPClientStateMachine.Action.finish(.outcome(.policyRefused(refusal, ConnectionFacts(starttlsOffered: false, tls: nil))))
+        #expect(refused == [.send("QUIT"), end])
+        #expect(machine.connectionFailed("connection closed by the server") == [end])
+    }
 }

@@ -80,6 +80,9 @@ public struct SMTPClientStateMachine: Sendable {
     /// False on the plaintext retry after a failed handshake.
     let useTLS: Bool
     private(set) var state: State = .idle
+    /// How the session ended, once it has: a broken connection after that (a QUIT that could
+    /// not be written) changes nothing.
+    private var ended: SessionEnd?
     private(set) var capabilities = SMTPCapabilities()
     private(set) var tls: SessionTLS = .plaintext
     private var results: [[RecipientResult]]
@@ -132,8 +135,7 @@ public struct SMTPClientStateMachine: Sendable {
         case .resetting(let next):
             return nextMessage(next)
         case .quitting:
-            state = .done
-            return [.finish(.outcome(.completed(tls, results)))]
+            return [end(.outcome(.completed(tls, results)))]
         case .idle, .handshaking, .done:
             return []
         }
@@ -147,8 +149,7 @@ public struct SMTPClientStateMachine: Sendable {
         case .refuse(let failure):
             return refuse(failure, connection)
         case .reconnectWithoutTLS:
-            state = .done
-            return [.finish(.retryWithoutTLS)]
+            return [end(.retryWithoutTLS)]
         case .proceed(let reached):
             // swift-nio-ssl does not expose the negotiated cipher suite.
             tls = SessionTLS(reached: reached, version: facts.version, cipher: facts.cipher)
@@ -163,12 +164,8 @@ public struct SMTPClientStateMachine: Sendable {
         if injected { return finish(.unreachable(SMTPClientError.startTLSInjection.description)) }
         let facts = ConnectionFacts(starttlsOffered: true, tls: nil)
         switch policy.afterHandshake(facts, mxHost: mxHost) {
-        case .refuse(let failure):
-            state = .done
-            return [.finish(.outcome(.policyRefused(failure, facts)))]
-        default:
-            state = .done
-            return [.finish(.retryWithoutTLS)]
+        case .refuse(let failure): return [end(.outcome(.policyRefused(failure, facts)))]
+        default: return [end(.retryWithoutTLS)]
         }
     }
 
@@ -180,13 +177,12 @@ public struct SMTPClientStateMachine: Sendable {
         case .transaction(let t): firstLost = t.index
         case .resetting(let next): firstLost = next
         case .quitting: firstLost = messages.count  // every message was reported
-        case .done: return []
+        case .done: return ended.map { [.finish($0)] } ?? []
         default: return finish(.unreachable(reason))
         }
         let lost = SMTPReply.local(451, "4.4.2", "connection lost: \(reason)")
         for i in firstLost..<messages.count { results[i] = messages[i].recipients.map { _ in .temporary(lost) } }
-        state = .done
-        return [.finish(.outcome(.completed(tls, results)))]
+        return [end(.outcome(.completed(tls, results)))]
     }
 
     // MARK: Steps
@@ -215,13 +211,16 @@ public struct SMTPClientStateMachine: Sendable {
 
     /// Nothing but EHLO, STARTTLS and QUIT was sent; the QUIT reply is not waited for.
     private mutating func refuse(_ failure: PolicyRefusal, _ facts: ConnectionFacts) -> [Action] {
-        state = .done
-        return [.send("QUIT"), .finish(.outcome(.policyRefused(failure, facts)))]
+        [.send("QUIT"), end(.outcome(.policyRefused(failure, facts)))]
     }
 
-    private mutating func finish(_ outcome: SessionOutcome) -> [Action] {
+    private mutating func finish(_ outcome: SessionOutcome) -> [Action] { [end(.outcome(outcome))] }
+
+    /// The one way a session ends: remembered, so that a failure afterwards still finishes with it.
+    private mutating func end(_ how: SessionEnd) -> Action {
         state = .done
-        return [.finish(.outcome(outcome))]
+        ended = how
+        return .finish(how)
     }
 
     private mutating func beginMessages() -> [Action] { nextMessage(0) }

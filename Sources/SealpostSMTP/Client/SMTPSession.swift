@@ -125,6 +125,8 @@ public struct SMTPDeliveryClient: Sendable {
                     break
                 }
             }
+            // Every step ends in a read, a handshake or the end; anything else would spin.
+            guard !next.isEmpty else { return .done(.unreachable("the SMTP conversation stalled")) }
             actions = next
         }
     }
