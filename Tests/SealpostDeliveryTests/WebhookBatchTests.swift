@@ -1,3 +1,4 @@
+import PropertyBased
 import Testing
 
 @testable import SealpostCore
@@ -10,7 +11,7 @@ import Testing
 @Suite struct WebhookBatchTests {
     @Test(arguments: [10, 100, 1000, 50_000])
     func splitKeepsOrderAndBound(maxBytes: Int) {
-        var generator = SeededGenerator(seed: 20261202)
+        var generator = Xoshiro(seed: (20_261_202, 0x9E37_79B9_7F4A_7C15, 1, 2))
         print("WebhookBatchTests seed 20261202, maxBytes \(maxBytes)")
         let events = (0..<500).map { i in
             (id: Int64(i), payload: "{\"n\":\"" + String(repeating: "x", count: Int.random(in: 0...300, using: &generator)) + "\"}")
@@ -23,18 +24,5 @@ import Testing
             #expect(batch.userID == 7 && batch.url == "http://r")
         }
         if maxBytes >= 50_000 { #expect(batches.count < 5) }
-    }
-}
-
-/// SplitMix64: a small seeded generator, so a failing case can be replayed from its seed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -174,10 +174,8 @@ public final class DeliveryEngine: Service, Sendable {
             }
         }
         if !unreadable.isEmpty {
-            let now = Date()
-            let deferred = DeliveryResult(fate: .deferred(Self.settingsUnavailableReply, nil))
-            try await record(
-                claimed.filter { unreadable.contains($0.userID) }.map { recorder.update(for: $0, deferred, settings: nil, now: now) })
+            try await deferWithoutConnecting(
+                claimed.filter { unreadable.contains($0.userID) }, Self.settingsUnavailableReply, settings: nil)
         }
         // A destination is a recipient domain under one policy: messages of senders with different
         // Enforced TLS settings never share a session.
@@ -207,11 +205,7 @@ public final class DeliveryEngine: Service, Sendable {
                         "domain": "\(destination.domain)", "error": "\(error)",
                     ])
                 let reply = SMTPReply.local(451, "4.7.5", "TLS policy could not be determined: \(error)")
-                let now = Date()
-                try await record(
-                    deliveries.map {
-                        recorder.update(for: $0, DeliveryResult(fate: .deferred(reply, nil)), settings: destination.settings, now: now)
-                    })
+                try await deferWithoutConnecting(deliveries, reply, settings: destination.settings)
                 continue
             }
             for lane in Self.lanes(deliveries, lanes: configuration.maxSessionsPerDestination, perSession: configuration.messagesPerSession)
@@ -237,6 +231,14 @@ public final class DeliveryEngine: Service, Sendable {
             try await group.waitForAll()
         }
         return true
+    }
+
+    /// Fail closed: records a deferral (with its event) for mail that no connection was opened
+    /// for, because what its TLS policy needs could not be had.
+    private func deferWithoutConnecting(_ deliveries: [QueuedDelivery], _ reply: SMTPReply, settings: EnforcedTLSSettings?) async throws {
+        let now = Date()
+        let deferred = DeliveryResult(fate: .deferred(reply, nil))
+        try await record(deliveries.map { recorder.update(for: $0, deferred, settings: settings, now: now) })
     }
 
     /// The policies that apply to mail of a sender with `settings` (DANE, MTA-STS and
