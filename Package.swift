@@ -104,6 +104,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // SMTP submission's backend on the store (keys, rate limit, queue) and its service.
+        .target(
+            name: "SealpostSubmission",
+            dependencies: [
+                "SealpostCore",
+                "SealpostStorage",
+                "SealpostSMTP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // HTTP API: Hummingbird router, auth, rate limits, SendGrid-shaped errors, OpenAPI.
         // On core and storage only: never on delivery.
         .target(
@@ -132,6 +146,7 @@ let package = Package(
                 "SealpostAPI",
                 "SealpostDelivery",
                 "SealpostSMTP",
+                "SealpostSubmission",
                 "SealpostStorage",
                 "SealpostSQLite",
                 "SealpostPostgres",
@@ -155,7 +170,7 @@ let package = Package(
         .testTarget(
             name: "SealpostDeliveryTests",
             dependencies: [
-                "SealpostDelivery", "SealpostSMTP", "SealpostCore", "SealpostStorage", "SealpostSQLite",
+                "SealpostDelivery", "SealpostSMTP", "SealpostSubmission", "SealpostCore", "SealpostStorage", "SealpostSQLite",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

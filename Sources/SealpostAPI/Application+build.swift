@@ -64,7 +64,8 @@ public func buildRouter(
     store: any SealpostStore,
     rateLimit: Int,
     registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
-    intake: IntakeConfiguration = IntakeConfiguration()
+    intake: IntakeConfiguration = IntakeConfiguration(),
+    limiter: RateLimiter? = nil
 ) -> Router<SealpostRequestContext> {
     let router = Router(context: SealpostRequestContext.self)
     let known = KnownPaths()
@@ -76,7 +77,9 @@ public func buildRouter(
 
     // Everything below authenticates and counts against the caller's rate limit.
     router.add(middleware: AuthMiddleware(store: store))
-    router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(limit: rateLimit)))
+    // One limiter per process, shared with SMTP submission (`limiter`), so a key's mail-send
+    // limit counts messages through both doors.
+    router.add(middleware: RateLimitMiddleware(limiter: limiter ?? RateLimiter(limit: rateLimit)))
     let tenants = TenantResolver(store: store)
     EnforcedTLSRoutes(store: store, tenants: tenants).register(on: router, known: known)
     APIKeyRoutes(store: store, tenants: tenants).register(on: router, known: known)
@@ -95,9 +98,10 @@ public func buildApplication(
     logger: Logger,
     registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
     intake: IntakeConfiguration = IntakeConfiguration(),
+    limiter: RateLimiter? = nil,
     onServerRunning: (@Sendable (any Channel) async -> Void)? = nil
 ) throws -> some ApplicationProtocol {
-    let router = buildRouter(store: store, rateLimit: configuration.rateLimit, registry: registry, intake: intake)
+    let router = buildRouter(store: store, rateLimit: configuration.rateLimit, registry: registry, intake: intake, limiter: limiter)
     return Application(
         router: router,
         server: try configuration.serverBuilder(),

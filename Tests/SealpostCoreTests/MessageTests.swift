@@ -100,3 +100,60 @@ import Testing
         #expect(text.range(of: "\r\nplain\r\n")!.lowerBound < text.range(of: "second plain")!.lowerBound)
     }
 }
+
+/// The MIME tree with attachments: mixed(alternative(plain, related(html, inline)), attachment).
+@Suite struct AttachmentCompositionTests {
+    static func compose(_ request: MailRequest) -> String {
+        String(
+            decoding: MessageComposer(heloName: "relay.test").compose(
+                request, personalization: request.personalizations[0], messageID: "abcdefghijklmnopqrstuv.0@relay.test",
+                date: Date(timeIntervalSince1970: 0)), as: UTF8.self)
+    }
+
+    static let binary: [UInt8] = (0...255).map { UInt8($0) } + [0x0D, 0x0A, 0x2E, 0x0D, 0x0A]
+
+    @Test func mixedRelatedAlternativeInThatOrder() throws {
+        let request = MailRequest(
+            personalizations: [MailPersonalization(to: [MailAddress(email: "to@example.test")])],
+            from: MailAddress(email: "from@sender.test"), subject: "s",
+            content: [MailContent(type: "text/html", value: "<img src=\"cid:logo\">"), MailContent(type: "text/plain", value: "p")],
+            attachments: [
+                MailAttachment(content: Self.binary, filename: "data.bin"),
+                MailAttachment(content: [1, 2, 3], type: "image/png", filename: "logo.png", disposition: .inline, contentID: "logo"),
+            ])
+        let text = Self.compose(request)
+        let contentTypes = text.replacingOccurrences(of: "\r\n ", with: " ").components(separatedBy: "\r\n").filter {
+            $0.hasPrefix("Content-Type:")
+        }
+        #expect(
+            contentTypes == [
+                "Content-Type: multipart/mixed; boundary=\"sealpost-abcdefghijklmnopqrstuv-3\"",
+                "Content-Type: multipart/alternative; boundary=\"sealpost-abcdefghijklmnopqrstuv-2\"",
+                "Content-Type: text/plain; charset=utf-8",
+                "Content-Type: multipart/related; boundary=\"sealpost-abcdefghijklmnopqrstuv-1\"",
+                "Content-Type: text/html; charset=utf-8",
+                "Content-Type: image/png; name=\"logo.png\"",
+                "Content-Type: application/octet-stream; name=\"data.bin\"",
+            ])
+        #expect(
+            text.contains(
+                "Content-Disposition: inline; filename=\"logo.png\"\r\nContent-Transfer-Encoding: base64\r\nContent-ID: <logo>\r\n"))
+        #expect(text.contains("Content-Disposition: attachment; filename=\"data.bin\"\r\n"))
+        // The attachment's base64, wrapped at 76, decodes back to the very bytes.
+        let start = try #require(text.range(of: "filename=\"data.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\n")).upperBound
+        let encoded = text[start...].prefix(while: { $0 != "-" }).replacingOccurrences(of: "\r\n", with: "")
+        #expect(Data(base64Encoded: encoded).map(Array.init) == Self.binary)
+        #expect(text.hasSuffix("--sealpost-abcdefghijklmnopqrstuv-3--\r\n"))
+    }
+
+    @Test func inlineWithoutHTMLStaysInTheMessage() {
+        let request = MailRequest(
+            personalizations: [MailPersonalization(to: [MailAddress(email: "to@example.test")])],
+            from: MailAddress(email: "from@sender.test"), subject: "s", content: [MailContent(type: "text/plain", value: "p")],
+            attachments: [MailAttachment(content: [1], type: "image/png", filename: "i.png", disposition: .inline, contentID: "i")])
+        let text = Self.compose(request)
+        #expect(text.contains("Content-Type: multipart/mixed;"))
+        #expect(!text.contains("multipart/related"))
+        #expect(text.contains("Content-ID: <i>"))
+    }
+}

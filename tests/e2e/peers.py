@@ -61,6 +61,28 @@ class Peers:
                 return None
             time.sleep(0.1)
 
+    def find_bytes(self, name, token, timeout=0.0):
+        """The stored message that contains `token`, as the bytes Postfix wrote, or None."""
+        deadline = time.time() + timeout
+        directory = self.base / "mail" / str(self.port_of(name)) / "new"
+        needle = token.encode()
+        while True:
+            if directory.exists():
+                for f in directory.iterdir():
+                    data = f.read_bytes()
+                    if needle in data:
+                        return data
+            if time.time() >= deadline:
+                return None
+            time.sleep(0.1)
+
+    def remove(self, name, token):
+        """Deletes the stored messages that contain `token` (a test that stored many)."""
+        directory = self.base / "mail" / str(self.port_of(name)) / "new"
+        for f in directory.iterdir():
+            if token.encode() in f.read_bytes():
+                f.unlink()
+
     @staticmethod
     def tls_version(message):
         """'1.3', '1.2'… from the first Received: header, or None for plaintext."""

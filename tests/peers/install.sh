@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every test peer that is missing, non-interactively: Debian's packages (real Postfix
-# receivers, dnsmasq for MX, PostgreSQL, swaks, OpenSSL, SQLite headers) and the Python peers
+# receivers, dnsmasq for MX, PostgreSQL, swaks, OpenSSL, SQLite headers, SASL modules) and the Python peers
 # of tests/requirements.txt. Does nothing when all are present, so `scripts/test` calls it on
 # every run; `.ci/run` is just `scripts/test`. Needs root (or sudo) for apt-get on a new machine.
 set -euo pipefail
@@ -21,6 +21,8 @@ for probe in "${!PACKAGES[@]}"; do
     else command -v "$probe" >/dev/null 2>&1 || missing+=("${PACKAGES[$probe]}"); fi
 done
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+# Postfix's SMTP AUTH client (the relay-through-Sealpost test) needs Cyrus SASL's PLAIN/LOGIN.
+ls /usr/lib/*/sasl2/libplain.so >/dev/null 2>&1 || missing+=(libsasl2-modules)
 
 if [ ${#missing[@]} -gt 0 ]; then
     echo "==> installing Debian test peers: ${missing[*]}"

@@ -109,28 +109,8 @@ $((P+15)) benchplain -o smtpd_tls_security_level=none -o smtpd_data_restrictions
 $((P+16)) benchtls   -o smtpd_tls_security_level=may -o smtpd_data_restrictions=check_client_access,static:DISCARD
 PORTS
   {
-  cat <<'MC'
-# service type  private unpriv chroot wakeup maxproc command
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-virtual   unix  -       n       n       -       -       virtual
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-MC
+  cat "$(dirname "$0")/master-base.cf"
+  echo 'virtual   unix  -       n       n       -       -       virtual'
   while read -r port name opts; do
     for addr in 127.0.0.1 '[::1]'; do
       echo "$addr:$port inet n - n - - smtpd -o syslog_name=sink-$port -o content_filter=store$port: $opts"

@@ -38,32 +38,14 @@ smtp_tls_loglevel = 0
 # recipient domain -> transport:[ip]:port
 transport_maps = inline:{ sink.bench=bplain:[127.0.0.1]:$SINKPORT, plain.bench=bplain:[127.0.0.1]:$((P+15)), tls.bench=btls:[127.0.0.1]:$((P+16)), tlsreuse.bench=btlsreuse:[127.0.0.1]:$((P+16)), may.bench=bmay:[127.0.0.1]:$((P+16)), py.bench=bplain:[127.0.0.1]:$((P+76)), pytls.bench=btls:[127.0.0.1]:$((P+77)) }
 CF
-  cat > "$R/etc/master.cf" <<MC
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-tlsproxy  unix  -       -       n       -       0       tlsproxy
-postlog   unix-dgram n  -       n       -       1       postlogd
+  { cat "$(dirname "$0")/master-base.cf"; cat <<MC
 127.0.0.1:$((P+50)) inet n - n - - smtpd -o smtpd_data_restrictions=check_client_access,static:HOLD
 bplain    unix  -       -       n       -       -       smtp -o smtp_tls_security_level=none
 bmay      unix  -       -       n       -       -       smtp -o smtp_tls_security_level=may
 btls      unix  -       -       n       -       -       smtp -o smtp_tls_security_level=encrypt
 btlsreuse unix  -       -       n       -       -       smtp -o smtp_tls_security_level=encrypt -o smtp_tls_connection_reuse=yes
 MC
+  } > "$R/etc/master.cf"
   $PF check
   if $PF status 2>/dev/null; then $PF reload; else $PF start; fi ;;
 down) pidf=$R/spool/pid/master.pid   # stop by the master's pid file, wait for it, delete everything

@@ -48,10 +48,10 @@ struct MailSendRoutes {
             throw APIError(.unauthorized, message: "The provided authorization grant is invalid, expired, or revoked")
         }
         let body = try await JSONBody.decode(MailSendBody.self, request, limit: Self.maxBody) ?? MailSendBody()
-        let mail = try MailRequestValidator.validate(body, maxRecipients: Self.maxRecipients)
+        let now = Date()
+        let mail = try MailRequestValidator.validate(body, maxRecipients: Self.maxRecipients, now: now)
         let xMessageID = Self.newMessageID()
         let composer = MessageComposer(heloName: intake.heloName)
-        let now = Date()
         let dateHeader = MessageComposer.rfc5322Date(now)
         var messages: [NewMessage] = []
         var events: [EventRecord] = []
@@ -63,7 +63,7 @@ struct MailSendRoutes {
             for (k, v) in p.customArgs { args[k] = v }
             let sendAt = p.sendAt ?? mail.sendAt
             let message = NewMessage(
-                id: id, xMessageID: xMessageID, userID: principal.user.id, mailFrom: mail.from.email, smtpID: "<\(headerID)>",
+                id: id, xMessageID: xMessageID, userID: principal.user.id, mailFrom: (p.from ?? mail.from).email, smtpID: "<\(headerID)>",
                 content: content, categories: mail.categories, customArgs: args, recipients: p.recipients.map(\.email),
                 notBefore: sendAt.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? now)
             messages.append(message)
@@ -82,11 +82,5 @@ struct MailSendRoutes {
         return Response(status: .accepted, headers: [HTTPField.Name("X-Message-Id")!: xMessageID, .contentLength: "0"])
     }
 
-    /// 22 URL-safe characters, like SendGrid's.
-    static func newMessageID() -> String {
-        var rng = SystemRandomNumberGenerator()
-        let bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
+    static func newMessageID() -> String { MessageIDs.newMessageID() }
 }

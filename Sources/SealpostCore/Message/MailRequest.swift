@@ -15,6 +15,8 @@ public struct MailAddress: Sendable, Equatable, Codable {
 }
 
 public struct MailPersonalization: Sendable, Equatable, Codable {
+    /// `personalizations[].from`: this personalization's sender, in place of the request's.
+    public var from: MailAddress?
     public var to: [MailAddress]
     public var cc: [MailAddress]
     public var bcc: [MailAddress]
@@ -25,8 +27,9 @@ public struct MailPersonalization: Sendable, Equatable, Codable {
 
     public init(
         to: [MailAddress], cc: [MailAddress] = [], bcc: [MailAddress] = [], subject: String? = nil,
-        headers: [String: String] = [:], customArgs: [String: String] = [:], sendAt: Int? = nil
+        headers: [String: String] = [:], customArgs: [String: String] = [:], sendAt: Int? = nil, from: MailAddress? = nil
     ) {
+        self.from = from
         self.to = to
         self.cc = cc
         self.bcc = bcc
@@ -36,7 +39,8 @@ public struct MailPersonalization: Sendable, Equatable, Codable {
         self.sendAt = sendAt
     }
 
-    /// Every envelope recipient of this personalization, in order, each address once.
+    /// Every envelope recipient of this personalization, in order (the validator refuses an
+    /// address given twice, as SendGrid does; each is still taken once here).
     public var recipients: [MailAddress] {
         var seen = Set<String>()
         return (to + cc + bcc).filter { seen.insert($0.email.lowercased()).inserted }
@@ -53,10 +57,34 @@ public struct MailContent: Sendable, Equatable, Codable {
     }
 }
 
+/// `attachments[]`: the decoded bytes, exactly as they will arrive.
+public struct MailAttachment: Sendable, Equatable, Codable {
+    public enum Disposition: String, Sendable, Codable { case attachment, inline }
+    public var content: [UInt8]
+    public var type: String
+    public var filename: String
+    public var disposition: Disposition
+    /// Without angle brackets; required for `inline`.
+    public var contentID: String?
+
+    public init(
+        content: [UInt8], type: String = "application/octet-stream", filename: String,
+        disposition: Disposition = .attachment, contentID: String? = nil
+    ) {
+        self.content = content
+        self.type = type
+        self.filename = filename
+        self.disposition = disposition
+        self.contentID = contentID
+    }
+}
+
 public struct MailRequest: Sendable, Equatable, Codable {
     public var personalizations: [MailPersonalization]
     public var from: MailAddress
-    public var replyTo: MailAddress?
+    /// `reply_to`, or every address of `reply_to_list` (one Reply-To header either way).
+    public var replyTo: [MailAddress]
+    public var attachments: [MailAttachment]
     public var subject: String?
     public var content: [MailContent]
     public var headers: [String: String]
@@ -67,10 +95,11 @@ public struct MailRequest: Sendable, Equatable, Codable {
     public var sandboxMode: Bool
 
     public init(
-        personalizations: [MailPersonalization], from: MailAddress, replyTo: MailAddress? = nil, subject: String? = nil,
-        content: [MailContent], headers: [String: String] = [:], categories: [String] = [],
+        personalizations: [MailPersonalization], from: MailAddress, replyTo: [MailAddress] = [], subject: String? = nil,
+        content: [MailContent], attachments: [MailAttachment] = [], headers: [String: String] = [:], categories: [String] = [],
         customArgs: [String: String] = [:], sendAt: Int? = nil, sandboxMode: Bool = false
     ) {
+        self.attachments = attachments
         self.sandboxMode = sandboxMode
         self.personalizations = personalizations
         self.from = from

@@ -21,48 +21,66 @@ public struct MessageComposer: Sendable {
 
     /// `dateHeader` already formatted: a request with many personalizations formats it once.
     public func compose(_ request: MailRequest, personalization p: MailPersonalization, messageID: String, dateHeader: String) -> [UInt8] {
-        var headers: [(String, String)] = []
-        headers.append(("From", Self.format(request.from)))
-        headers.append(("To", p.to.map(Self.format).joined(separator: ", ")))
-        if !p.cc.isEmpty { headers.append(("Cc", p.cc.map(Self.format).joined(separator: ", "))) }
-        if let replyTo = request.replyTo { headers.append(("Reply-To", Self.format(replyTo))) }
-        headers.append(("Subject", Self.encodeWord(p.subject ?? request.subject ?? "")))
-        headers.append(("Date", dateHeader))
-        headers.append(("Message-ID", "<\(messageID)>"))
-        headers.append(("MIME-Version", "1.0"))
-        // Request-level headers first, then the personalization's, which override them.
+        var headers: [HeaderField] = []
+        headers.append(Self.addressField("From", [p.from ?? request.from]))
+        headers.append(Self.addressField("To", p.to))
+        if !p.cc.isEmpty { headers.append(Self.addressField("Cc", p.cc)) }
+        if !request.replyTo.isEmpty { headers.append(Self.addressField("Reply-To", request.replyTo)) }
+        headers.append(Self.textField("Subject", p.subject ?? request.subject ?? ""))
+        headers.append(HeaderField("Date", [.init(dateHeader)]))
+        headers.append(HeaderField("Message-ID", [.init("<\(messageID)>")]))
+        headers.append(HeaderField("MIME-Version", [.init("1.0")]))
+        // Request-level headers first, then the personalization's, which override them. The
+        // validator has refused reserved names, so none is dropped here.
         var custom = request.headers
         for (k, v) in p.headers { custom[k] = v }
         for name in custom.keys.sorted() where !Self.reservedHeaders.contains(name.lowercased()) {
-            headers.append((name, Self.encodeWord(custom[name] ?? "")))
+            headers.append(Self.textField(name, custom[name] ?? ""))
         }
-
-        var body = ""
-        // SendGrid's order, which mail clients expect of multipart/alternative (the last part
-        // they can show wins): text/plain first, text/html last, any other type between them
-        // in the order given. A type given twice is kept twice: nothing a request holds is dropped.
-        let plain = request.content.filter { $0.type.lowercased() == "text/plain" }
-        let html = request.content.filter { $0.type.lowercased() == "text/html" }
-        let others = request.content.filter { !["text/plain", "text/html"].contains($0.type.lowercased()) }
-        let parts = plain + others + html
-        if parts.count == 1, let only = parts.first {
-            let (cte, encoded) = Self.encodeBody(only.value)
-            headers.append(("Content-Type", "\(only.type); charset=utf-8"))
-            headers.append(("Content-Transfer-Encoding", cte))
-            body = encoded
-        } else {
-            let boundary = "sealpost-\(messageID.prefix(22))"
-            headers.append(("Content-Type", "multipart/alternative; boundary=\"\(boundary)\""))
-            for part in parts {
-                let (cte, encoded) = Self.encodeBody(part.value)
-                body +=
-                    "--\(boundary)\r\nContent-Type: \(part.type); charset=utf-8\r\nContent-Transfer-Encoding: \(cte)\r\n\r\n\(encoded)\r\n"
-            }
-            body += "--\(boundary)--\r\n"
-        }
-        var text = headers.map { "\($0.0): \($0.1)\r\n" }.joined()
-        text += "\r\n" + body
+        let root = MIMEPart.tree(for: request, boundarySeed: String(messageID.prefix(22)))
+        var text = headers.map(\.rendered).joined()
+        text += root.rendered(asMessageRoot: true)
         return Array(text.utf8)
+    }
+
+    /// An address list folded between addresses and between the words of display names.
+    static func addressField(_ name: String, _ addresses: [MailAddress]) -> HeaderField {
+        var words: [HeaderField.Word] = []
+        for (i, address) in addresses.enumerated() {
+            var own = displayName(address.name)
+            own.append(.init(own.isEmpty ? address.email : "<\(address.email)>"))
+            if i > 0 { own[0].glue = "," }
+            words += own
+        }
+        return HeaderField(name, words)
+    }
+
+    /// RFC 5322 §3.2.5 phrase words: atoms as they are, other ASCII as one quoted-string (when
+    /// short), and anything else as encoded-words, which can be folded anywhere.
+    static func displayName(_ raw: String?) -> [HeaderField.Word] {
+        guard let raw, !raw.isEmpty else { return [] }
+        let name = oneLine(raw)
+        if name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == " ") }), !name.hasPrefix(" "), !name.hasSuffix(" "),
+            !name.contains("  "), !name.isEmpty
+        {
+            return name.split(separator: " ").map { .init(String($0)) }
+        }
+        if name.allSatisfy(\.isASCII), name.utf8.count <= 60 {
+            let quoted = name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            return [.init("\"\(quoted)\"")]
+        }
+        return EncodedWord.words(name)
+    }
+
+    /// Unstructured text (Subject, custom headers): ASCII folded at its spaces, non-ASCII as
+    /// encoded-words. A Subject whose words cannot be folded under 998 octets is written as
+    /// encoded-words too, which decode to the same text.
+    static func textField(_ name: String, _ value: String) -> HeaderField {
+        let clean = oneLine(value)
+        if clean.allSatisfy(\.isASCII), HeaderField.longestUnfoldableLine(name: name, value: clean) <= HeaderField.hardLimit {
+            return .unstructured(name, clean)
+        }
+        return HeaderField(name, EncodedWord.words(clean, firstLineRoom: HeaderField.softLimit - name.utf8.count - 1))
     }
 
     /// Header text with every CR and LF turned into a space (checked on scalars: "\r\n" is a
@@ -71,34 +89,17 @@ public struct MessageComposer: Sendable {
         String(String.UnicodeScalarView(text.unicodeScalars.map { $0 == "\r" || $0 == "\n" ? " " : $0 }))
     }
 
-    static func format(_ address: MailAddress) -> String {
-        guard let raw = address.name, !raw.isEmpty else { return address.email }
-        let name = oneLine(raw)
-        if name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == " ") }) {
-            return "\(name) <\(address.email)>"
-        }
-        if name.allSatisfy(\.isASCII) {
-            let quoted = name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            return "\"\(quoted)\" <\(address.email)>"
-        }
-        return "\(encodeWord(name)) <\(address.email)>"
-    }
-
-    /// RFC 2047 encoded-word for non-ASCII header text; ASCII passes through.
-    static func encodeWord(_ text: String) -> String {
-        let clean = oneLine(text)
-        if clean.allSatisfy(\.isASCII) { return clean }
-        return "=?UTF-8?B?\(Data(clean.utf8).base64EncodedString())?="
-    }
-
     /// 7bit when the text is ASCII with short lines, base64 otherwise.
     static func encodeBody(_ text: String) -> (String, String) {
         let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         if text.allSatisfy(\.isASCII), lines.allSatisfy({ $0.utf8.count <= 998 }) {
             return ("7bit", lines.joined(separator: "\r\n"))
         }
-        let b64 = Data(text.utf8).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
-        return ("base64", b64)
+        return ("base64", base64Lines(Array(text.utf8)))
+    }
+
+    static func base64Lines(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
     }
 
     public static func rfc5322Date(_ date: Date) -> String {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// SendGrid's validation of a v3 mail-send body (decoded into `MailSendBody`), with its error
 /// texts where they are known. All problems are collected and answered at once, each naming
 /// its field.
@@ -11,10 +13,19 @@ public enum MailRequestValidator {
     static let subjectMessage =
         "The subject is required. You can get around this requirement if you use a template with a subject defined or if every personalization has a subject defined."
     static let addressMessage = "Does not contain a valid address."
+    static let idnMessage = "The domain of this address is not a valid internationalized domain name (IDNA2008)."
+    static let duplicateMessage = "Each email address in the personalization block should be unique between to, cc, and bcc."
+    static let sendAtMessage = "The send_at parameter is expecting a UNIX timestamp as an integer."
+    static let scheduleMessage = "Scheduling more than 72 hours in advance is forbidden."
+    /// SendGrid's limits: `send_at` at most 72 hours ahead; the custom args of one message
+    /// (request and personalization merged) at most 10,000 bytes of keys and values.
+    static let maxSchedule: TimeInterval = 72 * 3600
+    static let maxCustomArgsBytes = 10_000
+    static let reservedHeaderMessage = "Header can not be one of the reserved keys."
 
     /// `body` decoded into the typed request (every field captured as a value or as the wrong
     /// type, see `MailSendBody`), then checked field by field; all problems at once.
-    public static func validate(_ body: MailSendBody, maxRecipients: Int) throws(ValidationFailure) -> MailRequest {
+    public static func validate(_ body: MailSendBody, maxRecipients: Int, now: Date = Date()) throws(ValidationFailure) -> MailRequest {
         var errors: [FieldError] = []
         func fail(_ field: String?, _ message: String) { errors.append(.init(field: field, message: message)) }
 
@@ -25,6 +36,10 @@ public enum MailRequestValidator {
             }
             guard isValidAddress(email) else {
                 fail("\(field).email", addressMessage)
+                return nil
+            }
+            guard let email = envelopeForm(email) else {
+                fail("\(field).email", idnMessage)
                 return nil
             }
             var name: String?
@@ -89,6 +104,18 @@ public enum MailRequestValidator {
                         fail("\(field).\(k)", "header names and values may not contain line breaks")
                         continue
                     }
+                    if headers && reservedHeaders.contains(k.lowercased()) {
+                        fail("\(field).\(k)", reservedHeaderMessage)
+                        continue
+                    }
+                    if headers && s.allSatisfy(\.isASCII)
+                        && HeaderField.longestUnfoldableLine(name: k, value: s) > HeaderField.hardLimit
+                    {
+                        fail(
+                            "\(field).\(k)",
+                            "This header has a word too long to fold into lines of at most 998 characters (RFC 5322 §2.1.1).")
+                        continue
+                    }
                     out[k] = s
                 }
                 return out
@@ -107,9 +134,14 @@ public enum MailRequestValidator {
         func timestamp(_ value: PatchField<Double>, field: String) -> Int? {
             switch value {
             case .absent: return nil
-            case .value(let n) where n >= 0 && n < 4_102_444_800 && n == n.rounded(): return Int(n)
+            case .value(let n) where n >= 0 && n < 4_102_444_800 && n == n.rounded():
+                guard n <= (now.timeIntervalSince1970 + maxSchedule).rounded(.up) else {
+                    fail(field, scheduleMessage)
+                    return nil
+                }
+                return Int(n)
             default:
-                fail(field, "send_at must be a Unix timestamp")
+                fail(field, sendAtMessage)
                 return nil
             }
         }
@@ -117,7 +149,18 @@ public enum MailRequestValidator {
         // from
         let from = address(body.from, field: "from", message: fromMessage)
         if from == nil, !errors.contains(where: { $0.field == "from.email" }) { fail("from.email", fromMessage) }
-        let replyTo: MailAddress? = if case .absent = body.replyTo { nil } else { address(body.replyTo, field: "reply_to") }
+        var replyTo: [MailAddress] = []
+        if case .absent = body.replyTo {} else if let a = address(body.replyTo, field: "reply_to") { replyTo = [a] }
+        switch body.replyToList {
+        case .absent: break
+        case .value(let items) where !items.isEmpty && items.count <= 1000:
+            if case .absent = body.replyTo {
+                replyTo = addresses(body.replyToList, field: "reply_to_list", required: false)
+            } else {
+                fail("reply_to_list", "reply_to_list cannot be used together with reply_to.")
+            }
+        default: fail("reply_to_list", "reply_to_list must be an array of 1 to 1000 email objects.")
+        }
 
         // personalizations
         var personalizations: [MailPersonalization] = []
@@ -135,11 +178,23 @@ public enum MailRequestValidator {
                 let to = addresses(p.to, field: "\(field).to", required: true)
                 let cc = addresses(p.cc, field: "\(field).cc", required: false)
                 let bcc = addresses(p.bcc, field: "\(field).bcc", required: false)
+                var seen = Set<String>()
+                for (list, name) in [(to, "to"), (cc, "cc"), (bcc, "bcc")] {
+                    for a in list where !seen.insert(a.email.lowercased()).inserted {
+                        fail(
+                            field,
+                            "\(duplicateMessage) We found the first duplicate instance of [\(a.email)] in the \(field).\(name) field.")
+                    }
+                }
+                let sender: MailAddress? = if case .absent = p.from { nil } else { address(p.from, field: "\(field).from") }
+                for (key, value) in p.unsupported where value.hasEffect {
+                    fail("\(field).\(key)", unsupportedMessage("\(field).\(key)"))
+                }
                 let subject = optionalSubject(p.subject, field: "\(field).subject")
                 let personalization = MailPersonalization(
                     to: to, cc: cc, bcc: bcc, subject: subject, headers: strings(p.headers, field: "\(field).headers", headers: true),
                     customArgs: strings(p.customArgs, field: "\(field).custom_args"),
-                    sendAt: timestamp(p.sendAt, field: "\(field).send_at"))
+                    sendAt: timestamp(p.sendAt, field: "\(field).send_at"), from: sender)
                 recipientCount += personalization.recipients.count
                 personalizations.append(personalization)
             }
@@ -163,8 +218,12 @@ public enum MailRequestValidator {
         var content: [MailContent] = []
         if case .value(let items) = body.content, !items.isEmpty {
             for (i, item) in items.enumerated() {
-                guard case .value(let c) = item, case .value(let type) = c.type, !type.isEmpty, !type.hasLineBreak else {
+                guard case .value(let c) = item, case .value(let type) = c.type, !type.isEmpty else {
                     fail("content.\(i).type", "The content type must be a string at least one character in length.")
+                    continue
+                }
+                guard isMediaType(type) else {
+                    fail("content.\(i).type", "Cannot contain ';', or CRLF characters.")
                     continue
                 }
                 guard case .value(let value) = c.value, !value.isEmpty else {
@@ -204,10 +263,43 @@ public enum MailRequestValidator {
             }
         }
 
+        for p in personalizations {
+            var merged = customArgs
+            for (k, v) in p.customArgs { merged[k] = v }
+            if merged.reduce(0, { $0 + $1.key.utf8.count + $1.value.utf8.count }) > maxCustomArgsBytes {
+                fail(
+                    "custom_args",
+                    "The combined size of global and personalization custom arguments may not exceed 10,000 bytes per personalization.")
+                break
+            }
+        }
+        let attachments = attachments(body.attachments, into: &errors)
+        unsupported(body, into: &errors)
+
         if !errors.isEmpty { throw ValidationFailure(errors) }
         return MailRequest(
             personalizations: personalizations, from: from!, replyTo: replyTo, subject: subject, content: content,
-            headers: headers, categories: categories, customArgs: customArgs, sendAt: sendAt, sandboxMode: sandbox)
+            attachments: attachments, headers: headers, categories: categories, customArgs: customArgs, sendAt: sendAt,
+            sandboxMode: sandbox)
+    }
+
+    /// Headers a request may not set: SendGrid's reserved keys, and those the composer writes.
+    static let reservedHeaders: Set<String> = MessageComposer.reservedHeaders.union(["x-sg-id", "x-sg-eid", "dkim-signature"])
+
+    /// `type/subtype` in printable ASCII, no parameters (SendGrid: no ';' and no CRLF).
+    static func isMediaType(_ s: String) -> Bool {
+        let parts = s.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count == 2 && parts.allSatisfy { !$0.isEmpty }
+            && s.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ";") && $0 != UInt8(ascii: ",") } && s.utf8.count <= 255
+    }
+
+    /// The address as the envelope and the headers carry it: its domain as A-labels (RFC 5891),
+    /// the local part as given (a non-ASCII one travels only with SMTPUTF8). Nil: invalid IDN.
+    public static func envelopeForm(_ email: String) -> String? {
+        guard let at = email.lastIndex(of: "@") else { return nil }
+        let domain = String(email[email.index(after: at)...])
+        guard let ascii = IDNA.toASCII(domain) else { return nil }
+        return email[..<at] + "@" + ascii
     }
 
     /// RFC 5322 §3.6.8 field-name: printable US-ASCII except colon, so a custom header can

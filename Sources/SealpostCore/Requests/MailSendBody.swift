@@ -6,19 +6,27 @@ public struct MailSendBody: Decodable, Sendable {
     var personalizations: PatchField<[Element<PersonalizationBody>]> = .absent
     var from: PatchField<AddressBody> = .absent
     var replyTo: PatchField<AddressBody> = .absent
+    var replyToList: PatchField<[Element<AddressBody>]> = .absent
     var subject: PatchField<String> = .absent
     var content: PatchField<[Element<ContentBody>]> = .absent
+    var attachments: PatchField<[Element<AttachmentBody>]> = .absent
     var headers: PatchField<[String: JSONValue]> = .absent
     var categories: PatchField<[String]> = .absent
     var customArgs: PatchField<[String: JSONValue]> = .absent
     var sendAt: PatchField<Double> = .absent
     var mailSettings: PatchField<MailSettingsBody> = .absent
+    var trackingSettings: PatchField<[String: JSONValue]> = .absent
+    /// SendGrid fields Sealpost does not implement: kept raw so that one with an effect can be
+    /// refused by name instead of ignored (`MailRequestValidator.unsupported`).
+    var unsupported: [(field: String, value: JSONValue)] = []
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case personalizations, from, subject, content, headers, categories
+        case personalizations, from, subject, content, headers, categories, attachments, sections, asm
         case replyTo = "reply_to", customArgs = "custom_args", sendAt = "send_at", mailSettings = "mail_settings"
+        case replyToList = "reply_to_list", trackingSettings = "tracking_settings", templateID = "template_id"
+        case batchID = "batch_id", ipPoolName = "ip_pool_name"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -26,25 +34,42 @@ public struct MailSendBody: Decodable, Sendable {
         personalizations = c.field([Element<PersonalizationBody>].self, .personalizations)
         from = c.field(AddressBody.self, .from)
         replyTo = c.field(AddressBody.self, .replyTo)
+        replyToList = c.field([Element<AddressBody>].self, .replyToList)
         subject = c.field(String.self, .subject)
         content = c.field([Element<ContentBody>].self, .content)
+        attachments = c.field([Element<AttachmentBody>].self, .attachments)
         headers = c.field([String: JSONValue].self, .headers)
         categories = c.field([String].self, .categories)
         customArgs = c.field([String: JSONValue].self, .customArgs)
         sendAt = c.field(Double.self, .sendAt)
         mailSettings = c.field(MailSettingsBody.self, .mailSettings)
+        trackingSettings = c.field([String: JSONValue].self, .trackingSettings)
+        for key in [CodingKeys.templateID, .sections, .asm, .batchID, .ipPoolName] {
+            if case .value(let v) = c.field(JSONValue.self, key) { unsupported.append((key.stringValue, v)) }
+        }
     }
 }
 
-/// `mail_settings`: the switches Sealpost reads (`sandbox_mode` so far).
+/// `mail_settings`: `sandbox_mode`, which Sealpost implements; the `bypass_*` switches, which
+/// hold trivially (Sealpost has no suppression list yet to bypass); and the settings it
+/// does not implement, refused when enabled.
 struct MailSettingsBody: Decodable, Sendable {
+    static let bypassKeys = [
+        "bypass_list_management", "bypass_spam_management", "bypass_bounce_management", "bypass_unsubscribe_management",
+    ]
+    static let unsupportedKeys = ["footer", "bcc", "spam_check"]
     var sandboxMode: PatchField<SwitchBody> = .absent
-
-    enum CodingKeys: String, CodingKey { case sandboxMode = "sandbox_mode" }
+    /// Every other setting by key, for the validator to check.
+    var switches: [(key: String, value: PatchField<SwitchBody>)] = []
 
     init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        sandboxMode = c.field(SwitchBody.self, .sandboxMode)
+        let c = try decoder.container(keyedBy: AnyCodingKey.self)
+        sandboxMode = c.field(SwitchBody.self, AnyCodingKey("sandbox_mode"))
+        for key in Self.bypassKeys + Self.unsupportedKeys {
+            let value = c.field(SwitchBody.self, AnyCodingKey(key))
+            if case .absent = value { continue }
+            switches.append((key, value))
+        }
     }
 }
 
@@ -87,6 +112,7 @@ struct AddressBody: Decodable, Sendable {
 }
 
 struct PersonalizationBody: Decodable, Sendable {
+    var from: PatchField<AddressBody> = .absent
     var to: PatchField<[Element<AddressBody>]> = .absent
     var cc: PatchField<[Element<AddressBody>]> = .absent
     var bcc: PatchField<[Element<AddressBody>]> = .absent
@@ -94,14 +120,19 @@ struct PersonalizationBody: Decodable, Sendable {
     var headers: PatchField<[String: JSONValue]> = .absent
     var customArgs: PatchField<[String: JSONValue]> = .absent
     var sendAt: PatchField<Double> = .absent
+    var unsupported: [(field: String, value: JSONValue)] = []
 
     enum CodingKeys: String, CodingKey {
-        case to, cc, bcc, subject, headers
-        case customArgs = "custom_args", sendAt = "send_at"
+        case from, to, cc, bcc, subject, headers, substitutions
+        case customArgs = "custom_args", sendAt = "send_at", dynamicTemplateData = "dynamic_template_data"
     }
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        from = c.field(AddressBody.self, .from)
+        for key in [CodingKeys.substitutions, .dynamicTemplateData] {
+            if case .value(let v) = c.field(JSONValue.self, key) { unsupported.append((key.stringValue, v)) }
+        }
         to = c.field([Element<AddressBody>].self, .to)
         cc = c.field([Element<AddressBody>].self, .cc)
         bcc = c.field([Element<AddressBody>].self, .bcc)
@@ -122,5 +153,28 @@ struct ContentBody: Decodable, Sendable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         type = c.field(String.self, .type)
         value = c.field(String.self, .value)
+    }
+}
+
+/// One element of `attachments[]`; every field is checked by the validator.
+struct AttachmentBody: Decodable, Sendable {
+    var content: PatchField<String> = .absent
+    var type: PatchField<String> = .absent
+    var filename: PatchField<String> = .absent
+    var disposition: PatchField<String> = .absent
+    var contentID: PatchField<String> = .absent
+
+    enum CodingKeys: String, CodingKey {
+        case content, type, filename, disposition
+        case contentID = "content_id"
+    }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        content = c.field(String.self, .content)
+        type = c.field(String.self, .type)
+        filename = c.field(String.self, .filename)
+        disposition = c.field(String.self, .disposition)
+        contentID = c.field(String.self, .contentID)
     }
 }

@@ -11,6 +11,7 @@ import SealpostDelivery
 import SealpostSMTP
 import SealpostSQLite
 import SealpostStorage
+import SealpostSubmission
 import ServiceLifecycle
 
 struct ServeCommand: AsyncParsableCommand {
@@ -19,6 +20,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Listen address HOST:PORT (env SEALPOST_HTTP; default 127.0.0.1:8080). Port 0 picks a free port.")
     var http: String?
     @OptionGroup var db: DatabaseOption
+    @OptionGroup var smtpSubmission: SubmissionOptions
     @Option(help: "Requests per minute per API key per endpoint (env SEALPOST_RATE_LIMIT; default 600).")
     var rateLimit: Int?
     @Option(
@@ -100,12 +102,16 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("cannot set up HTTPS with \(certPath) and \(keyPath): \(error)")
         }
+        let submission = try smtpSubmission.configuration(
+            helo: helo, apiCertificate: https ? certPath : nil, apiKey: https ? keyPath : nil)
+        let limiter = RateLimiter(limit: limit)
         let app = try buildApplication(
             store: store,
             configuration: apiConfiguration,
             logger: logger,
             registry: registry,
             intake: IntakeConfiguration(heloName: helo, lifetime: lifetime, gate: gate, onQueued: { engine.wake() }),
+            limiter: limiter,
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
                 logger.info("listening", metadata: ["address": "\(https ? "https" : "http")://\(host):\(bound)"])
@@ -115,11 +121,18 @@ struct ServeCommand: AsyncParsableCommand {
                 "serving the API over plain HTTP on a non-loopback address: API keys cross the network in clear",
                 metadata: ["host": "\(host)"])
         }
+        var doors: [any Service] = [app]
+        if let submission {
+            let intake = SubmissionIntake(
+                store: store, limiter: limiter, heloName: helo, lifetime: lifetime, gate: gate, logger: logger,
+                onQueued: { engine.wake() })
+            doors.append(SubmissionService(configuration: submission, backend: intake, logger: logger))
+        }
         // One service group for everything the process runs, stopped together on SIGTERM/SIGINT.
         let services = ServiceGroup(
             configuration: .init(
-                services: [
-                    app, engine, WebhookPoster(store: store, logger: logger),
+                services: doors + [
+                    engine, WebhookPoster(store: store, logger: logger),
                     // Listed last, so it hears SIGTERM first: intake closes before anything stops.
                     DrainService(gate: gate, engine: engine, grace: .milliseconds(Int64(grace * 1000)), logger: logger),
                 ], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

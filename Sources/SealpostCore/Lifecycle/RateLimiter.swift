@@ -1,4 +1,3 @@
-import SealpostCore
 import Synchronization
 
 /// Fixed-window request counting: N requests per minute per (caller, endpoint).
