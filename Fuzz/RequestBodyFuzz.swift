@@ -2,7 +2,7 @@ import Foundation
 
 /// libFuzzer harness: the input is an HTTP request body. It goes through the decoders and
 /// validators the routes use (`EnforcedTLSPatchBody`, the management bodies, `MailSendBody` and
-/// `MailRequestValidator`).
+/// `MailRequestValidator`, `MessageComposer` with its folding and encoded-words).
 /// Whatever the bytes, each must either fail with field errors in SendGrid's shape or give a
 /// value that keeps the promises the delivery engine relies on.
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -90,6 +90,13 @@ private func checkHeaderSection(_ message: [UInt8], custom: Set<String>) {
         "Content-Type", "Content-Transfer-Encoding",
     ]
     for line in text[..<end.lowerBound].components(separatedBy: "\r\n") {
+        precondition(line.utf8.count <= 998, "header line over 998 octets (RFC 5322 §2.1.1)")
+        if line.hasPrefix(" ") {
+            // A folded continuation: white space, then something (never a line of only white space).
+            precondition(line.contains { $0 != " " && $0 != "\t" }, "a folded line of only white space")
+            precondition(!line.unicodeScalars.contains { $0 == "\r" || $0 == "\n" }, "line break inside a header")
+            continue
+        }
         guard let colon = line.firstIndex(of: ":") else { preconditionFailure("header line without a colon: \(line.prefix(80))") }
         let name = String(line[..<colon])
         precondition(!name.isEmpty && name.utf8.allSatisfy { $0 >= 33 && $0 <= 126 }, "malformed header name: \(name.prefix(80))")

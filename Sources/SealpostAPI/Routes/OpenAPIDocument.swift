@@ -1,9 +1,18 @@
+import Foundation
+import SealpostCore
+
 /// Sealpost's own OpenAPI 3.1 description of every route it serves.
 ///
 /// Shared routes follow SendGrid's official description (same paths, operation ids, schemas,
 /// `on-behalf-of` parameter); the additions (400, 405, 413, 429 answers and rate-limit headers)
 /// document what Sealpost really answers. A test checks live answers against this document.
 enum OpenAPIDocument {
+    /// The document as served: `send_at`'s maximum is the limit the validator applies this
+    /// hour (`MailRequestValidator.latestSendAt`), so the schema and the server agree exactly.
+    static func rendered(now: Date) -> String {
+        json.replacingOccurrences(of: "__SEND_AT_MAX__", with: String(MailRequestValidator.latestSendAt(now: now)))
+    }
+
     static let json = #"""
         {
           "openapi": "3.1.0",
@@ -301,34 +310,52 @@ enum OpenAPIDocument {
               "Address": {"type": "object", "required": ["email"], "properties": {"email": {"type": "string", "format": "email", "pattern": "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"}, "name": {"type": "string"}}},
               "Scope": {"type": "string", "enum": ["api_keys.create", "api_keys.delete", "api_keys.read", "subusers.create", "subusers.read", "user.settings.enforced_tls.read", "user.settings.enforced_tls.update", "mail.send", "suppression.blocks.delete", "suppression.blocks.read", "user.webhooks.event.settings.read", "user.webhooks.event.settings.update"]},
               "MailRequest": {
-                "description": "subject may be left out when every personalization has one (documented here as required for simplicity).",
+                "description": "subject may be left out when every personalization has one (documented here as required for simplicity). One address may appear only once across to, cc and bcc of a personalization (SendGrid's rule). SendGrid fields Sealpost does not implement (template_id, sections, asm, batch_id, ip_pool_name, substitutions, dynamic_template_data, tracking_settings.*, mail_settings.footer/bcc/spam_check) are refused with 400 when they would have an effect; see docs/api.md.",
                 "type": "object", "required": ["personalizations", "from", "content", "subject"],
+                "not": {"required": ["reply_to", "reply_to_list"]},
                 "properties": {
                   "personalizations": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {
                     "type": "object", "required": ["to"],
                     "properties": {
-                      "to": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/Address"}},
-                      "cc": {"type": "array", "items": {"$ref": "#/components/schemas/Address"}},
-                      "bcc": {"type": "array", "items": {"$ref": "#/components/schemas/Address"}},
+                      "from": {"$ref": "#/components/schemas/Address"},
+                      "to": {"type": "array", "uniqueItems": true, "minItems": 1, "items": {"$ref": "#/components/schemas/Address"}},
+                      "cc": {"type": "array", "uniqueItems": true, "items": {"$ref": "#/components/schemas/Address"}},
+                      "bcc": {"type": "array", "uniqueItems": true, "items": {"$ref": "#/components/schemas/Address"}},
                       "subject": {"type": "string", "minLength": 1},
-                      "headers": {"type": "object", "propertyNames": {"pattern": "^[!-9;-~]+$"}, "additionalProperties": {"type": "string", "pattern": "^[^\\r\\n]*$"}},
-                      "custom_args": {"type": "object", "additionalProperties": {"type": "string"}},
-                      "send_at": {"type": "integer", "minimum": 0, "maximum": 4102444799}
+                      "headers": {"type": "object", "propertyNames": {"pattern": "^[!-9;-~]+$", "not": {"pattern": "^([Ff][Rr][Oo][Mm]|[Tt][Oo]|[Cc][Cc]|[Bb][Cc][Cc]|[Ss][Uu][Bb][Jj][Ee][Cc][Tt]|[Dd][Aa][Tt][Ee]|[Mm][Ee][Ss][Ss][Aa][Gg][Ee]-[Ii][Dd]|[Mm][Ii][Mm][Ee]-[Vv][Ee][Rr][Ss][Ii][Oo][Nn]|[Cc][Oo][Nn][Tt][Ee][Nn][Tt]-[Tt][Yy][Pp][Ee]|[Cc][Oo][Nn][Tt][Ee][Nn][Tt]-[Tt][Rr][Aa][Nn][Ss][Ff][Ee][Rr]-[Ee][Nn][Cc][Oo][Dd][Ii][Nn][Gg]|[Rr][Ee][Pp][Ll][Yy]-[Tt][Oo]|[Rr][Ee][Cc][Ee][Ii][Vv][Ee][Dd]|[Rr][Ee][Tt][Uu][Rr][Nn]-[Pp][Aa][Tt][Hh]|[Xx]-[Ss][Gg]-[Ii][Dd]|[Xx]-[Ss][Gg]-[Ee][Ii][Dd]|[Dd][Kk][Ii][Mm]-[Ss][Ii][Gg][Nn][Aa][Tt][Uu][Rr][Ee])$"}}, "additionalProperties": {"type": "string", "pattern": "^[^\\r\\n]*$"}, "description": "A value whose words cannot be folded into lines of 998 characters is refused."},
+                      "custom_args": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Strings; the request's and the personalization's merged at most 10,000 bytes of keys and values."},
+                      "send_at": {"type": "integer", "minimum": 0, "maximum": __SEND_AT_MAX__, "description": "Unix time; at most 72 hours after the end of the current hour (UTC): the maximum is that limit when this document was served."}
                     }
                   }},
                   "from": {"$ref": "#/components/schemas/Address"},
                   "reply_to": {"$ref": "#/components/schemas/Address"},
+                  "reply_to_list": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {"$ref": "#/components/schemas/Address"}},
                   "subject": {"type": "string", "minLength": 1},
                   "content": {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["type", "value"],
-                    "properties": {"type": {"type": "string", "minLength": 1, "pattern": "^[^\\r\\n]+$"}, "value": {"type": "string", "minLength": 1}}}},
-                  "headers": {"type": "object", "propertyNames": {"pattern": "^[!-9;-~]+$"}, "additionalProperties": {"type": "string", "pattern": "^[^\\r\\n]*$"}},
+                    "properties": {"type": {"type": "string", "minLength": 3, "maxLength": 255, "pattern": "^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+$"}, "value": {"type": "string", "minLength": 1}}}},
+                  "attachments": {"type": "array", "items": {"type": "object", "required": ["content", "filename"],
+                    "properties": {
+                      "content": {"type": "string", "pattern": "^[ \\t\\r\\n]*(([A-Za-z0-9+/][ \\t\\r\\n]*){4})*(([A-Za-z0-9+/][ \\t\\r\\n]*){2}=[ \\t\\r\\n]*=[ \\t\\r\\n]*|([A-Za-z0-9+/][ \\t\\r\\n]*){3}=[ \\t\\r\\n]*)?$", "description": "base64 of the exact bytes to attach (spaces and line breaks between characters allowed); at least one character", "minLength": 1, "not": {"pattern": "^[ \\t\\r\\n]*$"}},
+                      "filename": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[^\\r\\n]+$"},
+                      "type": {"type": "string", "minLength": 3, "maxLength": 255, "pattern": "^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+$", "default": "application/octet-stream"},
+                      "disposition": {"type": "string", "enum": ["attachment", "inline"], "default": "attachment"},
+                      "content_id": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.@-]+$"}
+                    },
+                    "if": {"properties": {"disposition": {"const": "inline"}}, "required": ["disposition"]},
+                    "then": {"required": ["content_id"]}}},
+                  "headers": {"type": "object", "propertyNames": {"pattern": "^[!-9;-~]+$", "not": {"pattern": "^([Ff][Rr][Oo][Mm]|[Tt][Oo]|[Cc][Cc]|[Bb][Cc][Cc]|[Ss][Uu][Bb][Jj][Ee][Cc][Tt]|[Dd][Aa][Tt][Ee]|[Mm][Ee][Ss][Ss][Aa][Gg][Ee]-[Ii][Dd]|[Mm][Ii][Mm][Ee]-[Vv][Ee][Rr][Ss][Ii][Oo][Nn]|[Cc][Oo][Nn][Tt][Ee][Nn][Tt]-[Tt][Yy][Pp][Ee]|[Cc][Oo][Nn][Tt][Ee][Nn][Tt]-[Tt][Rr][Aa][Nn][Ss][Ff][Ee][Rr]-[Ee][Nn][Cc][Oo][Dd][Ii][Nn][Gg]|[Rr][Ee][Pp][Ll][Yy]-[Tt][Oo]|[Rr][Ee][Cc][Ee][Ii][Vv][Ee][Dd]|[Rr][Ee][Tt][Uu][Rr][Nn]-[Pp][Aa][Tt][Hh]|[Xx]-[Ss][Gg]-[Ii][Dd]|[Xx]-[Ss][Gg]-[Ee][Ii][Dd]|[Dd][Kk][Ii][Mm]-[Ss][Ii][Gg][Nn][Aa][Tt][Uu][Rr][Ee])$"}}, "additionalProperties": {"type": "string", "pattern": "^[^\\r\\n]*$"}, "description": "A value whose words cannot be folded into lines of 998 characters is refused."},
                   "categories": {"type": "array", "maxItems": 10, "items": {"type": "string"}},
-                  "custom_args": {"type": "object", "additionalProperties": {"type": "string"}},
-                  "send_at": {"type": "integer", "minimum": 0, "maximum": 4102444799},
+                  "custom_args": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Strings; the request's and the personalization's merged at most 10,000 bytes of keys and values."},
+                  "send_at": {"type": "integer", "minimum": 0, "maximum": __SEND_AT_MAX__, "description": "Unix time; at most 72 hours after the end of the current hour (UTC): the maximum is that limit when this document was served."},
                   "mail_settings": {"type": "object", "properties": {
-                    "sandbox_mode": {"type": "object", "properties": {"enable": {"type": "boolean"}}}}}
+                    "sandbox_mode": {"$ref": "#/components/schemas/Switch"},
+                    "bypass_list_management": {"$ref": "#/components/schemas/Switch"},
+                    "bypass_spam_management": {"$ref": "#/components/schemas/Switch"},
+                    "bypass_bounce_management": {"$ref": "#/components/schemas/Switch"},
+                    "bypass_unsubscribe_management": {"$ref": "#/components/schemas/Switch"}}}
                 }
               },
+              "Switch": {"type": "object", "properties": {"enable": {"type": "boolean"}}},
               "BlocksResponse": {"type": "array", "items": {"type": "object", "required": ["created", "email", "reason", "status"],
                 "properties": {"created": {"type": "integer"}, "email": {"type": "string"}, "reason": {"type": "string"}, "status": {"type": "string"}}}},
               "EventWebhookSettings": {"type": "object", "required": ["enabled", "url"], "properties": {

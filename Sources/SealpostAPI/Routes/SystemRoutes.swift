@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Prometheus
 import SealpostCore
@@ -19,7 +20,7 @@ struct SystemRoutes {
                 body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
         }
         router.get("/openapi.json") { _, _ in
-            JSONResponse.make(json: OpenAPIDocument.json)
+            JSONResponse.make(json: OpenAPIDocument.rendered(now: Date()))
         }
         for path: RouterPath in ["/healthz", "/metrics", "/openapi.json"] {
             router.methodNotAllowed(path.description, allow: [.get], known: known)

@@ -155,7 +155,7 @@ public struct SubmittedMessage: Sendable, Equatable {
                     if v == .null { continue }
                     throw Refusal(reason: "X-SMTPAPI send_at must be a Unix timestamp")
                 }
-                guard n <= (now.timeIntervalSince1970 + 72 * 3600).rounded(.up) else {
+                guard Int(n) <= MailRequestValidator.latestSendAt(now: now) else {
                     throw Refusal(reason: "X-SMTPAPI send_at: scheduling more than 72 hours in advance is forbidden")
                 }
                 out.sendAt = Int(n)

@@ -43,8 +43,8 @@ extension MailRequestValidator {
                 if s.hasLineBreak {
                     fail("\(field).filename", "The filename of your attachment can't contain CRLF characters.")
                     ok = false
-                } else if s.utf8.count > 255 {
-                    fail("\(field).filename", "The filename of your attachment must be at most 255 bytes.")
+                } else if s.unicodeScalars.count > 255 {
+                    fail("\(field).filename", "The filename of your attachment must be at most 255 characters.")
                     ok = false
                 } else {
                     filename = s
@@ -87,14 +87,12 @@ extension MailRequestValidator {
             switch a.contentID {
             case .absent: break
             case .value(let s):
-                let inner = s.hasPrefix("<") && s.hasSuffix(">") && s.count >= 2 ? String(s.dropFirst().dropLast()) : s
-                if inner.isEmpty || inner.utf8.count > 250
-                    || !inner.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && !"<>;\\\"".utf8.contains($0) })
-                {
+                // RFC 5322 msg-id characters without the angle brackets (written around it).
+                if s.isEmpty || s.utf8.count > 200 || !s.utf8.allSatisfy(isContentIDChar) {
                     fail("\(field).content_id", "The content ID of your attachment can't contain CRLF characters.")
                     ok = false
                 } else {
-                    contentID = inner
+                    contentID = s
                 }
             case .invalid(let t):
                 fail("\(field).content_id", "The content ID of your attachment must be a string. You provided `\(t)`.")
@@ -112,13 +110,56 @@ extension MailRequestValidator {
         return out
     }
 
-    /// Standard base64 (RFC 4648 §4) with its padding; line breaks and spaces between the
-    /// characters are allowed (MIME-wrapped input), nothing else.
+    /// RFC 5322 atext, dots and `@`: what a Content-ID holds between its brackets.
+    static func isContentIDChar(_ b: UInt8) -> Bool {
+        switch b {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+        default: "!#$%&'*+/=?^_`{|}~.@-".utf8.contains(b)
+        }
+    }
+
+    /// Standard base64 (RFC 4648 §4): groups of four alphabet characters, `=` only as the
+    /// padding of the last group; spaces and line breaks between characters are allowed
+    /// (MIME-wrapped input), nothing else. Written out because Foundation's decoder accepts
+    /// "====" and "AB=A"; this is exactly the pattern `/openapi.json` states.
     static func decodeBase64(_ s: String) -> [UInt8]? {
-        var compact: [UInt8] = []
-        compact.reserveCapacity(s.utf8.count)
-        for b in s.utf8 where b != 0x0D && b != 0x0A && b != 0x20 && b != 0x09 { compact.append(b) }
-        guard !compact.isEmpty, compact.count % 4 == 0, let data = Data(base64Encoded: Data(compact)) else { return nil }
-        return Array(data)
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count / 4 * 3)
+        var group: [UInt8] = []
+        var padding = 0
+        var finished = false
+        for b in s.utf8 {
+            if b == 0x0D || b == 0x0A || b == 0x20 || b == 0x09 { continue }
+            if finished { return nil }
+            if b == UInt8(ascii: "=") {
+                // Padding: third or fourth place of a group, and nothing but more padding after it.
+                guard group.count + padding >= 2 else { return nil }
+                padding += 1
+            } else {
+                guard padding == 0, let v = base64Value(b) else { return nil }
+                group.append(v)
+            }
+            if group.count + padding == 4 {
+                out.append(group[0] << 2 | group[1] >> 4)
+                if group.count > 2 { out.append(group[1] << 4 | group[2] >> 2) }
+                if group.count > 3 { out.append(group[2] << 6 | group[3]) }
+                finished = padding > 0
+                group = []
+                padding = 0
+            }
+        }
+        guard group.isEmpty, padding == 0, !out.isEmpty || finished else { return nil }
+        return out
+    }
+
+    static func base64Value(_ b: UInt8) -> UInt8? {
+        switch b {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): b - 65
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): b - 71
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): b + 4
+        case UInt8(ascii: "+"): 62
+        case UInt8(ascii: "/"): 63
+        default: nil
+        }
     }
 }

@@ -135,7 +135,7 @@ public enum MailRequestValidator {
             switch value {
             case .absent: return nil
             case .value(let n) where n >= 0 && n < 4_102_444_800 && n == n.rounded():
-                guard n <= (now.timeIntervalSince1970 + maxSchedule).rounded(.up) else {
+                guard Int(n) <= latestSendAt(now: now) else {
                     fail(field, scheduleMessage)
                     return nil
                 }
@@ -283,14 +283,29 @@ public enum MailRequestValidator {
             sandboxMode: sandbox)
     }
 
+    /// The latest `send_at` accepted now: SendGrid's 72 hours, counted from the end of the
+    /// current hour (UTC), so that the limit is one fixed number for an hour at a time and
+    /// `/openapi.json` can state it exactly (its `maximum`); at most 59 minutes more lenient.
+    public static func latestSendAt(now: Date) -> Int {
+        let t = Int(now.timeIntervalSince1970.rounded(.up))
+        return (t + 3599) / 3600 * 3600 + Int(maxSchedule)
+    }
+
     /// Headers a request may not set: SendGrid's reserved keys, and those the composer writes.
     static let reservedHeaders: Set<String> = MessageComposer.reservedHeaders.union(["x-sg-id", "x-sg-eid", "dkim-signature"])
 
-    /// `type/subtype` in printable ASCII, no parameters (SendGrid: no ';' and no CRLF).
+    /// `type/subtype` of RFC 6838 §4.2 restricted-name characters, no parameters (SendGrid: no
+    /// ';' and no CRLF), at most 255 characters; exactly the pattern `/openapi.json` states.
     static func isMediaType(_ s: String) -> Bool {
         let parts = s.split(separator: "/", omittingEmptySubsequences: false)
-        return parts.count == 2 && parts.allSatisfy { !$0.isEmpty }
-            && s.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ";") && $0 != UInt8(ascii: ",") } && s.utf8.count <= 255
+        return parts.count == 2 && parts.allSatisfy { !$0.isEmpty && $0.utf8.allSatisfy(isRestrictedNameChar) } && s.utf8.count <= 255
+    }
+
+    static func isRestrictedNameChar(_ b: UInt8) -> Bool {
+        switch b {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+        default: "!#$&^_.+-".utf8.contains(b)
+        }
     }
 
     /// The address as the envelope and the headers carry it: its domain as A-labels (RFC 5891),
