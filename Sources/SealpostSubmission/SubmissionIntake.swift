@@ -43,17 +43,10 @@ public struct SubmissionIntake: SubmissionBackend {
         }
     }
 
-    /// Per message: the key must still be live and hold `mail.send` (a revocation applies to
-    /// the next MAIL, not the next login), and one is taken from its mail-send rate limit.
-    public func authorize(_ identity: SubmissionIdentity) async -> SubmissionAuthorization {
+    /// Per message, at MAIL: one is taken from the key's mail-send rate limit (in memory, so
+    /// the event loop answers at once); refused while the server shuts down.
+    public func admit(_ identity: SubmissionIdentity) -> SubmissionAuthorization {
         if gate.isDraining { return .refused(reply: "421 4.3.2 Service shutting down; try again later", signedOut: false) }
-        do {
-            guard let (key, _) = try await store.consistentReads({ try await store.keyWithUser(id: identity.keyID) }),
-                key.revokedAt == nil, key.grant.allows(Scope.mailSend)
-            else { return .refused(reply: "535 5.7.8 Authentication credentials invalid", signedOut: true) }
-        } catch {
-            return .refused(reply: "451 4.3.0 Temporary failure; try again later", signedOut: false)
-        }
         let decision = limiter.take(bucket: "key:\(identity.keyID) \(Self.endpoint)", now: Int(Date().timeIntervalSince1970))
         guard decision.allowed else {
             return .refused(reply: "451 4.7.0 Rate limit exceeded; try again after \(decision.reset)", signedOut: false)
@@ -67,6 +60,14 @@ public struct SubmissionIntake: SubmissionBackend {
         -> SubmissionResult
     {
         if gate.isDraining { return .failed(reply: "421 4.3.2 Service shutting down; try again later") }
+        // The key must still be live and hold mail.send: a revocation applies to the next message.
+        do {
+            guard let (key, _) = try await store.consistentReads({ try await store.keyWithUser(id: identity.keyID) }),
+                key.revokedAt == nil, key.grant.allows(Scope.mailSend)
+            else { return .signedOut(reply: "554 5.7.8 Authentication credentials invalid (the API key was revoked); log in again") }
+        } catch {
+            return .failed(reply: "451 4.3.0 Temporary failure; try again later")
+        }
         let now = Date()
         let xMessageID = MessageIDs.newMessageID()
         let id = "\(xMessageID).0"

@@ -157,3 +157,50 @@ import Testing
         #expect(text.contains("Content-ID: <i>"))
     }
 }
+
+/// A message received over SMTP submission: kept as received, trace and missing fields on top,
+/// X-SMTPAPI read and removed.
+@Suite struct SubmittedMessageTests {
+    static let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    static func prepare(_ text: String) throws(SubmittedMessage.Refusal) -> SubmittedMessage {
+        try SubmittedMessage.prepare(
+            Array(text.utf8), newMessageID: "new@relay.test", dateHeader: "Fri, 15 Jan 2027 08:00:00 +0000",
+            received: "from c by relay.test", now: now)
+    }
+
+    @Test func keptAsReceivedWithTraceAndMissingFields() throws {
+        let m = try Self.prepare(
+            "Subject: s\r\nX-SMTPAPI: {\"category\": \"a\",\r\n  \"unique_args\": {\"k\": \"v\"}}\r\nTo: x@y.test\r\n\r\nbody\r\n")
+        #expect(
+            String(decoding: m.content, as: UTF8.self)
+                == "Received: from c by relay.test\r\nMessage-ID: <new@relay.test>\r\nDate: Fri, 15 Jan 2027 08:00:00 +0000\r\nSubject: s\r\nTo: x@y.test\r\n\r\nbody\r\n"
+        )
+        #expect(m.smtpID == "<new@relay.test>")
+        #expect(m.instructions.categories == ["a"] && m.instructions.customArgs == ["k": "v"])
+        let own = try Self.prepare("Message-ID: <own@c.test>\r\nDate: x\r\n\r\nb")
+        #expect(
+            String(decoding: own.content, as: UTF8.self) == "Received: from c by relay.test\r\nMessage-ID: <own@c.test>\r\nDate: x\r\n\r\nb"
+        )
+        #expect(own.smtpID == "<own@c.test>")
+    }
+
+    @Test func smtpAPIRefusesWhatIsNotImplemented() {
+        func reason(_ json: String) -> String? {
+            do {
+                _ = try Self.prepare("X-SMTPAPI: \(json)\r\n\r\nb")
+                return nil
+            } catch {
+                return error.reason
+            }
+        }
+        #expect(reason(#"{"asm_group_id": 4}"#) == "X-SMTPAPI asm_group_id is not supported by this server")
+        #expect(
+            reason(#"{"filters": {"clicktrack": {"settings": {"enable": 1}}}}"#)
+                == "X-SMTPAPI filters.clicktrack is not supported by this server")
+        #expect(reason(#"{"filters": {"clicktrack": {"settings": {"enable": 0}}}, "sub": {}}"#) == nil, "disabled and empty: no effect")
+        #expect(reason("not json") == "X-SMTPAPI header is not a JSON object")
+        #expect(reason(#"{"send_at": 1800262801}"#) == "X-SMTPAPI send_at: scheduling more than 72 hours in advance is forbidden")
+        #expect(reason(#"{"send_at": 1800259200, "category": ["a", "b"], "unknown": 1}"#) == nil)
+    }
+}

@@ -170,7 +170,11 @@ def test_rate_limit_and_revocation_apply_at_once(sealpost, postfix_peers):
     s.login("apikey", other)
     key_id = other.split(".")[1]
     sealpost.cli("keys", "revoke", "--", key_id) if key_id.startswith("-") else sealpost.cli("keys", "revoke", key_id)
-    assert s.docmd("MAIL", "FROM:<s@relay.test>") == (535, b"5.7.8 Authentication credentials invalid")
+    # The next message after the revocation is refused, and the session must log in again.
+    s.mail("s@relay.test")
+    s.rcpt("revoked@plain.test")
+    code, text = s.data(message("revoked"))
+    assert (code, text) == (554, b"5.7.8 Authentication credentials invalid (the API key was revoked); log in again")
     assert s.docmd("MAIL", "FROM:<s@relay.test>") == (530, b"5.7.0 Authentication required")
     s.quit()
 

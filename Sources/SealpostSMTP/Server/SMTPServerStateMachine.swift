@@ -6,9 +6,9 @@ import Foundation
 /// and the fuzzer drive this type with no socket.
 ///
 /// Three steps need the backend and suspend the machine until it answers: checking the API
-/// key (`authenticate`), re-checking it with the rate limit for each message (`authorize`,
-/// so that a revoked key stops at once), and queueing a message durably (`submit`, whose
-/// answer is the only way to a `250` after DATA).
+/// key (`authenticate`), admitting each message against the key's rate limit (`authorize`),
+/// and queueing a message durably (`submit`, which re-reads the key first so that a revoked
+/// key stops at the next message; its answer is the only way to a `250` after DATA).
 public struct SMTPServerStateMachine: Sendable {
     public struct Configuration: Sendable {
         public var hostname: String
@@ -56,7 +56,7 @@ public struct SMTPServerStateMachine: Sendable {
         /// whether the session is no longer authenticated.
         case refused(reply: String, signedOut: Bool)
         case submitted(queueID: String)
-        case submitFailed(reply: String)
+        case submitFailed(reply: String, signedOut: Bool = false)
         case timeout
     }
 
@@ -67,7 +67,7 @@ public struct SMTPServerStateMachine: Sendable {
         /// Check the API key (the password; never logged), then feed `authenticated`,
         /// `authenticationFailed` or `authenticationUnavailable`.
         case authenticate(password: String)
-        /// Re-check the key and take one from its rate limit; feed `authorized` or `refused`.
+        /// Admit one more message (rate limit); feed `authorized` or `refused`.
         case authorize
         /// The framer reads a message from here on.
         case receiveMessage
@@ -170,9 +170,10 @@ public struct SMTPServerStateMachine: Sendable {
             phase = .ready
             resetTransaction()
             return [.reply("250 2.0.0 Ok: queued as \(id)")]
-        case (.submitting, .submitFailed(let reply)):
+        case (.submitting, .submitFailed(let reply, let signedOut)):
             phase = .ready
             resetTransaction()
+            if signedOut { authenticatedUser = false }
             return [.reply(reply)]
         default:
             // An event the phase does not expect (a driver bug, not a client's): end cleanly.

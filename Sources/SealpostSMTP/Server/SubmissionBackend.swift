@@ -1,9 +1,12 @@
-/// What the submission server asks of the rest of Sealpost: checking an API key, the
-/// per-message re-check (revocation, rate limit), and durable queueing. Implemented on the
-/// store by `SubmissionIntake` (SealpostSubmission), so this target knows no database.
+/// What the submission server asks of the rest of Sealpost: checking an API key, admitting
+/// each message (rate limit, shutdown; in memory, answered on the event loop at MAIL), and
+/// durable queueing, which re-checks the key first (a revocation applies to the next message).
+/// Implemented on the store by `SubmissionIntake` (SealpostSubmission), so this target knows
+/// no database.
 public protocol SubmissionBackend: Sendable {
     func authenticate(apiKey: String) async -> SubmissionAuthentication
-    func authorize(_ identity: SubmissionIdentity) async -> SubmissionAuthorization
+    /// Synchronous and cheap: called on the event loop for every MAIL.
+    func admit(_ identity: SubmissionIdentity) -> SubmissionAuthorization
     func submit(
         _ envelope: SMTPServerStateMachine.Envelope, from identity: SubmissionIdentity, peer: String?
     ) async
@@ -38,4 +41,6 @@ public enum SubmissionResult: Sendable, Equatable {
     /// Durably queued; the id is the message's `X-Message-Id`.
     case queued(id: String)
     case failed(reply: String)
+    /// The key is no longer valid (revoked, or `mail.send` taken away): the session must log in again.
+    case signedOut(reply: String)
 }

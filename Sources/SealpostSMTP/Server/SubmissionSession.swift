@@ -164,21 +164,19 @@ final class SubmissionSession: ChannelInboundHandler {
                     }
                 }
             case .authorize:
-                guard let identity else {
-                    perform(machine.handle(.refused(reply: "530 5.7.0 Authentication required", signedOut: true)))
-                    continue
-                }
-                ask { backend in
-                    let answer = await backend.authorize(identity)
-                    return { session in
-                        switch answer {
-                        case .allowed: return .authorized
-                        case .refused(let reply, let signedOut):
-                            if signedOut { session.identity = nil }
-                            return .refused(reply: reply, signedOut: signedOut)
-                        }
+                // In memory (the rate limit): answered here, with no hop off the event loop.
+                let answer: SMTPServerStateMachine.Event
+                if let identity {
+                    switch backend.admit(identity) {
+                    case .allowed: answer = .authorized
+                    case .refused(let reply, let signedOut):
+                        if signedOut { self.identity = nil }
+                        answer = .refused(reply: reply, signedOut: signedOut)
                     }
+                } else {
+                    answer = .refused(reply: "530 5.7.0 Authentication required", signedOut: true)
                 }
+                perform(machine.handle(answer))
             case .submit(let envelope):
                 guard let identity else {
                     perform(machine.handle(.submitFailed(reply: "530 5.7.0 Authentication required")))
@@ -187,10 +185,13 @@ final class SubmissionSession: ChannelInboundHandler {
                 let peer = context.channel.remoteAddress?.ipAddress
                 ask { backend in
                     let result = await backend.submit(envelope, from: identity, peer: peer)
-                    return { _ in
+                    return { session in
                         switch result {
-                        case .queued(let id): .submitted(queueID: id)
-                        case .failed(let reply): .submitFailed(reply: reply)
+                        case .queued(let id): return .submitted(queueID: id)
+                        case .failed(let reply): return .submitFailed(reply: reply)
+                        case .signedOut(let reply):
+                            session.identity = nil
+                            return .submitFailed(reply: reply, signedOut: true)
                         }
                     }
                 }
