@@ -251,3 +251,30 @@ def test_kill_9_right_after_250_loses_nothing(submission, postfix_peers):
     submission.start(*submission.submission_args, "--retry-base", "1")
     for t in tokens:
         assert postfix_peers.find("plain", t, timeout=60) is not None, t
+
+
+def test_plaintext_after_starttls_is_discarded(submission, postfix_peers):
+    """RFC 3207 §4.2 / CVE-2011-0411: a command sent in the same packet as STARTTLS, before the
+    handshake, is dropped; the first reply inside TLS answers the first command sent inside TLS."""
+    import socket
+    raw = socket.create_connection(("127.0.0.1", submission.sub_port), timeout=10)
+
+    def read_reply(sock):
+        data = b""
+        while not data.endswith(b"\r\n") or data.split(b"\r\n")[-2][3:4] == b"-":
+            chunk = sock.recv(1)
+            assert chunk, data
+            data += chunk
+        return data
+
+    assert read_reply(raw).startswith(b"220 ")
+    raw.sendall(b"EHLO client.test\r\n")
+    assert b"250 STARTTLS" in read_reply(raw)
+    raw.sendall(b"STARTTLS\r\nHELP\r\n")  # HELP would answer 214
+    assert read_reply(raw) == b"220 2.0.0 Ready to start TLS\r\n"
+    tls = tls_context(postfix_peers).wrap_socket(raw, server_hostname="localhost")
+    tls.sendall(b"NOOP\r\n")
+    assert read_reply(tls) == b"250 2.0.0 Ok\r\n"
+    tls.sendall(b"QUIT\r\n")
+    assert read_reply(tls) == b"221 2.0.0 Bye\r\n"
+    assert "plaintext after STARTTLS discarded" in submission.log_path.read_text()
