@@ -116,7 +116,7 @@ struct ServeCommand: AsyncParsableCommand {
                 let bound = channel.localAddress?.port ?? port
                 logger.info("listening", metadata: ["address": "\(https ? "https" : "http")://\(host):\(bound)"])
             })
-        if !https && !Self.isLoopback(host) {
+        if !https && !SubmissionServerConfiguration.isLoopback(host) {
             logger.warning(
                 "serving the API over plain HTTP on a non-loopback address: API keys cross the network in clear",
                 metadata: ["host": "\(host)"])
@@ -196,14 +196,10 @@ struct ServeCommand: AsyncParsableCommand {
         return n
     }
 
-    static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
-    }
-
     /// `HOST:PORT`, `[v6]:PORT` or `:PORT`.
-    static func parseListen(_ text: String) throws -> (String, Int) {
+    static func parseListen(_ text: String, flag: String = "--http") throws -> (String, Int) {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
-            throw ValidationError("--http must be HOST:PORT, got \(text)")
+            throw ValidationError("\(flag) must be HOST:PORT, got \(text)")
         }
         var host = String(text[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }

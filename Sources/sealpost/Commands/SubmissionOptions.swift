@@ -29,11 +29,8 @@ struct SubmissionOptions: ParsableArguments {
         ] {
             let text = Environment.value(flag: value, env: env, default: "")
             if text.isEmpty { continue }
-            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port)
-            else { throw ValidationError("\(flag) must be HOST:PORT, got \(text)") }
-            var host = String(text[..<colon])
-            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-            listeners.append(SubmissionListener(host: host.isEmpty ? "127.0.0.1" : host, port: port, security: security))
+            let (host, port) = try ServeCommand.parseListen(text, flag: flag)
+            listeners.append(SubmissionListener(host: host, port: port, security: security))
         }
         if listeners.isEmpty { return nil }
         let cert = Environment.value(flag: smtpTLSCert, env: "SEALPOST_SMTP_TLS_CERT", default: apiCertificate ?? "")
