@@ -154,6 +154,8 @@ enum PostgresMigrations {
                 "ALTER TABLE events ADD COLUMN post_lease_until DOUBLE PRECISION NOT NULL DEFAULT 0",
             ]
         ),
+        // An internationalized message (UTF-8 in its headers) goes only to SMTPUTF8 hops.
+        ("v7-smtputf8", ["ALTER TABLE messages ADD COLUMN smtputf8 BOOLEAN NOT NULL DEFAULT false"]),
     ]
 
     /// Any fixed number: the advisory lock that makes concurrent `migrate`s take turns.

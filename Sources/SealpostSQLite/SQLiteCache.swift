@@ -53,7 +53,11 @@ final class SQLiteCache: Sendable {
     }
 
     /// Called inside every write transaction: moves the generation on and logs what changed.
+    ///
+    /// A write that touches no cached scope (the queue, leases, events) records nothing: it
+    /// cannot make an entry stale, and an empty claim then writes no page and costs no fsync.
     static func record(_ db: Database, _ scopes: [Scope]) throws {
+        guard !scopes.isEmpty else { return }
         let before = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'generation'")) ?? 0
         let generation = before + 1
         try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'generation'").execute(arguments: [generation])

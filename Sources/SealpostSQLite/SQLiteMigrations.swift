@@ -145,6 +145,10 @@ enum SQLiteMigrations {
                     ALTER TABLE events ADD COLUMN post_lease_until REAL NOT NULL DEFAULT 0;
                     """)
         }
+        migrator.registerMigration("v7-smtputf8") { db in
+            // An internationalized message (UTF-8 in its headers) goes only to SMTPUTF8 hops.
+            try db.execute(sql: "ALTER TABLE messages ADD COLUMN smtputf8 INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 }

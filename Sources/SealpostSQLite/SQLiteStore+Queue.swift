@@ -5,31 +5,65 @@ import SealpostStorage
 
 extension SQLiteStore {
     public func enqueue(_ messages: [NewMessage], events: [EventRecord], lifetime: TimeInterval) async throws {
+        try await enqueueWrites.submit(Enqueue(messages: messages, events: events, lifetime: lifetime))
+    }
+
+    /// One request's mail: its messages, their recipients and `processed` events.
+    struct Enqueue: Sendable {
+        var messages: [NewMessage]
+        var events: [EventRecord]
+        var lifetime: TimeInterval
+    }
+
+    /// One transaction (and one fsync) for the mail of several concurrent requests. Should
+    /// that transaction fail, each request is committed on its own, so one request's error
+    /// (a constraint) never fails the others'.
+    static func commitEnqueues(_ batches: [Enqueue], pool: DatabasePool) async -> [Result<Void, any Error>] {
         let now = Date().timeIntervalSince1970
-        try await write([]) { db in
-            for m in messages {
-                try db.execute(
-                    sql: """
-                        INSERT INTO messages (id, x_message_id, user_id, mail_from, smtp_id, content, categories, custom_args, created_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        m.id, m.xMessageID, m.userID, m.mailFrom, m.smtpID, Data(m.content),
-                        try RowCoding.json(m.categories), try RowCoding.json(m.customArgs), now,
-                    ])
-                let due = max(now, m.notBefore.timeIntervalSince1970)
-                for recipient in m.recipients {
-                    let domain = RowCoding.domain(ofRecipient: recipient)
-                    try db.cachedStatement(
-                        sql: """
-                            INSERT INTO deliveries (message_id, user_id, recipient, domain, state, next_attempt_at, expires_at, updated_at)
-                            VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
-                            """
-                    ).execute(arguments: [m.id, m.userID, recipient, domain, due, due + lifetime, now])
+        do {
+            try await pool.write { db in for b in batches { try insert(b, db: db, now: now) } }
+            return batches.map { _ in .success(()) }
+        } catch  where batches.count > 1 {
+            var results: [Result<Void, any Error>] = []
+            for b in batches {
+                do {
+                    try await pool.write { db in try insert(b, db: db, now: now) }
+                    results.append(.success(()))
+                } catch {
+                    results.append(.failure(error))
                 }
             }
-            try Self.insert(events, db: db, now: now)
+            return results
+        } catch {
+            return [.failure(error)]
         }
+    }
+
+    /// Queue rows touch no cached scope, so no change-log entry is written with them.
+    private static func insert(_ b: Enqueue, db: Database, now: Double) throws {
+        for m in b.messages {
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO messages (id, x_message_id, user_id, mail_from, smtp_id, content, categories, custom_args, created_at, smtputf8)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [
+                m.id, m.xMessageID, m.userID, m.mailFrom, m.smtpID, Data(m.content),
+                try RowCoding.json(m.categories), try RowCoding.json(m.customArgs), now, m.smtpUTF8,
+            ])
+            let due = max(now, m.notBefore.timeIntervalSince1970)
+            let statement = try db.cachedStatement(
+                sql: """
+                    INSERT INTO deliveries (message_id, user_id, recipient, domain, state, next_attempt_at, expires_at, updated_at)
+                    VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
+                    """)
+            for recipient in m.recipients {
+                try statement.execute(arguments: [
+                    m.id, m.userID, recipient, RowCoding.domain(ofRecipient: recipient), due, due + b.lifetime, now,
+                ])
+            }
+        }
+        try insert(b.events, db: db, now: now)
     }
 
     public func claimDeliveries(now: Date, limit: Int, lease: TimeInterval) async throws -> [QueuedDelivery] {
@@ -54,14 +88,14 @@ extension SQLiteStore {
                     expiresAt: Date(timeIntervalSince1970: row["expires_at"]))
             }
             let messageStatement = try db.cachedStatement(
-                sql: "SELECT mail_from, smtp_id, content, categories, custom_args FROM messages WHERE id = ?")
+                sql: "SELECT mail_from, smtp_id, content, categories, custom_args, smtputf8 FROM messages WHERE id = ?")
             var messages: [String: ClaimedMessage] = [:]
             for id in ClaimAssembly.messageIDs(claimed) {
                 guard let m = try Row.fetchOne(messageStatement, arguments: [id]) else { continue }
                 messages[id] = try ClaimedMessage(
                     mailFrom: m["mail_from"], smtpID: m["smtp_id"],
                     content: [UInt8]((m["content"] as Data?) ?? Data()),
-                    categoriesJSON: m["categories"], customArgsJSON: m["custom_args"])
+                    categoriesJSON: m["categories"], customArgsJSON: m["custom_args"], smtpUTF8: m["smtputf8"])
             }
             return try ClaimAssembly.deliveries(claimed, messages: messages)
         }

@@ -13,6 +13,8 @@ public final class SQLiteStore: SealpostStore {
     private let settingsWrites: GroupCommit<SettingsChange, (old: EnforcedTLSSettings, new: EnforcedTLSSettings)>
     /// Delivery results of concurrent sessions share transactions and fsyncs.
     let resolveWrites: GroupCommit<[DeliveryUpdate], Void>
+    /// Mail accepted by concurrent requests and SMTP sessions shares transactions and fsyncs.
+    let enqueueWrites: GroupCommit<Enqueue, Void>
     /// This process's name on the leases it takes (see `claimDeliveries`).
     public let leaseOwner = UUID().uuidString
     /// Held while the store serves (`exclusive`): one server per file.
@@ -45,6 +47,7 @@ public final class SQLiteStore: SealpostStore {
         self.cache = cache
         self.settingsWrites = GroupCommit { changes in await Self.commit(changes, pool: pool) }
         self.resolveWrites = GroupCommit { batches in await Self.commitResolutions(batches, pool: pool, owner: owner) }
+        self.enqueueWrites = GroupCommit { batches in await Self.commitEnqueues(batches, pool: pool) }
     }
 
     /// One server per file (the lock): the leases a killed predecessor left are freed at once.

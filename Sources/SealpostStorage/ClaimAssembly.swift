@@ -10,10 +10,14 @@ public struct ClaimedMessage: Sendable {
     public var content: [UInt8]
     public var categories: [String]
     public var customArgs: [String: String]
+    public var smtpUTF8: Bool
 
     /// From the stored columns (`categories` and `custom_args` are JSON text).
-    public init(mailFrom: String, smtpID: String, content: [UInt8], categoriesJSON: String, customArgsJSON: String) throws {
+    public init(
+        mailFrom: String, smtpID: String, content: [UInt8], categoriesJSON: String, customArgsJSON: String, smtpUTF8: Bool
+    ) throws {
         self.mailFrom = mailFrom
+        self.smtpUTF8 = smtpUTF8
         self.smtpID = smtpID
         self.content = content
         let decoder = JSONDecoder()
@@ -58,7 +62,7 @@ public enum ClaimAssembly {
             return QueuedDelivery(
                 id: row.id, messageID: row.messageID, userID: row.userID, recipient: row.recipient, domain: row.domain,
                 attempts: row.attempts, mailFrom: m.mailFrom, smtpID: m.smtpID, content: m.content, categories: m.categories,
-                customArgs: m.customArgs, expiresAt: row.expiresAt)
+                customArgs: m.customArgs, expiresAt: row.expiresAt, smtpUTF8: m.smtpUTF8)
         }
     }
 }

@@ -9,5 +9,6 @@ public enum Schema {
         "v4-event-webhook",
         "v5-change-log",
         "v6-lease-owners",
+        "v7-smtputf8",
     ]
 }

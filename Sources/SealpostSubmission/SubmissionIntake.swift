@@ -88,7 +88,10 @@ public struct SubmissionIntake: SubmissionBackend {
         let queued = NewMessage(
             id: id, xMessageID: xMessageID, userID: identity.userID, mailFrom: envelope.mailFrom, smtpID: message.smtpID,
             content: message.content, categories: categories, customArgs: args, recipients: envelope.recipients,
-            notBefore: message.instructions.sendAt.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? now)
+            notBefore: message.instructions.sendAt.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? now,
+            // Postfix's rule: a message submitted with SMTPUTF8 and UTF-8 headers stays one; raw
+            // 8-bit headers without it (legacy clients) are passed on as they came.
+            smtpUTF8: envelope.smtpUTF8 && SMTPUTF8.headersNeedIt(message.content))
         let events = queued.recipients.map { recipient in
             EventFactory.make(
                 "processed",

@@ -184,6 +184,25 @@ import Testing
         #expect(run.sent.filter { $0.hasPrefix("MAIL") } == ["MAIL FROM:<a@sender.test> SIZE=\(Self.n)|RCPT TO:<c@mx.test>|DATA"])
     }
 
+    /// RFC 6531 §3.2: a message with UTF-8 headers (a co-recipient's non-ASCII address) needs
+    /// SMTPUTF8 even for an ASCII envelope; it is refused for a server without it, and sent
+    /// with the parameter to one that has it.
+    @Test func utf8HeadersNeedSMTPUTF8ForAnASCIIEnvelopeToo() {
+        let content = Array("To: jö@other.test, b@mx.test\r\n\r\nx".utf8)
+        let intl = OutboundMessage(
+            id: "i", mailFrom: "a@sender.test", recipients: ["b@mx.test"], content: content, headersNeedSMTPUTF8: true)
+        let refused = Self.converse([intl, Self.message("ok", to: ["c@mx.test"])], server: Self.good(["PIPELINING"]))
+        #expect(
+            refused.reported[0] == [
+                .permanent(.local(553, "5.6.7", "the message has UTF-8 headers (a non-ASCII address) and the server lacks SMTPUTF8"))
+            ])
+        #expect(refused.reported[1] == [Self.accepted])
+        #expect(refused.sent.filter { $0.hasPrefix("MAIL") } == ["MAIL FROM:<a@sender.test>|RCPT TO:<c@mx.test>|DATA"])
+        let sent = Self.converse([intl], server: Self.good(["PIPELINING", "SMTPUTF8"]))
+        #expect(sent.reported[0] == [Self.accepted])
+        #expect(sent.sent.filter { $0.hasPrefix("MAIL") } == ["MAIL FROM:<a@sender.test> SMTPUTF8|RCPT TO:<b@mx.test>|DATA"])
+    }
+
     @Test func aGreetingThatIsNot220MakesTheHostUnreachable() {
         let run = Self.converse([Self.message("m", to: ["b@mx.test"])]) { phase, sent in
             phase == .greeting ? .reply(554, ["5.3.2 no service"]) : Self.good()(phase, sent)

@@ -68,8 +68,30 @@ import Testing
         #expect(envelope.mailFrom == "a@b.test")
         #expect(envelope.recipients == ["c@xn--bcher-kva.test", "d@e.test"])
         #expect(envelope.tls && envelope.helo == "client.test")
+        #expect(!envelope.smtpUTF8)
         #expect(m.handle(.submitted(queueID: "abc")) == [.reply("250 2.0.0 Ok: queued as abc")])
         #expect(Self.send(&m, "RCPT TO:<c@d.test>") == [.reply("503 5.5.1 Need MAIL before RCPT")], "the transaction ended")
+        // SMTPUTF8 on MAIL is carried to the envelope, and forgotten with the transaction.
+        #expect(Self.send(&m, "MAIL FROM:<jörg@b.test> SMTPUTF8") == [.authorize])
+        #expect(m.handle(.authorized) == [.reply("250 2.1.0 Ok")])
+        #expect(Self.send(&m, "RCPT TO:<d@e.test>") == [.reply("250 2.1.5 Ok")])
+        _ = Self.send(&m, "DATA")
+        guard case .submit(let intl) = m.handle(.frame(.message(Array("To: jö@e.test\r\n\r\nhi\r\n".utf8)))).first else {
+            Issue.record("no submit")
+            return
+        }
+        #expect(intl.smtpUTF8 && intl.mailFrom == "jörg@b.test")
+        _ = m.handle(.submitted(queueID: "def"))
+        #expect(Self.send(&m, "MAIL FROM:<a@b.test>") == [.authorize])
+        _ = m.handle(.authorized)
+        _ = Self.send(&m, "RCPT TO:<d@e.test>")
+        _ = Self.send(&m, "DATA")
+        guard case .submit(let plain) = m.handle(.frame(.message(Array("x\r\n".utf8)))).first else {
+            Issue.record("no submit")
+            return
+        }
+        #expect(!plain.smtpUTF8)
+        _ = m.handle(.submitted(queueID: "ghi"))
         #expect(Self.send(&m, "QUIT") == [.reply("221 2.0.0 Bye"), .close])
     }
 

@@ -231,6 +231,39 @@ import Testing
         EventRecord(userID: userID, sgEventID: id, event: type, email: email, payload: #"{"event":"\#(type)","sg_event_id":"\#(id)"}"#)
     }
 
+    /// Concurrent requests share a transaction; one request's failure (here a duplicate
+    /// message id) fails that request alone. The SMTPUTF8 mark is kept with the message.
+    @Test(arguments: Backend.available) func concurrentEnqueuesStandOrFallAlone(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            let acme = try await store.createAccount(name: "acme", email: nil)
+            try await store.enqueue([Self.message("dup", userID: acme.id, to: ["a@one.test"])], events: [], lifetime: 3600)
+            let results = await withTaskGroup(of: (String, Bool).self) { group in
+                for id in ["dup"] + (0..<40).map({ "c\($0)" }) {
+                    group.addTask {
+                        var m = Self.message(id, userID: acme.id, to: ["r-\(id)@one.test"])
+                        m.smtpUTF8 = id == "c7"
+                        do {
+                            try await store.enqueue(
+                                [m], events: [Self.event(acme.id, "p-\(id)", "processed", "r-\(id)@one.test")], lifetime: 3600)
+                            return (id, true)
+                        } catch {
+                            return (id, false)
+                        }
+                    }
+                }
+                var out: [String: Bool] = [:]
+                for await (id, ok) in group { out[id] = ok }
+                return out
+            }
+            #expect(results["dup"] == false)
+            #expect(results.filter { $0.value }.count == 40)
+            let claimed = try await store.claimDeliveries(now: Date(), limit: 100, lease: 60)
+            #expect(claimed.count == 41)
+            #expect(claimed.filter(\.smtpUTF8).map(\.recipient) == ["r-c7@one.test"])
+            #expect(try await store.events(userID: acme.id, limit: 100).count == 40, "the failed request left no event")
+        }
+    }
+
     @Test(arguments: Backend.available) func enqueueClaimAndResolve(backend: Backend) async throws {
         try await withStore(backend) { store, _ in
             let acme = try await store.createAccount(name: "acme", email: nil)

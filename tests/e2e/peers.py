@@ -16,7 +16,7 @@ SCRIPT = REPO / "tests" / "peers" / "pf-peers.sh"
 
 # name -> port offset, as laid out by pf-peers.sh
 OFFSETS = {"plain": 0, "selfsigned": 1, "ca": 2, "tls12": 3, "tls13": 4, "tls11": 5, "wrongname": 6, "expired": 7, "required": 8,
-           "ekucritical": 9, "clientonly": 10}
+           "ekucritical": 9, "clientonly": 10, "noutf8": 11}
 
 
 def ports_free(base, count=17):

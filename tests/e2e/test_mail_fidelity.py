@@ -31,14 +31,20 @@ def relay(sealpost, postfix_peers):
     return SendGridAPIClient(api_key=key, host=sealpost.url)
 
 
-def sealpost_header_lines(raw):
-    """The header lines Sealpost wrote (not those the receiving Postfix put on top)."""
+def header_fields(raw):
+    """The header fields of a stored message, each as its list of (folded) lines."""
     fields = []
     for line in raw.split(b"\n\n", 1)[0].split(b"\n"):
         if line[:1] in (b" ", b"\t") and fields:
             fields[-1].append(line)
         else:
             fields.append([line])
+    return fields
+
+
+def sealpost_header_lines(raw):
+    """The header lines Sealpost wrote (not those the receiving Postfix put on top)."""
+    fields = header_fields(raw)
     return [line for f in fields if not f[0].split(b":")[0] in (b"Received", b"Return-Path", b"Delivered-To") for line in f]
 
 
@@ -126,6 +132,36 @@ def test_internationalised_domains_travel_as_a_labels(sealpost, relay, postfix_p
         relay.send(bad)
     assert b'"field":"personalizations.0.to.0.email"' in e.value.body
     assert b"not a valid internationalized domain name" in e.value.body
+
+
+def test_a_non_ascii_address_goes_only_to_smtputf8_hops(sealpost, postfix_peers):
+    """RFC 6531/6532: a local part that is not ASCII stays raw UTF-8 in To (no encoded-word may
+    stand for an addr-spec), which makes the whole message an internationalized one: the copy
+    for an ASCII co-recipient whose server lacks SMTPUTF8 bounces (553 5.6.7) instead of
+    carrying UTF-8 headers to it; the SMTPUTF8 server gets its copy with the parameter."""
+    sealpost.cli("accounts", "create", "acme")
+    key = sealpost.key("acme")
+    sealpost.start("--route", f"plain.test=localhost:{postfix_peers.port_of('plain')}",
+                   "--route", f"old.test=localhost:{postfix_peers.port_of('noutf8')}")
+    client = SendGridAPIClient(api_key=key, host=sealpost.url)
+    token = uuid.uuid4().hex
+    intl, old, ascii_only = f"jö-{token}@plain.test", f"bob-{token}@old.test", f"ann-{token}@old.test"
+    body = {"from": {"email": "s@relay.test"}, "subject": f"utf8 {token}", "content": [{"type": "text/plain", "value": "x"}],
+            "personalizations": [{"to": [{"email": intl}, {"email": old}]}, {"to": [{"email": ascii_only}]}]}
+    assert client.client.mail.send.post(request_body=body).status_code == 202
+    final = sealpost.final_events({intl, old, ascii_only})
+    assert final[intl]["event"] == "delivered"
+    assert final[ascii_only]["event"] == "delivered", "an ASCII-only message still goes to the old server"
+    assert final[old]["event"] == "bounce"
+    assert final[old]["reason"] == "553 5.6.7 the message has UTF-8 headers (a non-ASCII address) and the server lacks SMTPUTF8"
+    raw = postfix_peers.find_bytes("plain", token, timeout=20)
+    to = [b" ".join(x.strip() for x in f) for f in header_fields(raw) if f[0].startswith(b"To:")]
+    assert to == [f"To: {intl}, {old}".encode()], "raw UTF-8, not an encoded-word"
+    received = [b" ".join(f) for f in header_fields(raw) if f[0].startswith(b"Received:")][0]
+    print(received)
+    assert b"with UTF8SMTP" in received, "sent with the SMTPUTF8 parameter (RFC 6531 §3.7.3)"
+    found = postfix_peers.find_bytes("noutf8", token, timeout=2)
+    assert found is not None and ascii_only.encode() in found and old.encode() not in found
 
 
 def test_unsupported_fields_are_refused_not_ignored(sealpost, relay, postfix_peers):

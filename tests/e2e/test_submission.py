@@ -28,6 +28,7 @@ def submission(sealpost, postfix_peers):
     sealpost.sub_port, sealpost.subs_port = free_port(), free_port()
     sealpost.submission_args = (
         "--route", f"plain.test=localhost:{postfix_peers.port_of('plain')}",
+        "--route", f"old.test=localhost:{postfix_peers.port_of('noutf8')}",
         "--submission", f"127.0.0.1:{sealpost.sub_port}", "--submissions", f"127.0.0.1:{sealpost.subs_port}",
         "--smtp-tls-cert", str(certs / "localhost.chain.crt"), "--smtp-tls-key", str(certs / "localhost.key"))
     sealpost.start(*sealpost.submission_args)
@@ -191,6 +192,29 @@ def test_enforced_tls_blocks_submitted_mail_like_api_mail(submission, postfix_pe
     event = submission.final_events({f"r-{token}@plain.test"})[f"r-{token}@plain.test"]
     assert (event["event"], event["type"], event["reason"]) == ("bounce", "blocked", "TLS required but not supported")
     assert postfix_peers.find("plain", token, timeout=1) is None
+
+
+def test_smtputf8_messages_go_only_to_smtputf8_hops(submission, postfix_peers):
+    """Submitted with SMTPUTF8 and UTF-8 in its headers, a message stays internationalized: the
+    server without SMTPUTF8 gets no copy (553 5.6.7 bounce). Raw 8-bit headers without the
+    parameter (a legacy client) are passed on as they came, as Postfix does."""
+    token = uuid.uuid4().hex
+    intl, old, legacy = f"jö-{token}@plain.test", f"bob-{token}@old.test", f"ann-{token}@old.test"
+    s = connect(submission, postfix_peers)
+    s.login("apikey", submission.api_key)
+    utf8 = f"From: s@relay.test\r\nTo: {intl}, {old}\r\nSubject: utf8 {token}\r\n\r\nx\r\n".encode()
+    s.sendmail("s@relay.test", [intl, old], utf8, mail_options=["SMTPUTF8"])
+    eight_bit = f"From: s@relay.test\r\nTo: {legacy}\r\nSubject: Grüße {token}\r\n\r\nx\r\n".encode()
+    s.sendmail("s@relay.test", [legacy], eight_bit)
+    s.quit()
+    final = submission.final_events({intl, old, legacy})
+    assert (final[intl]["event"], final[legacy]["event"], final[old]["event"]) == ("delivered", "delivered", "bounce")
+    assert final[old]["reason"] == "553 5.6.7 the message has UTF-8 headers (a non-ASCII address) and the server lacks SMTPUTF8"
+    received = postfix_peers.find_bytes("plain", token, timeout=20).split(b"\nReceived: ")[1].split(b";")[0]
+    print(received)
+    assert b"with UTF8SMTP" in received, "sent with the SMTPUTF8 parameter (RFC 6531 §3.7.3)"
+    arrived = postfix_peers.find_bytes("noutf8", token, timeout=20)
+    assert f"Subject: Grüße {token}\n".encode() in arrived and old.encode() not in arrived
 
 
 def test_swaks_delivers(submission, postfix_peers):

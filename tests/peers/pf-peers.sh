@@ -105,6 +105,7 @@ $((P+7)) expired   -o smtpd_tls_security_level=may -o smtpd_tls_chain_files=$BAS
 $((P+8)) required  -o smtpd_tls_security_level=encrypt
 $((P+9)) ekucritical -o smtpd_tls_security_level=may -o smtpd_tls_chain_files=$BASE/certs/ekucritical.key,$BASE/certs/ekucritical.chain.crt
 $((P+10)) clientonly -o smtpd_tls_security_level=may -o smtpd_tls_chain_files=$BASE/certs/clientonly.key,$BASE/certs/clientonly.chain.crt
+$((P+11)) noutf8    -o smtpd_tls_security_level=may -o smtputf8_enable=no
 $((P+15)) benchplain -o smtpd_tls_security_level=none -o smtpd_data_restrictions=check_client_access,static:DISCARD
 $((P+16)) benchtls   -o smtpd_tls_security_level=may -o smtpd_data_restrictions=check_client_access,static:DISCARD
 PORTS

@@ -65,7 +65,8 @@ struct MailSendRoutes {
             let message = NewMessage(
                 id: id, xMessageID: xMessageID, userID: principal.user.id, mailFrom: (p.from ?? mail.from).email, smtpID: "<\(headerID)>",
                 content: content, categories: mail.categories, customArgs: args, recipients: p.recipients.map(\.email),
-                notBefore: sendAt.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? now)
+                notBefore: sendAt.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? now,
+                smtpUTF8: SMTPUTF8.headersNeedIt(content))
             messages.append(message)
             for recipient in message.recipients {
                 let subject = EventFactory.Subject(

@@ -17,10 +17,12 @@ public struct NewMessage: Sendable, Equatable {
     public var recipients: [String]
     /// `send_at`: not delivered before this time.
     public var notBefore: Date
+    /// An internationalized message (RFC 6532 headers): every copy needs an SMTPUTF8 next hop.
+    public var smtpUTF8: Bool
 
     public init(
         id: String, xMessageID: String, userID: Int64, mailFrom: String, smtpID: String, content: [UInt8],
-        categories: [String], customArgs: [String: String], recipients: [String], notBefore: Date
+        categories: [String], customArgs: [String: String], recipients: [String], notBefore: Date, smtpUTF8: Bool = false
     ) {
         self.id = id
         self.xMessageID = xMessageID
@@ -32,6 +34,7 @@ public struct NewMessage: Sendable, Equatable {
         self.customArgs = customArgs
         self.recipients = recipients
         self.notBefore = notBefore
+        self.smtpUTF8 = smtpUTF8
     }
 }
 
@@ -49,10 +52,13 @@ public struct QueuedDelivery: Sendable, Equatable {
     public var categories: [String]
     public var customArgs: [String: String]
     public var expiresAt: Date
+    /// See `NewMessage.smtpUTF8`.
+    public var smtpUTF8: Bool
 
     public init(
         id: Int64, messageID: String, userID: Int64, recipient: String, domain: String, attempts: Int, mailFrom: String,
-        smtpID: String, content: [UInt8], categories: [String], customArgs: [String: String], expiresAt: Date
+        smtpID: String, content: [UInt8], categories: [String], customArgs: [String: String], expiresAt: Date,
+        smtpUTF8: Bool = false
     ) {
         self.id = id
         self.messageID = messageID
@@ -66,6 +72,7 @@ public struct QueuedDelivery: Sendable, Equatable {
         self.categories = categories
         self.customArgs = customArgs
         self.expiresAt = expiresAt
+        self.smtpUTF8 = smtpUTF8
     }
 }
 

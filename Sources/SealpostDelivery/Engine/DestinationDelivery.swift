@@ -142,7 +142,10 @@ struct DestinationDelivery: Sendable {
         return order.map { id in
             let group = byMessage[id]!
             let data = wire[id] ?? dotStuffed(group[0].content)
-            return (OutboundMessage(id: id, mailFrom: group[0].mailFrom, recipients: group.map(\.recipient), data: data), group)
+            let message = OutboundMessage(
+                id: id, mailFrom: group[0].mailFrom, recipients: group.map(\.recipient), data: data,
+                headersNeedSMTPUTF8: group[0].smtpUTF8)
+            return (message, group)
         }
     }
 

@@ -238,7 +238,10 @@ public struct SMTPClientStateMachine: Sendable {
                 continue
             }
             if m.needsSMTPUTF8 && !capabilities.smtpUTF8 {
-                let r = SMTPReply.local(553, "5.6.7", "non-ASCII address and the server lacks SMTPUTF8")
+                let r =
+                    m.addressesNeedSMTPUTF8
+                    ? SMTPReply.local(553, "5.6.7", "non-ASCII address and the server lacks SMTPUTF8")
+                    : SMTPReply.local(553, "5.6.7", "the message has UTF-8 headers (a non-ASCII address) and the server lacks SMTPUTF8")
                 actions += report(i, m.recipients.map { _ in .permanent(r) })
                 i += 1
                 continue
@@ -345,10 +348,13 @@ public struct SMTPClientStateMachine: Sendable {
 }
 
 extension OutboundMessage {
-    /// RFC 6531: an address with non-ASCII characters needs the SMTPUTF8 extension.
-    var needsSMTPUTF8: Bool {
+    /// RFC 6531: an envelope address with non-ASCII characters needs the SMTPUTF8 extension.
+    var addressesNeedSMTPUTF8: Bool {
         !(mailFrom.allSatisfy(\.isASCII) && recipients.allSatisfy { $0.allSatisfy(\.isASCII) })
     }
+
+    /// RFC 6531 §3.2: so does an internationalized message, whatever its envelope.
+    var needsSMTPUTF8: Bool { headersNeedSMTPUTF8 || addressesNeedSMTPUTF8 }
 }
 
 extension SMTPReply {

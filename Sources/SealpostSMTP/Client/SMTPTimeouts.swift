@@ -47,17 +47,22 @@ public struct OutboundMessage: Sendable {
     /// per scheduling round and shared by every session that carries it (arrays are shared
     /// until written), so a large message to many domains is not copied per session.
     public var data: [UInt8]
+    /// An internationalized message (UTF-8 in its headers, RFC 6532): like a non-ASCII
+    /// address, it is sent only with SMTPUTF8, and refused for a server that lacks it.
+    public var headersNeedSMTPUTF8: Bool
 
-    public init(id: String, mailFrom: String, recipients: [String], data: [UInt8]) {
+    public init(id: String, mailFrom: String, recipients: [String], data: [UInt8], headersNeedSMTPUTF8: Bool = false) {
         self.id = id
         self.mailFrom = mailFrom
         self.recipients = recipients
         self.data = data
+        self.headersNeedSMTPUTF8 = headersNeedSMTPUTF8
     }
 
     /// From RFC 5322 text that is not yet dot-stuffed.
-    public init(id: String, mailFrom: String, recipients: [String], content: [UInt8]) {
-        self.init(id: id, mailFrom: mailFrom, recipients: recipients, data: dotStuffed(content))
+    public init(id: String, mailFrom: String, recipients: [String], content: [UInt8], headersNeedSMTPUTF8: Bool = false) {
+        self.init(
+            id: id, mailFrom: mailFrom, recipients: recipients, data: dotStuffed(content), headersNeedSMTPUTF8: headersNeedSMTPUTF8)
     }
 }
 

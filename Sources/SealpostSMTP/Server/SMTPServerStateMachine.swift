@@ -41,6 +41,8 @@ public struct SMTPServerStateMachine: Sendable {
         public var data: [UInt8]
         public var helo: String
         public var tls: Bool
+        /// MAIL carried `SMTPUTF8` (RFC 6531): UTF-8 in the headers is meant as such.
+        public var smtpUTF8: Bool = false
     }
 
     public enum Event: Equatable, Sendable {
@@ -96,6 +98,7 @@ public struct SMTPServerStateMachine: Sendable {
     private(set) var authenticatedUser = false
     private var mailFrom: String?
     private var recipients: [String] = []
+    private var smtpUTF8 = false
     private var errors = 0
 
     public init(configuration: Configuration, implicitTLS: Bool = false) {
@@ -160,7 +163,8 @@ public struct SMTPServerStateMachine: Sendable {
             return [.reply(reply)]
         case (.data, .frame(.message(let bytes))):
             phase = .submitting
-            let envelope = Envelope(mailFrom: mailFrom ?? "", recipients: recipients, data: bytes, helo: helo ?? "", tls: tls)
+            let envelope = Envelope(
+                mailFrom: mailFrom ?? "", recipients: recipients, data: bytes, helo: helo ?? "", tls: tls, smtpUTF8: smtpUTF8)
             return [.submit(envelope)]
         case (.data, .frame(.messageTooLarge)):
             phase = .ready
@@ -250,6 +254,7 @@ public struct SMTPServerStateMachine: Sendable {
                 }
                 address = normal
             }
+            smtpUTF8 = parameters["SMTPUTF8"] != nil
             phase = .authorizing(from: address)
             return [.authorize]
         case .rcpt(let to, let parameters):
@@ -324,6 +329,7 @@ public struct SMTPServerStateMachine: Sendable {
     private mutating func resetTransaction() {
         mailFrom = nil
         recipients = []
+        smtpUTF8 = false
     }
 
     /// A reply to a bad command; after `maxErrors` of them the session ends.
