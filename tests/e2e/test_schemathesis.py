@@ -2,14 +2,17 @@
 SendGrid's official description of the Enforced TLS endpoint. Zero 5xx, every answer matches
 the schema (status, content type, headers, body), valid input is never refused."""
 import json
+import os
 import subprocess
+import time
 from pathlib import Path
 
 import yaml
 
 from test_openapi import nullable_as_31
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+HERE = Path(__file__).resolve().parent
+FIXTURES = HERE.parent / "fixtures"
 CHECKS = ",".join([
     "not_a_server_error", "status_code_conformance", "content_type_conformance", "response_headers_conformance",
     "response_schema_conformance", "positive_data_acceptance", "unsupported_method", "missing_required_header",
@@ -20,14 +23,26 @@ CHECKS = ",".join([
 def schemathesis(target, key, *extra, examples=20):
     r = subprocess.run(["schemathesis", "run", target, "-H", f"Authorization: Bearer {key}", "--checks", CHECKS,
                         "-n", str(examples), "--seed", "42", "--no-color", *extra],
-                       capture_output=True, text=True, timeout=600)
+                       capture_output=True, text=True, timeout=600,
+                       env=dict(os.environ, SCHEMATHESIS_HOOKS="schemathesis_hooks",
+                                PYTHONPATH=os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))))
     # The failures section (with "Invalid component" and the reproducing curl) comes before the
     # summary: keep enough of the output to show both.
     return r.returncode, r.stdout[-30000:] + r.stderr[-2000:]
 
 
+def clear_of_the_hour(margin=240):
+    """`send_at`'s maximum in the document moves on at every full hour (72 h from the end of the
+    current hour): a run that crossed one would see send_at = maximum + 1 accepted. Wait the
+    boundary out first when the run could reach it."""
+    left = 3600 - time.time() % 3600
+    if left < margin:
+        time.sleep(left + 1)
+
+
 def test_own_document(sealpost, tenants):
     _, keys = tenants
+    clear_of_the_hour()
     code, out = schemathesis(f"{sealpost.url}/openapi.json", keys["acme"])
     assert code == 0, out
     assert "No issues found" in out or "0 failures" in out or "passed" in out, out
@@ -61,6 +76,8 @@ def test_sendgrid_description_of_mail_send(sealpost, tenants, tmp_path):
     path.write_text(json.dumps(spec))
     r = subprocess.run(["schemathesis", "run", str(path), "--url", sealpost.url, "-H", f"Authorization: Bearer {keys['acme']}",
                         "--checks", "not_a_server_error", "-n", "40", "--seed", "42", "--no-color"],
-                       capture_output=True, text=True, timeout=600)
+                       capture_output=True, text=True, timeout=600,
+                       env=dict(os.environ, SCHEMATHESIS_HOOKS="schemathesis_hooks",
+                                PYTHONPATH=os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))))
     out = r.stdout[-30000:] + r.stderr[-2000:]
     assert r.returncode == 0, out

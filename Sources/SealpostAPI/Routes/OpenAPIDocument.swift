@@ -316,6 +316,7 @@ enum OpenAPIDocument {
                 "properties": {
                   "personalizations": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {
                     "type": "object", "required": ["to"],
+                    "description": "An address may appear only once across to, cc and bcc of one personalization (compared case-insensitively); a duplicate is refused with 400 and SendGrid's text.",
                     "properties": {
                       "from": {"$ref": "#/components/schemas/Address"},
                       "to": {"type": "array", "uniqueItems": true, "minItems": 1, "items": {"$ref": "#/components/schemas/Address"}},
