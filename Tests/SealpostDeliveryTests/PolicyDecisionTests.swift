@@ -137,6 +137,24 @@ import Testing
         #expect(EnforcedTLSPolicy(settings: Self.opportunistic).level == .may)
     }
 
+    /// A per-domain entry replaces the account's setting for its domain, looser or stricter, and
+    /// its refusals name `domain`; other domains keep the account's setting.
+    @Test func aDomainEntryReplacesTheAccountSetting() {
+        let entries = [
+            DomainTLSEntry(domain: "plain.test", settings: Self.opportunistic),
+            DomainTLSEntry(domain: ".strict.test", settings: Self.tls12),
+        ]
+        let plaintextOnly = ConnectionFacts(starttlsOffered: false, tls: nil)
+        let looser = EnforcedTLSPolicy.governing(account: Self.tls12, entries: entries, domain: "plain.test")
+        #expect(looser.name == "domain" && looser.checkConnection(plaintextOnly, mxHost: "mx") == nil)
+        let stricter = EnforcedTLSPolicy.governing(account: Self.opportunistic, entries: entries, domain: "mx.strict.test")
+        #expect(
+            stricter.checkConnection(plaintextOnly, mxHost: "mx")
+                == PolicyRefusal(policy: "domain", failure: .starttlsNotSupported, permanence: .permanent, status: "5.7.10"))
+        let other = EnforcedTLSPolicy.governing(account: Self.tls12, entries: entries, domain: "strict.test")
+        #expect(other == EnforcedTLSPolicy(settings: Self.tls12), "a dot entry does not cover its own domain")
+    }
+
     @Test func refusedSTARTTLSIsLikeNotOffered() {
         let strict = PolicySet([EnforcedTLSPolicy(settings: Self.tls12)])
         let lax = PolicySet([EnforcedTLSPolicy(settings: Self.opportunistic)])

@@ -60,9 +60,21 @@ public struct PolicyRefusal: Sendable, Equatable {
 /// the mail is dropped with the block event `TLS required but not supported`.
 public struct EnforcedTLSPolicy: SecurityPolicy, PreparedPolicy, Equatable {
     public let settings: EnforcedTLSSettings
-    public var name: String { "enforced_tls" }
+    /// `enforced_tls` for the account's setting, `domain` for a per-domain entry (which has the
+    /// same three fields, the same ladder and the same permanent refusals).
+    public let name: String
 
-    public init(settings: EnforcedTLSSettings) { self.settings = settings }
+    public init(settings: EnforcedTLSSettings, name: String = "enforced_tls") {
+        self.settings = settings
+        self.name = name
+    }
+
+    /// What governs mail to `domain`: its per-domain entry if one matches (it replaces the
+    /// account's setting, stricter or looser), else the account's setting.
+    public static func governing(account: EnforcedTLSSettings, entries: [DomainTLSEntry], domain: String) -> EnforcedTLSPolicy {
+        if let entry = DomainTLSEntry.governing(domain, in: entries) { return EnforcedTLSPolicy(settings: entry.settings, name: "domain") }
+        return EnforcedTLSPolicy(settings: account)
+    }
 
     public var level: SecurityLevel {
         if settings.requireValidCert { return .verify }
