@@ -82,6 +82,7 @@ public func buildRouter(
     router.add(middleware: RateLimitMiddleware(limiter: limiter ?? RateLimiter(limit: rateLimit)))
     let tenants = TenantResolver(store: store)
     EnforcedTLSRoutes(store: store, tenants: tenants).register(on: router, known: known)
+    DomainTLSRoutes(store: store, tenants: tenants).register(on: router, known: known)
     APIKeyRoutes(store: store, tenants: tenants).register(on: router, known: known)
     ScopeRoutes().register(on: router, known: known)
     SubuserRoutes(store: store).register(on: router, known: known)

@@ -35,3 +35,27 @@ public struct AuditEntry: Sendable, Equatable {
         self.at = at
     }
 }
+
+/// One acknowledged change of a per-domain Enforced TLS entry: `old` is nil when the entry was
+/// created, `new` when it was deleted.
+public struct DomainAuditEntry: Sendable, Equatable {
+    public var id: Int64
+    public var userID: Int64
+    public var domain: String
+    public var actor: AuditActor
+    public var old: EnforcedTLSSettings?
+    public var new: EnforcedTLSSettings?
+    public var at: Date
+
+    public init(
+        id: Int64, userID: Int64, domain: String, actor: AuditActor, old: EnforcedTLSSettings?, new: EnforcedTLSSettings?, at: Date
+    ) {
+        self.id = id
+        self.userID = userID
+        self.domain = domain
+        self.actor = actor
+        self.old = old
+        self.new = new
+        self.at = at
+    }
+}

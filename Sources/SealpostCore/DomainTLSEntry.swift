@@ -19,17 +19,21 @@ public struct DomainTLSEntry: Sendable, Equatable {
     }
 
     /// The stored form of a `{domain}` path segment: case folded, IDNA A-labels, at most one
-    /// leading dot. Nil for anything that is not a domain name: an IP address, `[IP]`, a port,
-    /// a single label, an empty label, a trailing dot, characters outside host names.
-    public static func normalize(_ text: String) -> String? {
+    /// leading dot, 253 characters in all. Nil for anything that is not a domain name: an IP
+    /// address, `[IP]`, a port, a single label, an empty label, a trailing dot, characters outside
+    /// host names, a last label that does not begin with a letter (no top-level domain does).
+    /// `asciiOnly` (the API's path) refuses U-labels, so the OpenAPI pattern states the rule.
+    public static func normalize(_ text: String, asciiOnly: Bool = false) -> String? {
+        if asciiOnly && !text.allSatisfy(\.isASCII) { return nil }
         let dot = text.hasPrefix(".")
         let name = dot ? String(text.dropFirst()) : text
         guard !name.isEmpty, !name.hasPrefix("."), let ascii = IDNA.toASCII(name)?.lowercased() else { return nil }
         let labels = ascii.split(separator: ".", omittingEmptySubsequences: false)
         guard labels.count >= 2, labels.allSatisfy(isHostLabel) else { return nil }
-        // A dotted quad is an address, not a domain: the last label of a domain is never all digits.
-        guard let last = labels.last, !last.allSatisfy(\.isNumber) else { return nil }
-        return dot ? "." + ascii : ascii
+        // A dotted quad is an address, not a domain.
+        guard let first = labels.last?.first, first.isLetter else { return nil }
+        let stored = dot ? "." + ascii : ascii
+        return stored.utf8.count <= 253 ? stored : nil
     }
 
     static func isHostLabel(_ label: Substring) -> Bool {

@@ -156,6 +156,36 @@ enum PostgresMigrations {
         ),
         // An internationalized message (UTF-8 in its headers) goes only to SMTPUTF8 hops.
         ("v7-smtputf8", ["ALTER TABLE messages ADD COLUMN smtputf8 BOOLEAN NOT NULL DEFAULT false"]),
+        // Per-recipient-domain Enforced TLS entries and their audit trail (NULL old: created, NULL new: deleted).
+        (
+            "v8-domain-tls",
+            [
+                """
+                CREATE TABLE domain_tls (
+                    user_id BIGINT NOT NULL REFERENCES users(id),
+                    domain TEXT NOT NULL,
+                    require_tls BOOLEAN NOT NULL,
+                    require_valid_cert BOOLEAN NOT NULL,
+                    version TEXT NOT NULL CHECK (version IN ('1.1', '1.2', '1.3')),
+                    PRIMARY KEY (user_id, domain)
+                )
+                """,
+                """
+                CREATE TABLE domain_tls_audit (
+                    id BIGSERIAL PRIMARY KEY,
+                    user_id BIGINT NOT NULL REFERENCES users(id),
+                    domain TEXT NOT NULL,
+                    key_id TEXT,
+                    on_behalf_of TEXT,
+                    via TEXT NOT NULL,
+                    old_value TEXT,
+                    new_value TEXT,
+                    at DOUBLE PRECISION NOT NULL
+                )
+                """,
+                "CREATE INDEX domain_tls_audit_user ON domain_tls_audit(user_id)",
+            ]
+        ),
     ]
 
     /// Any fixed number: the advisory lock that makes concurrent `migrate`s take turns.

@@ -149,6 +149,33 @@ enum SQLiteMigrations {
             // An internationalized message (UTF-8 in its headers) goes only to SMTPUTF8 hops.
             try db.execute(sql: "ALTER TABLE messages ADD COLUMN smtputf8 INTEGER NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("v8-domain-tls") { db in
+            // Per-recipient-domain Enforced TLS entries (`.example.com`: every subdomain), and their
+            // audit trail (old_value NULL: created; new_value NULL: deleted).
+            try db.execute(
+                sql: """
+                    CREATE TABLE domain_tls (
+                        user_id INTEGER NOT NULL REFERENCES users(id),
+                        domain TEXT NOT NULL,
+                        require_tls INTEGER NOT NULL,
+                        require_valid_cert INTEGER NOT NULL,
+                        version TEXT NOT NULL CHECK (version IN ('1.1', '1.2', '1.3')),
+                        PRIMARY KEY (user_id, domain)
+                    );
+                    CREATE TABLE domain_tls_audit (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        user_id INTEGER NOT NULL REFERENCES users(id),
+                        domain TEXT NOT NULL,
+                        key_id TEXT,
+                        on_behalf_of TEXT,
+                        via TEXT NOT NULL,
+                        old_value TEXT,
+                        new_value TEXT,
+                        at REAL NOT NULL
+                    );
+                    CREATE INDEX domain_tls_audit_user ON domain_tls_audit(user_id);
+                    """)
+        }
         return migrator
     }
 }

@@ -26,10 +26,12 @@ public final class ReadCache: Sendable {
     public struct Entries: Sendable {
         public var keys: [String: (StoredAPIKey, User)?] = [:]
         public var settings: [Int64: EnforcedTLSSettings] = [:]
+        /// Per-domain entries, under the same `settings:` scope as the account setting.
+        public var domainEntries: [Int64: [DomainTLSEntry]] = [:]
         public var subusers: [String: User?] = [:]
         public var customers: [String: User?] = [:]
 
-        var count: Int { keys.count + settings.count + subusers.count + customers.count }
+        var count: Int { keys.count + settings.count + domainEntries.count + subusers.count + customers.count }
     }
 
     private struct State {
@@ -47,6 +49,7 @@ public final class ReadCache: Sendable {
         mutating func drop(_ scope: String) {
             if scope.hasPrefix("settings:"), let id = Int64(scope.dropFirst(9)) {
                 entries.settings[id] = nil
+                entries.domainEntries[id] = nil
             } else if scope.hasPrefix("key:") {
                 entries.keys[String(scope.dropFirst(4))] = nil
             } else {

@@ -4,6 +4,12 @@ import SealpostCore
 /// How values are written into and read from rows, the same on every backend (so a database
 /// could move between them and the contract suite judges one algorithm, not two copies).
 public enum RowCoding {
+    /// A settings object stored as its canonical JSON (audit trails); nil stays nil.
+    public static func settings(json: String?) throws -> EnforcedTLSSettings? {
+        guard let json else { return nil }
+        return try JSONDecoder().decode(EnforcedTLSSettings.self, from: Data(json.utf8))
+    }
+
     /// `categories` and `custom_args` as JSON text, keys sorted (stable bytes for equal values).
     public static func json(_ value: some Encodable) throws -> String {
         let encoder = JSONEncoder()

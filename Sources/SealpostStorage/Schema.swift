@@ -10,5 +10,6 @@ public enum Schema {
         "v5-change-log",
         "v6-lease-owners",
         "v7-smtputf8",
+        "v8-domain-tls",
     ]
 }

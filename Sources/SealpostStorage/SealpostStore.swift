@@ -10,6 +10,9 @@ import SealpostCore
 /// read fail, to prove that a failure defers mail instead of lowering its TLS level).
 public protocol EnforcedTLSSource: Sendable {
     func enforcedTLS(userID: Int64) async throws -> EnforcedTLSSettings
+    /// The user's per-recipient-domain entries, by domain (cached with the setting: the same
+    /// change-log scope). A failure defers the user's mail, like a failed settings read.
+    func domainTLSEntries(userID: Int64) async throws -> [DomainTLSEntry]
 }
 
 /// Users (accounts, subusers, customer accounts) and their API keys.
@@ -47,6 +50,13 @@ public protocol SettingsStore: EnforcedTLSSource {
         -> (old: EnforcedTLSSettings, new: EnforcedTLSSettings)
     /// The audit trail, oldest first; `userID` restricts it to one user.
     func auditEntries(userID: Int64?) async throws -> [AuditEntry]
+    /// Creates or replaces `entry` (its domain already normalised) and records the change in the
+    /// audit trail, in one durable transaction. Returns the entry it replaced, if any.
+    func putDomainTLSEntry(userID: Int64, _ entry: DomainTLSEntry, actor: AuditActor) async throws -> DomainTLSEntry?
+    /// Deletes the entry for `domain`, audited; returns it, or nil when there was none.
+    func deleteDomainTLSEntry(userID: Int64, domain: String, actor: AuditActor) async throws -> DomainTLSEntry?
+    /// The per-domain entries' audit trail, oldest first.
+    func domainAuditEntries(userID: Int64) async throws -> [DomainAuditEntry]
 }
 
 /// What differs in how a backend is run, answered by every backend so that nothing outside

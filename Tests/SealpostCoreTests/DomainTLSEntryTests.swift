@@ -13,7 +13,7 @@ import Testing
 
     @Test(arguments: [
         "", ".", "..example.com", "example.com.", "localhost", "192.0.2.1", "[192.0.2.1]", "example.com:25", "exa mple.com",
-        "-a.example.com", "a_b.example.com", "::1", "☃.test", "a..b.test", "@example.com",
+        "-a.example.com", "a_b.example.com", "::1", "☃.test", "a..b.test", "@example.com", "a.1com",
     ])
     func nonDomainsAreRefused(_ text: String) {
         #expect(DomainTLSEntry.normalize(text) == nil)

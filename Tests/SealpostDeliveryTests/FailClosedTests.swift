@@ -19,6 +19,10 @@ final class FaultySettings: EnforcedTLSSource {
         if failing.load(ordering: .relaxed) { throw Injected() }
         return try await store.enforcedTLS(userID: userID)
     }
+    func domainTLSEntries(userID: Int64) async throws -> [DomainTLSEntry] {
+        if failing.load(ordering: .relaxed) { throw Injected() }
+        return try await store.domainTLSEntries(userID: userID)
+    }
 }
 
 /// Fail closed: an error while reading a sender's Enforced TLS setting defers its mail without
@@ -37,13 +41,7 @@ final class FaultySettings: EnforcedTLSSource {
         let sink = try await SMTPSink()
         defer { Task { await sink.close() } }
 
-        func message(_ user: User, _ token: String) -> NewMessage {
-            NewMessage(
-                id: "\(token).0", xMessageID: token, userID: user.id, mailFrom: "\(user.name)@sender.test", smtpID: "<\(token)@t>",
-                content: Array("Subject: \(token)\r\n\r\nbody of \(token)\r\n".utf8), categories: [], customArgs: [:],
-                recipients: ["rcpt@sink.test"], notBefore: Date(timeIntervalSince1970: 0))
-        }
-        try await store.enqueue([message(strict, "strictmsg"), message(lax, "laxmsg")], events: [], lifetime: 3600)
+        try await store.enqueue([sinkMessage(strict, "strictmsg"), sinkMessage(lax, "laxmsg")], events: [], lifetime: 3600)
 
         let faulty = FaultySettings(store)
         var configuration = DeliveryConfiguration()

@@ -231,6 +231,43 @@ import Testing
         EventRecord(userID: userID, sgEventID: id, event: type, email: email, payload: #"{"event":"\#(type)","sg_event_id":"\#(id)"}"#)
     }
 
+    /// Per-domain entries: created, replaced, listed by domain, deleted, each change audited with
+    /// its old and new value; the engine's cached read sees every change at once; other users'
+    /// entries are apart.
+    @Test(arguments: Backend.available) func domainEntriesAreStoredAuditedAndSeenAtOnce(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            let acme = try await store.createAccount(name: "acme", email: nil)
+            let other = try await store.createAccount(name: "other", email: nil)
+            let actor = AuditActor(keyID: "k1", onBehalfOf: "account-id 9", via: "api")
+            let tls12 = EnforcedTLSSettings(requireTLS: true, requireValidCert: false, version: .v1_2)
+            let verify = EnforcedTLSSettings(requireTLS: true, requireValidCert: true, version: .v1_3)
+            #expect(try await store.domainTLSEntries(userID: acme.id).isEmpty)
+            #expect(
+                try await store.putDomainTLSEntry(userID: acme.id, DomainTLSEntry(domain: "b.test", settings: tls12), actor: actor) == nil)
+            #expect(try await store.domainTLSEntries(userID: acme.id) == [DomainTLSEntry(domain: "b.test", settings: tls12)])
+            _ = try await store.putDomainTLSEntry(userID: acme.id, DomainTLSEntry(domain: ".a.test", settings: .default), actor: actor)
+            let replaced = try await store.putDomainTLSEntry(
+                userID: acme.id, DomainTLSEntry(domain: "b.test", settings: verify), actor: actor)
+            #expect(replaced == DomainTLSEntry(domain: "b.test", settings: tls12))
+            #expect(try await store.domainTLSEntries(userID: acme.id).map(\.domain) == [".a.test", "b.test"])
+            #expect(try await store.domainTLSEntries(userID: acme.id).last?.settings == verify)
+            #expect(try await store.domainTLSEntries(userID: other.id).isEmpty)
+            #expect(try await store.deleteDomainTLSEntry(userID: other.id, domain: "b.test", actor: actor) == nil)
+            #expect(try await store.deleteDomainTLSEntry(userID: acme.id, domain: "b.test", actor: actor)?.settings == verify)
+            #expect(try await store.deleteDomainTLSEntry(userID: acme.id, domain: "b.test", actor: actor) == nil)
+            #expect(try await store.domainTLSEntries(userID: acme.id).map(\.domain) == [".a.test"])
+            let trail = try await store.domainAuditEntries(userID: acme.id)
+            #expect(trail.map(\.domain) == ["b.test", ".a.test", "b.test", "b.test"])
+            #expect(trail.map(\.old) == [nil, nil, tls12, verify])
+            #expect(trail.map(\.new) == [tls12, .default, verify, nil])
+            #expect(trail.allSatisfy { $0.actor == actor })
+            #expect(try await store.domainAuditEntries(userID: other.id).isEmpty)
+            await #expect(throws: StoreError.self) {
+                _ = try await store.putDomainTLSEntry(userID: 999_999, DomainTLSEntry(domain: "b.test", settings: tls12), actor: actor)
+            }
+        }
+    }
+
     /// Concurrent requests share a transaction; one request's failure (here a duplicate
     /// message id) fails that request alone. The SMTPUTF8 mark is kept with the message.
     @Test(arguments: Backend.available) func concurrentEnqueuesStandOrFallAlone(backend: Backend) async throws {

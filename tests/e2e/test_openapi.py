@@ -75,6 +75,13 @@ def exchanges(sealpost, ids, keys):
         ("GET", "/v3/user/webhooks/event/settings", keys["acme"], None, None),     # 200
         ("PATCH", "/v3/user/webhooks/event/settings", keys["acme"], None, {"enabled": True, "url": "http://127.0.0.1:9/x", "bounce": True}),  # 200
         ("PATCH", "/v3/user/webhooks/event/settings", keys["acme"], None, {"enabled": "yes"}),  # 400
+        ("PUT", "/v3/user/settings/enforced_tls/domains/.Example.test", keys["acme"], None, {"require_tls": True}),  # 200
+        ("PUT", "/v3/user/settings/enforced_tls/domains/192.0.2.1", keys["acme"], None, {}),  # 400
+        ("GET", "/v3/user/settings/enforced_tls/domains", keys["acme"], None, None),  # 200
+        ("GET", "/v3/user/settings/enforced_tls/domains/.example.test", keys["acme"], None, None),  # 200
+        ("PUT", "/v3/user/settings/enforced_tls/domains/a.test", ro, None, {}),  # 403 (read scope only)
+        ("DELETE", "/v3/user/settings/enforced_tls/domains/.example.test", keys["acme"], None, None),  # 204
+        ("DELETE", "/v3/user/settings/enforced_tls/domains/.example.test", keys["acme"], None, None),  # 404
         ("GET", "/healthz", None, None, None),
         ("GET", "/metrics", None, None, None),
         ("GET", "/openapi.json", None, None, None),
@@ -87,6 +94,8 @@ def template(path):
         return "/v3/api_keys/{api_key_id}"
     if path.startswith("/v3/suppression/blocks/"):
         return "/v3/suppression/blocks/{email}"
+    if path.startswith("/v3/user/settings/enforced_tls/domains/"):
+        return "/v3/user/settings/enforced_tls/domains/{domain}"
     return path
 
 

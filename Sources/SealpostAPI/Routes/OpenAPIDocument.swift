@@ -53,6 +53,63 @@ enum OpenAPIDocument {
                 }
               }
             },
+            "/v3/user/settings/enforced_tls/domains": {
+              "get": {
+                "operationId": "ListEnforcedTlsDomains",
+                "summary": "Sealpost's per-recipient-domain entries, by domain. An entry replaces the account's setting for mail to its domain (stricter or looser).",
+                "tags": ["Enforced TLS"],
+                "parameters": [{"$ref": "#/components/parameters/OnBehalfOf"}],
+                "responses": {
+                  "200": {"description": "The entries.", "headers": {"X-RateLimit-Limit": {"$ref": "#/components/headers/X-RateLimit-Limit"}, "X-RateLimit-Remaining": {"$ref": "#/components/headers/X-RateLimit-Remaining"}, "X-RateLimit-Reset": {"$ref": "#/components/headers/X-RateLimit-Reset"}}, "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/EnforcedTlsDomainEntry"}}}}},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              }
+            },
+            "/v3/user/settings/enforced_tls/domains/{domain}": {
+              "parameters": [{"name": "domain", "in": "path", "required": true, "description": "A domain as A-labels (compared case-insensitively), or .example.com for every subdomain of example.com; an exact entry wins over a dot entry.", "schema": {"$ref": "#/components/schemas/EntryDomain"}}, {"$ref": "#/components/parameters/OnBehalfOf"}],
+              "get": {
+                "operationId": "GetEnforcedTlsDomain",
+                "summary": "One per-domain entry.",
+                "tags": ["Enforced TLS"],
+                "responses": {
+                  "200": {"description": "The entry.", "headers": {"X-RateLimit-Limit": {"$ref": "#/components/headers/X-RateLimit-Limit"}, "X-RateLimit-Remaining": {"$ref": "#/components/headers/X-RateLimit-Remaining"}, "X-RateLimit-Reset": {"$ref": "#/components/headers/X-RateLimit-Reset"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EnforcedTlsDomainEntry"}}}},
+                  "400": {"$ref": "#/components/responses/Error400"},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "404": {"$ref": "#/components/responses/Error404"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              },
+              "put": {
+                "operationId": "PutEnforcedTlsDomain",
+                "summary": "Creates or replaces the entry. Absent fields take the defaults (false, false, 1.1).",
+                "tags": ["Enforced TLS"],
+                "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/EnforcedTlsRequest"}}}},
+                "responses": {
+                  "200": {"description": "The entry.", "headers": {"X-RateLimit-Limit": {"$ref": "#/components/headers/X-RateLimit-Limit"}, "X-RateLimit-Remaining": {"$ref": "#/components/headers/X-RateLimit-Remaining"}, "X-RateLimit-Reset": {"$ref": "#/components/headers/X-RateLimit-Reset"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EnforcedTlsDomainEntry"}}}},
+                  "400": {"$ref": "#/components/responses/Error400"},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "413": {"$ref": "#/components/responses/Error413"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              },
+              "delete": {
+                "operationId": "DeleteEnforcedTlsDomain",
+                "summary": "Removes the entry: mail to the domain follows the account's setting again.",
+                "tags": ["Enforced TLS"],
+                "responses": {
+                  "204": {"description": "Removed."},
+                  "400": {"$ref": "#/components/responses/Error400"},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "404": {"$ref": "#/components/responses/Error404"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              }
+            },
             "/v3/api_keys": {
               "post": {
                 "operationId": "CreateApiKey",
@@ -364,6 +421,17 @@ enum OpenAPIDocument {
                 "deferred": {"type": "boolean"}, "delivered": {"type": "boolean"}, "dropped": {"type": "boolean"},
                 "group_resubscribe": {"type": "boolean"}, "group_unsubscribe": {"type": "boolean"}, "open": {"type": "boolean"},
                 "processed": {"type": "boolean"}, "spam_report": {"type": "boolean"}, "unsubscribe": {"type": "boolean"}}},
+              "EntryDomain": {"type": "string", "maxLength": 253, "pattern": "^\\.?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"},
+              "EnforcedTlsDomainEntry": {
+                "type": "object",
+                "required": ["domain", "require_tls", "require_valid_cert", "version"],
+                "properties": {
+                  "domain": {"type": "string"},
+                  "require_tls": {"type": "boolean"},
+                  "require_valid_cert": {"type": "boolean"},
+                  "version": {"$ref": "#/components/schemas/Version"}
+                }
+              },
               "EnforcedTlsRequest": {
                 "type": "object",
                 "properties": {

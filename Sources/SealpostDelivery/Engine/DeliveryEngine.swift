@@ -160,11 +160,14 @@ public final class DeliveryEngine: Service, Sendable {
         // Fail closed: a sender whose setting cannot be read gets nothing sent this round. Its
         // deliveries are deferred (with an event) and retried; they never go out at a lower level.
         var settingsByUser: [Int64: EnforcedTLSSettings] = [:]
+        var entriesByUser: [Int64: [DomainTLSEntry]] = [:]
         var unreadable: Set<Int64> = []
         for userID in Set(claimed.map(\.userID)) {
             do {
                 settingsByUser[userID] = try await settingsSource.enforcedTLS(userID: userID)
+                entriesByUser[userID] = try await settingsSource.domainTLSEntries(userID: userID)
             } catch {
+                settingsByUser[userID] = nil
                 unreadable.insert(userID)
                 logger.error(
                     "could not read the sender's Enforced TLS setting; deferring its mail",
@@ -178,12 +181,13 @@ public final class DeliveryEngine: Service, Sendable {
                 claimed.filter { unreadable.contains($0.userID) }, Self.settingsUnavailableReply, settings: nil)
         }
         // A destination is a recipient domain under one policy: messages of senders with different
-        // Enforced TLS settings never share a session.
-        struct Destination: Hashable { var domain: String; var settings: EnforcedTLSSettings }
+        // Enforced TLS settings (or a per-domain entry, which replaces the setting) never share a session.
+        struct Destination: Hashable { var domain: String; var sender: EnforcedTLSPolicy }
         var groups: [Destination: [QueuedDelivery]] = [:]
         for d in claimed {
-            guard let settings = settingsByUser[d.userID] else { continue }
-            groups[Destination(domain: d.domain, settings: settings), default: []].append(d)
+            guard let settings = settingsByUser[d.userID], let entries = entriesByUser[d.userID] else { continue }
+            let sender = EnforcedTLSPolicy.governing(account: settings, entries: entries, domain: d.domain)
+            groups[Destination(domain: d.domain, sender: sender), default: []].append(d)
         }
         // Each message's DATA form, built once for all the sessions that carry it this round.
         var wire: [String: [UInt8]] = [:]
@@ -197,7 +201,7 @@ public final class DeliveryEngine: Service, Sendable {
         for (destination, deliveries) in groups {
             let policy: PolicySet
             do {
-                policy = try await PolicySet.prepare(policies(for: destination.settings), domain: destination.domain)
+                policy = try await PolicySet.prepare(policies(for: destination.sender), domain: destination.domain)
             } catch {
                 logger.error(
                     "a TLS policy could not prepare; deferring the destination's mail",
@@ -205,12 +209,12 @@ public final class DeliveryEngine: Service, Sendable {
                         "domain": "\(destination.domain)", "error": "\(error)",
                     ])
                 let reply = SMTPReply.local(451, "4.7.5", "TLS policy could not be determined: \(error)")
-                try await deferWithoutConnecting(deliveries, reply, settings: destination.settings)
+                try await deferWithoutConnecting(deliveries, reply, settings: destination.sender.settings)
                 continue
             }
             for lane in Self.lanes(deliveries, lanes: configuration.maxSessionsPerDestination, perSession: configuration.messagesPerSession)
             {
-                jobs.append((destination.domain, destination.settings, policy, lane))
+                jobs.append((destination.domain, destination.sender.settings, policy, lane))
             }
         }
         let maxSessions = configuration.maxSessions
@@ -241,10 +245,10 @@ public final class DeliveryEngine: Service, Sendable {
         try await record(deliveries.map { recorder.update(for: $0, deferred, settings: settings, now: now) })
     }
 
-    /// The policies that apply to mail of a sender with `settings` (DANE, MTA-STS and
-    /// per-domain entries join here).
-    func policies(for settings: EnforcedTLSSettings) -> [any SecurityPolicy] {
-        [EnforcedTLSPolicy(settings: settings)]
+    /// The policies that apply to mail under the sender's governing setting (the account's, or
+    /// the recipient domain's entry); DANE and MTA-STS join here.
+    func policies(for sender: EnforcedTLSPolicy) -> [any SecurityPolicy] {
+        [sender]
     }
 
     /// Splits one destination's deliveries into at most `lanes` lanes, each a list of sessions of

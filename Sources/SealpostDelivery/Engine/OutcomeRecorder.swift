@@ -83,7 +83,7 @@ struct OutcomeRecorder: Sendable {
         let level = r.requiredLevel ?? settings.map { EnforcedTLSPolicy(settings: $0).level } ?? .may
         return TLSFailureDetail(
             resultType: refusal.failure.rawValue, policy: refusal.policy, requiredLevel: level.description,
-            minimumVersion: refusal.policy == "enforced_tls" ? settings?.version.rawValue : nil, mxHost: r.mx)
+            minimumVersion: ["enforced_tls", "domain"].contains(refusal.policy) ? settings?.version.rawValue : nil, mxHost: r.mx)
     }
 
     private func bounce(

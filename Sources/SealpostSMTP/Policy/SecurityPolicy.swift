@@ -58,7 +58,7 @@ public struct PolicyRefusal: Sendable, Equatable {
 /// `verify` with or without `require_tls`. `version` is a floor only when TLS is required:
 /// opportunistic delivery takes whatever TLS the server offers. Its refusals are permanent:
 /// the mail is dropped with the block event `TLS required but not supported`.
-public struct EnforcedTLSPolicy: SecurityPolicy, PreparedPolicy, Equatable {
+public struct EnforcedTLSPolicy: SecurityPolicy, PreparedPolicy, Hashable {
     public let settings: EnforcedTLSSettings
     /// `enforced_tls` for the account's setting, `domain` for a per-domain entry (which has the
     /// same three fields, the same ladder and the same permanent refusals).
