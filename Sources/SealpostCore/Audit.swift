@@ -41,6 +41,7 @@ public struct AuditEntry: Sendable, Equatable {
 public struct DomainAuditEntry: Sendable, Equatable {
     public var id: Int64
     public var userID: Int64
+    public var userName: String
     public var domain: String
     public var actor: AuditActor
     public var old: EnforcedTLSSettings?
@@ -48,10 +49,12 @@ public struct DomainAuditEntry: Sendable, Equatable {
     public var at: Date
 
     public init(
-        id: Int64, userID: Int64, domain: String, actor: AuditActor, old: EnforcedTLSSettings?, new: EnforcedTLSSettings?, at: Date
+        id: Int64, userID: Int64, userName: String, domain: String, actor: AuditActor, old: EnforcedTLSSettings?,
+        new: EnforcedTLSSettings?, at: Date
     ) {
         self.id = id
         self.userID = userID
+        self.userName = userName
         self.domain = domain
         self.actor = actor
         self.old = old

@@ -47,18 +47,26 @@ extension PostgresStore {
         }
     }
 
-    public func domainAuditEntries(userID: Int64) async throws -> [DomainAuditEntry] {
-        try await withConnection { [logger] c in
+    public func domainAuditEntries(userID: Int64?) async throws -> [DomainAuditEntry] {
+        let base = """
+            SELECT a.id, a.user_id, u.name, a.domain, a.key_id, a.on_behalf_of, a.via, a.old_value, a.new_value, a.at
+            FROM domain_tls_audit a JOIN users u ON u.id = a.user_id
+            """
+        let query: PostgresQuery =
+            if let userID {
+                "\(unescaped: base) WHERE a.user_id = \(userID) ORDER BY a.id"
+            } else {
+                "\(unescaped: base) ORDER BY a.id"
+            }
+        return try await withConnection { [logger] c in
             var entries: [DomainAuditEntry] = []
-            for try await (id, uid, domain, keyID, onBehalfOf, via, old, new, at) in try await c.query(
-                """
-                SELECT id, user_id, domain, key_id, on_behalf_of, via, old_value, new_value, at FROM domain_tls_audit
-                WHERE user_id = \(userID) ORDER BY id
-                """, logger: logger
-            ).decode((Int64, Int64, String, String?, String?, String, String?, String?, Double).self) {
+            for try await (id, uid, name, domain, keyID, onBehalfOf, via, old, new, at) in try await c.query(query, logger: logger)
+                .decode((Int64, Int64, String, String, String?, String?, String, String?, String?, Double).self)
+            {
                 entries.append(
                     DomainAuditEntry(
-                        id: id, userID: uid, domain: domain, actor: AuditActor(keyID: keyID, onBehalfOf: onBehalfOf, via: via),
+                        id: id, userID: uid, userName: name, domain: domain,
+                        actor: AuditActor(keyID: keyID, onBehalfOf: onBehalfOf, via: via),
                         old: try RowCoding.settings(json: old), new: try RowCoding.settings(json: new), at: Date(timeIntervalSince1970: at))
                 )
             }

@@ -41,11 +41,17 @@ extension SQLiteStore {
         }
     }
 
-    public func domainAuditEntries(userID: Int64) async throws -> [DomainAuditEntry] {
+    public func domainAuditEntries(userID: Int64?) async throws -> [DomainAuditEntry] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM domain_tls_audit WHERE user_id = ? ORDER BY id", arguments: [userID]).map { row in
+            var sql = "SELECT a.*, u.name AS user_name FROM domain_tls_audit a JOIN users u ON u.id = a.user_id"
+            var args: StatementArguments = []
+            if let userID {
+                sql += " WHERE a.user_id = ?"
+                args += [userID]
+            }
+            return try Row.fetchAll(db, sql: sql + " ORDER BY a.id", arguments: args).map { row in
                 DomainAuditEntry(
-                    id: row["id"], userID: row["user_id"], domain: row["domain"],
+                    id: row["id"], userID: row["user_id"], userName: row["user_name"], domain: row["domain"],
                     actor: AuditActor(keyID: row["key_id"], onBehalfOf: row["on_behalf_of"], via: row["via"]),
                     old: try RowCoding.settings(json: row["old_value"]), new: try RowCoding.settings(json: row["new_value"]),
                     at: Date(timeIntervalSince1970: row["at"]))

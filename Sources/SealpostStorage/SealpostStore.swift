@@ -55,8 +55,8 @@ public protocol SettingsStore: EnforcedTLSSource {
     func putDomainTLSEntry(userID: Int64, _ entry: DomainTLSEntry, actor: AuditActor) async throws -> DomainTLSEntry?
     /// Deletes the entry for `domain`, audited; returns it, or nil when there was none.
     func deleteDomainTLSEntry(userID: Int64, domain: String, actor: AuditActor) async throws -> DomainTLSEntry?
-    /// The per-domain entries' audit trail, oldest first.
-    func domainAuditEntries(userID: Int64) async throws -> [DomainAuditEntry]
+    /// The per-domain entries' audit trail, oldest first; `userID` restricts it to one user.
+    func domainAuditEntries(userID: Int64?) async throws -> [DomainAuditEntry]
 }
 
 /// What differs in how a backend is run, answered by every backend so that nothing outside

@@ -58,13 +58,19 @@ def test_revoke_while_the_server_runs_and_audit(sealpost):
     sealpost.start()
     h = {"Authorization": f"Bearer {key}"}
     assert requests.patch(sealpost.url + PATH, headers=h, json={"require_tls": True}, timeout=10).status_code == 200
+    entry = sealpost.url + PATH + "/domains/.legacy.test"
+    assert requests.put(entry, headers=h, json={"version": 1.2}, timeout=10).status_code == 200
+    assert requests.delete(entry, headers=h, timeout=10).status_code == 204
     assert sealpost.cli("keys", "revoke", key_id).returncode == 0
     r = requests.get(sealpost.url + PATH, headers=h, timeout=10)
     assert r.status_code == 401
     assert r.json() == {"errors": [{"field": None, "message": "authorization required"}]}
     trail = sealpost.cli("audit", "--user", "acme").stdout.strip().splitlines()
-    assert len(trail) == 1
+    assert len(trail) == 3, trail
     assert f"key={key_id}" in trail[0] and 'new={"require_tls":true,"require_valid_cert":false,"version":1.1}' in trail[0]
+    assert trail[1].endswith(' domain=.legacy.test old=none new={"require_tls":false,"require_valid_cert":false,"version":1.2}')
+    assert trail[2].endswith(' domain=.legacy.test old={"require_tls":false,"require_valid_cert":false,"version":1.2} new=none')
+    assert all(f"user=acme via=api key={key_id}" in line for line in trail)
     assert sealpost.cli("audit").stdout.strip().splitlines() == trail
 
 
