@@ -98,12 +98,10 @@ extension PostgresStore {
         for try await (domain, requireTLS, requireValidCert, version) in try await c.query(query, logger: logger)
             .decode((String, Bool, Bool, String).self)
         {
-            guard let version = TLSVersion(rawValue: version) else { throw StoreError.notFound("TLS version \(version)") }
             entries.append(
                 DomainTLSEntry(
                     domain: domain,
-                    settings: EnforcedTLSSettings(requireTLS: requireTLS, requireValidCert: requireValidCert, version: version)
-                ))
+                    settings: try RowCoding.settings(requireTLS: requireTLS, requireValidCert: requireValidCert, version: version)))
         }
         return entries
     }

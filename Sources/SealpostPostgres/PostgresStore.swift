@@ -346,8 +346,7 @@ public final class PostgresStore: SealpostStore {
                     WHERE user_id = ANY(\(ids)) ORDER BY user_id FOR UPDATE
                     """, logger: logger
                 ).decode((Int64, Bool, Bool, String).self) {
-                    guard let version = TLSVersion(rawValue: version) else { throw StoreError.notFound("TLS version \(version)") }
-                    current[userID] = EnforcedTLSSettings(requireTLS: requireTLS, requireValidCert: requireValidCert, version: version)
+                    current[userID] = try RowCoding.settings(requireTLS: requireTLS, requireValidCert: requireValidCert, version: version)
                 }
                 let batch = SettingsBatch.fold(changes, current: current)
                 let audit = batch.applied.map { ($0.change, $0.old, $0.new) }
@@ -447,8 +446,7 @@ public final class PostgresStore: SealpostStore {
         for try await (requireTLS, requireValidCert, versionText) in try await c.query(query, logger: logger).decode(
             (Bool, Bool, String).self)
         {
-            guard let version = TLSVersion(rawValue: versionText) else { throw StoreError.notFound("TLS version \(versionText)") }
-            return EnforcedTLSSettings(requireTLS: requireTLS, requireValidCert: requireValidCert, version: version)
+            return try RowCoding.settings(requireTLS: requireTLS, requireValidCert: requireValidCert, version: versionText)
         }
         return nil
     }

@@ -67,13 +67,10 @@ extension SQLiteStore {
             args += [domain]
         }
         return try Row.fetchAll(db, sql: sql + " ORDER BY domain", arguments: args).map { row in
-            guard let version = TLSVersion(rawValue: row["version"]) else {
-                throw StoreError.notFound("TLS version \(row["version"] as String)")
-            }
-            return DomainTLSEntry(
+            DomainTLSEntry(
                 domain: row["domain"],
-                settings: EnforcedTLSSettings(requireTLS: row["require_tls"], requireValidCert: row["require_valid_cert"], version: version)
-            )
+                settings: try RowCoding.settings(
+                    requireTLS: row["require_tls"], requireValidCert: row["require_valid_cert"], version: row["version"]))
         }
     }
 

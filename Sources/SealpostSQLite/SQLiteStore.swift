@@ -293,10 +293,7 @@ public final class SQLiteStore: SealpostStore {
     private static func fetchSettings(_ db: Database, userID: Int64) throws -> EnforcedTLSSettings? {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM enforced_tls WHERE user_id = ?"), arguments: [userID])
         else { return nil }
-        guard let version = TLSVersion(rawValue: row["version"]) else {
-            throw StoreError.notFound("TLS version \(row["version"] as String)")
-        }
-        return EnforcedTLSSettings(requireTLS: row["require_tls"], requireValidCert: row["require_valid_cert"], version: version)
+        return try RowCoding.settings(requireTLS: row["require_tls"], requireValidCert: row["require_valid_cert"], version: row["version"])
     }
 
     private static func user(from row: Row) throws -> User {

@@ -4,6 +4,12 @@ import SealpostCore
 /// How values are written into and read from rows, the same on every backend (so a database
 /// could move between them and the contract suite judges one algorithm, not two copies).
 public enum RowCoding {
+    /// The three settings columns (`version` as text) of `enforced_tls` and `domain_tls`.
+    public static func settings(requireTLS: Bool, requireValidCert: Bool, version: String) throws -> EnforcedTLSSettings {
+        guard let v = TLSVersion(rawValue: version) else { throw StoreError.notFound("TLS version \(version)") }
+        return EnforcedTLSSettings(requireTLS: requireTLS, requireValidCert: requireValidCert, version: v)
+    }
+
     /// A settings object stored as its canonical JSON (audit trails); nil stays nil.
     public static func settings(json: String?) throws -> EnforcedTLSSettings? {
         guard let json else { return nil }

@@ -167,7 +167,7 @@ public final class DeliveryEngine: Service, Sendable {
                 settingsByUser[userID] = try await settingsSource.enforcedTLS(userID: userID)
                 entriesByUser[userID] = try await settingsSource.domainTLSEntries(userID: userID)
             } catch {
-                settingsByUser[userID] = nil
+                // Without both reads the sender's mail is not grouped below: it is only deferred.
                 unreadable.insert(userID)
                 logger.error(
                     "could not read the sender's Enforced TLS setting; deferring its mail",
