@@ -186,6 +186,21 @@ enum PostgresMigrations {
                 "CREATE INDEX domain_tls_audit_user ON domain_tls_audit(user_id)",
             ]
         ),
+        // MTA-STS policies as fetched (RFC 8461 §5.1), shared by every node until fetched_at + max_age.
+        (
+            "v9-mta-sts-cache",
+            [
+                """
+                CREATE TABLE mta_sts_policies (
+                    domain TEXT PRIMARY KEY,
+                    policy_id TEXT NOT NULL,
+                    policy TEXT NOT NULL,
+                    fetched_at DOUBLE PRECISION NOT NULL,
+                    expires_at DOUBLE PRECISION NOT NULL
+                )
+                """
+            ]
+        ),
     ]
 
     /// Any fixed number: the advisory lock that makes concurrent `migrate`s take turns.

@@ -176,6 +176,19 @@ enum SQLiteMigrations {
                     CREATE INDEX domain_tls_audit_user ON domain_tls_audit(user_id);
                     """)
         }
+        migrator.registerMigration("v9-mta-sts-cache") { db in
+            // MTA-STS policies as fetched (RFC 8461 §5.1), until fetched_at + max_age.
+            try db.execute(
+                sql: """
+                    CREATE TABLE mta_sts_policies (
+                        domain TEXT PRIMARY KEY,
+                        policy_id TEXT NOT NULL,
+                        policy TEXT NOT NULL,
+                        fetched_at REAL NOT NULL,
+                        expires_at REAL NOT NULL
+                    )
+                    """)
+        }
         return migrator
     }
 }

@@ -11,5 +11,6 @@ public enum Schema {
         "v6-lease-owners",
         "v7-smtputf8",
         "v8-domain-tls",
+        "v9-mta-sts-cache",
     ]
 }

@@ -59,6 +59,14 @@ public protocol SettingsStore: EnforcedTLSSource {
     func domainAuditEntries(userID: Int64?) async throws -> [DomainAuditEntry]
 }
 
+/// MTA-STS policies fetched from recipients' policy hosts (RFC 8461 §5.1): kept until their
+/// `max_age`, across restarts, and shared by every node on one PostgreSQL database.
+public protocol MTASTSCacheStore: Sendable {
+    func cachedMTASTSPolicy(domain: String) async throws -> CachedMTASTSPolicy?
+    /// Creates or replaces the domain's policy.
+    func saveMTASTSPolicy(_ policy: CachedMTASTSPolicy) async throws
+}
+
 /// What differs in how a backend is run, answered by every backend so that nothing outside
 /// the backends asks which one it is.
 public protocol StoreLifecycle: Sendable {
@@ -80,7 +88,7 @@ public protocol StoreLifecycle: Sendable {
 /// The HTTP API and the CLI talk only to these protocols (each part of the program to the
 /// roles it uses). The SQLite implementation is the default; the PostgreSQL one (several nodes
 /// on one database) passes the same contract suite.
-public protocol SealpostStore: TenancyStore, SettingsStore, MailQueueStore, WebhookStore, StoreLifecycle {
+public protocol SealpostStore: TenancyStore, SettingsStore, MailQueueStore, WebhookStore, MTASTSCacheStore, StoreLifecycle {
     /// Runs one request's reads against a state at least as new as the moment it starts,
     /// letting an implementation check for foreign changes once per request instead of per read.
     func consistentReads<T: Sendable>(_ body: () async throws -> T) async throws -> T

@@ -45,7 +45,10 @@ import Testing
     /// Runs the real conversation (the client's state machine, which asks the policies)
     /// against a server with this behaviour, up to the first MAIL command or the end.
     static func decide(_ settings: EnforcedTLSSettings, _ server: Server) -> Expect {
-        let policy = PolicySet([EnforcedTLSPolicy(settings: settings)])
+        decide(PolicySet([EnforcedTLSPolicy(settings: settings)]), server)
+    }
+
+    static func decide(_ policy: PolicySet, _ server: Server) -> Expect {
         let message = OutboundMessage(id: "m", mailFrom: "a@sender.test", recipients: ["b@mx.test"], content: Array("x".utf8))
         var machine = SMTPClientStateMachine(messages: [message], heloName: "client.test", mxHost: "mx.test", policy: policy)
         var actions = machine.start()
@@ -197,8 +200,8 @@ import Testing
     }
 
     @Test func ladderIsOrdered() {
-        #expect(SecurityLevel.allCases == [.none, .may, .encrypt, .verify])
-        #expect(SecurityLevel.none < .may && SecurityLevel.may < .encrypt && SecurityLevel.encrypt < .verify)
+        #expect(SecurityLevel.allCases == [.none, .may, .encrypt, .dane, .verify])
+        #expect(SecurityLevel.none < .may && SecurityLevel.may < .encrypt && SecurityLevel.encrypt < .dane && SecurityLevel.dane < .verify)
     }
 
     @Test func combiningHostOutcomes() {

@@ -234,6 +234,26 @@ import Testing
     /// Per-domain entries: created, replaced, listed by domain, deleted, each change audited with
     /// its old and new value; the engine's cached read sees every change at once; other users'
     /// entries are apart.
+    @Test(arguments: Backend.available) func mtaSTSPoliciesAreCachedAndReplaced(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            #expect(try await store.cachedMTASTSPolicy(domain: "a.test") == nil)
+            // whole seconds: both backends store seconds as doubles, compared exactly here
+            let t = Date(timeIntervalSince1970: 1_800_000_000)
+            let first = CachedMTASTSPolicy(
+                domain: "a.test", id: "id1", text: "version: STSv1\r\nmode: enforce\r\nmx: mx.a.test\r\nmax_age: 60\r\n", fetchedAt: t,
+                expiresAt: t + 60)
+            try await store.saveMTASTSPolicy(first)
+            #expect(try await store.cachedMTASTSPolicy(domain: "a.test") == first)
+            var second = first
+            second.id = "id2"
+            second.text = "version: STSv1\nmode: testing\nmx: *.a.test\nmax_age: 86400\n"
+            second.expiresAt = t + 86400
+            try await store.saveMTASTSPolicy(second)
+            #expect(try await store.cachedMTASTSPolicy(domain: "a.test") == second)
+            #expect(try await store.cachedMTASTSPolicy(domain: "b.test") == nil)
+        }
+    }
+
     @Test(arguments: Backend.available) func domainEntriesAreStoredAuditedAndSeenAtOnce(backend: Backend) async throws {
         try await withStore(backend) { store, _ in
             let acme = try await store.createAccount(name: "acme", email: nil)

@@ -132,7 +132,7 @@ class Sealpost:
 
 
 # The session-wide Postfix receivers (tests/peers/pf-peers.sh), for every test that asks for them.
-from peers import postfix_peers  # noqa: E402,F401
+from peers import dnssec_lab, postfix_peers, sts_host  # noqa: E402,F401
 
 
 def pytest_generate_tests(metafunc):

@@ -99,5 +99,5 @@ def test_helo_fallback_and_unpipelined_servers(sealpost, old_servers):
     assert blocked["type"] == "blocked" and blocked["tls_failure"]["result_type"] == "starttls-not-supported"
     import requests
     metrics = requests.get(sealpost.url + "/metrics", timeout=5).text
-    assert 'sealpost_deliveries_total{result="delivered",tls_version="none"} 3' in metrics, metrics[-1500:]
-    assert 'sealpost_deliveries_total{result="blocked",tls_version="none"} 1' in metrics
+    assert 'sealpost_deliveries_total{result="delivered",tls_version="none",tls_policy="opportunistic"} 3' in metrics, metrics[-1500:]
+    assert 'sealpost_deliveries_total{result="blocked",tls_version="none",tls_policy="enforced_tls"} 1' in metrics

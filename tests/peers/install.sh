@@ -14,6 +14,11 @@ declare -A PACKAGES=(
     [openssl]=openssl
     [/usr/include/sqlite3.h]=libsqlite3-dev
     [psql]=postgresql-client
+    # the DNSSEC lab (tests/peers/dnssec-lab.sh): authoritative, validating resolver, signer, dig
+    [nsd]=nsd
+    [unbound]=unbound
+    [ldns-signzone]=ldnsutils
+    [dig]=bind9-dnsutils
 )
 missing=()
 for probe in "${!PACKAGES[@]}"; do

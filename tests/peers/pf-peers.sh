@@ -22,7 +22,7 @@ stop_master() { # stop a private instance and wait for its master pid to exit (n
 }
 
 make_certs() { # test CA + leaf certs, all for loopback names
-  C=$BASE/certs; mkdir -p "$C"; [ -f "$C/clientonly.chain.crt" ] && return 0
+  C=$BASE/certs; mkdir -p "$C"; [ -f "$C/stshost.chain.crt" ] && return 0
   ( cd "$C"
   openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 3650 -subj "/CN=Peers Test CA" \
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
@@ -36,6 +36,10 @@ make_certs() { # test CA + leaf certs, all for loopback names
   # extended key usage marked critical (as trustme and some enterprise CAs issue it)
   leaf ekucritical "DNS:localhost,IP:127.0.0.1,IP:::1" "critical,serverAuth"
   leaf clientonly "DNS:localhost,IP:127.0.0.1,IP:::1" "critical,clientAuth"
+  # the DNSSEC lab's CA-signed MX (tests/peers/dnssec-lab.sh): DANE-TA and MTA-STS names, no IP
+  leaf labmx "DNS:mx-ta.dane.test,DNS:mx.sts.test"
+  # the lab's MTA-STS policy host: every mta-sts.<domain>.sts.test but badcert's
+  leaf stshost "$(printf 'DNS:mta-sts.%s.sts.test,' enforce notlisted wrongname testing nofetch cached | sed 's/,$//')"
   openssl req -x509 -newkey rsa:2048 -nodes -keyout selfsigned.key -out selfsigned.crt -days 825 \
     -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1" 2>/dev/null
   # expired (back-dated) CA-signed cert for localhost: needs "openssl ca" (x509 -req cannot back-date in OpenSSL 3.0)
@@ -45,7 +49,7 @@ make_certs() { # test CA + leaf certs, all for loopback names
     -addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1" 2>/dev/null
   openssl ca -batch -config cadb/ca.cnf -in expired.csr -out expired.crt -notext \
     -startdate 20200101000000Z -enddate 20210101000000Z 2>/dev/null
-  for n in localhost wrongname expired ekucritical clientonly; do cat $n.crt ca.crt > $n.chain.crt; done
+  for n in localhost wrongname expired ekucritical clientonly labmx stshost; do cat $n.crt ca.crt > $n.chain.crt; done
   cp selfsigned.crt selfsigned.chain.crt
   chmod 600 ./*.key )
 }
@@ -109,6 +113,14 @@ $((P+11)) noutf8    -o smtpd_tls_security_level=may -o smtputf8_enable=no
 $((P+15)) benchplain -o smtpd_tls_security_level=none -o smtpd_data_restrictions=check_client_access,static:DISCARD
 $((P+16)) benchtls   -o smtpd_tls_security_level=may -o smtpd_data_restrictions=check_client_access,static:DISCARD
 PORTS
+  # the DNSSEC lab's MX hosts: one loopback address each, all on port P+20 (the lab's --mx-port,
+  # so TLSA records sit at _<P+20>._tcp.<host>): address name extra -o options
+  cat > "$BASE/hosts" <<HOSTS
+127.0.0.21 labself  -o smtpd_tls_security_level=may -o smtpd_tls_chain_files=$BASE/certs/selfsigned.key,$BASE/certs/selfsigned.chain.crt
+127.0.0.22 labca    -o smtpd_tls_security_level=may -o smtpd_tls_chain_files=$BASE/certs/labmx.key,$BASE/certs/labmx.chain.crt
+127.0.0.23 labplain -o smtpd_tls_security_level=none
+127.0.0.24 labbench -o smtpd_tls_security_level=may -o smtpd_tls_chain_files=$BASE/certs/selfsigned.key,$BASE/certs/selfsigned.chain.crt -o smtpd_data_restrictions=check_client_access,static:DISCARD
+HOSTS
   {
   cat "$(dirname "$0")/master-base.cf"
   echo 'virtual   unix  -       n       n       -       -       virtual'
@@ -118,6 +130,10 @@ PORTS
     done
     echo "store$port unix - n n - - virtual -o virtual_mailbox_maps=static:$port/"
   done < "$BASE/ports"
+  while read -r addr name opts; do
+    echo "$addr:$((P+20)) inet n - n - - smtpd -o syslog_name=sink-$name -o content_filter=store$name: $opts"
+    echo "store$name unix - n n - - virtual -o virtual_mailbox_maps=static:$name/"
+  done < "$BASE/hosts"
   } > "$E/master.cf"
 }
 

@@ -68,6 +68,14 @@ public struct EventFields: Sendable, Equatable {
     public var reason: String?
     public var status: String?
     public var tlsFailure: TLSFailureDetail?
+    /// On `delivered`: the policy that set the level reached (`opportunistic`, `enforced_tls`,
+    /// `domain`, `dane`, `mta-sts`).
+    public var tlsPolicy: String?
+    /// On `delivered`: what a `testing` MTA-STS policy would have refused (RFC 8460 type).
+    public var tlsPolicyViolation: String?
+    /// RFC 8460 result types recorded on a delivery that went ahead anyway (`tlsa-invalid`,
+    /// `sts-policy-fetch-error`): what a TLS report would list for it.
+    public var tlsRecorded: [String]?
 
     public init(
         response: String? = nil, attempt: String? = nil, tls: Int? = nil, tlsVersion: String? = nil, tlsCipher: String? = nil,
@@ -126,7 +134,8 @@ struct EventPayload: Encodable {
         let optional: [(String, (any Encodable)?)] = [
             ("response", f.response), ("attempt", f.attempt), ("tls", f.tls), ("tls_version", f.tlsVersion),
             ("tls_cipher", f.tlsCipher), ("mx", f.mx), ("type", f.type), ("reason", f.reason), ("status", f.status),
-            ("tls_failure", f.tlsFailure),
+            ("tls_failure", f.tlsFailure), ("tls_policy", f.tlsPolicy), ("tls_policy_violation", f.tlsPolicyViolation),
+            ("tls_recorded", f.tlsRecorded),
         ]
         for (key, value) in optional { if let value { reserved.append((key, value)) } }
         let taken = Set(reserved.map(\.0))

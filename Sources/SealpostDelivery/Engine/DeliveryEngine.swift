@@ -52,6 +52,8 @@ public final class DeliveryEngine: Service, Sendable {
     let resolver: NextHopResolver
     let configuration: DeliveryConfiguration
     let recorder: OutcomeRecorder
+    /// The recipients' published policies (DANE, MTA-STS), applied with the sender's.
+    let recipientPolicies: [any SecurityPolicy]
     let logger: Logger
     private let wakeSignal = WakeSignal()
     /// When set (SIGTERM), no new work is claimed.
@@ -63,8 +65,9 @@ public final class DeliveryEngine: Service, Sendable {
     public init(
         store: any MailQueueStore & EnforcedTLSSource, client: SMTPDeliveryClient, resolver: NextHopResolver,
         configuration: DeliveryConfiguration, logger: Logger, gate: ShutdownGate = ShutdownGate(),
-        settingsSource: (any EnforcedTLSSource)? = nil
+        settingsSource: (any EnforcedTLSSource)? = nil, recipientPolicies: [any SecurityPolicy] = []
     ) {
+        self.recipientPolicies = recipientPolicies
         self.gate = gate
         self.store = store
         self.settingsSource = settingsSource ?? store
@@ -195,14 +198,33 @@ public final class DeliveryEngine: Service, Sendable {
             for d in deliveries where wire[d.messageID] == nil { wire[d.messageID] = dotStuffed(d.content) }
         }
         let wireForms = wire
-        // Every destination's policies prepare before any connection; one that cannot (a
-        // lookup failed) defers that destination's mail (fail closed).
+        // Every destination's policies prepare before any connection, all destinations at once
+        // (a slow policy host holds up only its own domain's mail); one that cannot (a lookup
+        // failed) defers that destination's mail (fail closed).
+        let prepared = await withTaskGroup(of: (Destination, Result<PolicySet, any Error>).self) { group in
+            var out: [(Destination, Result<PolicySet, any Error>)] = []
+            for destination in groups.keys {
+                group.addTask {
+                    do {
+                        return (
+                            destination,
+                            .success(try await PolicySet.prepare(self.policies(for: destination.sender), domain: destination.domain))
+                        )
+                    } catch {
+                        return (destination, .failure(error))
+                    }
+                }
+            }
+            for await result in group { out.append(result) }
+            return out
+        }
         var jobs: [(String, EnforcedTLSSettings, PolicySet, [[QueuedDelivery]])] = []
-        for (destination, deliveries) in groups {
+        for (destination, result) in prepared {
+            let deliveries = groups[destination] ?? []
             let policy: PolicySet
-            do {
-                policy = try await PolicySet.prepare(policies(for: destination.sender), domain: destination.domain)
-            } catch {
+            switch result {
+            case .success(let set): policy = set
+            case .failure(let error):
                 logger.error(
                     "a TLS policy could not prepare; deferring the destination's mail",
                     metadata: [
@@ -210,6 +232,20 @@ public final class DeliveryEngine: Service, Sendable {
                     ])
                 let reply = SMTPReply.local(451, "4.7.5", "TLS policy could not be determined: \(error)")
                 try await deferWithoutConnecting(deliveries, reply, settings: destination.sender.settings)
+                continue
+            }
+            // A recipient's policy that rules out the whole domain (a bogus MX RRset under DANE):
+            // deferred with its `tls_failure`, nothing connected to.
+            if let refusal = policy.domainRefusal {
+                logger.info(
+                    "delivery attempt",
+                    metadata: [
+                        "domain": "\(destination.domain)", "recipients": "\(deliveries.count)", "tls_policy": "\(refusal.policy)",
+                        "result": "refused by policy \(refusal.policy) before resolving: \(refusal.failure.rawValue)",
+                    ])
+                let reply = SMTPReply.local(451, "4.7.5", "TLS policy \(refusal.policy) not met: \(refusal.failure.rawValue)")
+                try await deferWithoutConnecting(
+                    deliveries, reply, settings: destination.sender.settings, refusal: refusal, level: refusal.requiredLevel)
                 continue
             }
             for lane in Self.lanes(deliveries, lanes: configuration.maxSessionsPerDestination, perSession: configuration.messagesPerSession)
@@ -239,16 +275,19 @@ public final class DeliveryEngine: Service, Sendable {
 
     /// Fail closed: records a deferral (with its event) for mail that no connection was opened
     /// for, because what its TLS policy needs could not be had.
-    private func deferWithoutConnecting(_ deliveries: [QueuedDelivery], _ reply: SMTPReply, settings: EnforcedTLSSettings?) async throws {
+    private func deferWithoutConnecting(
+        _ deliveries: [QueuedDelivery], _ reply: SMTPReply, settings: EnforcedTLSSettings?, refusal: PolicyRefusal? = nil,
+        level: SecurityLevel? = nil
+    ) async throws {
         let now = Date()
-        let deferred = DeliveryResult(fate: .deferred(reply, nil))
+        let deferred = DeliveryResult(fate: .deferred(reply, refusal), requiredLevel: level)
         try await record(deliveries.map { recorder.update(for: $0, deferred, settings: settings, now: now) })
     }
 
     /// The policies that apply to mail under the sender's governing setting (the account's, or
-    /// the recipient domain's entry); DANE and MTA-STS join here.
+    /// the recipient domain's entry), and the recipients' published ones (DANE, MTA-STS).
     func policies(for sender: EnforcedTLSPolicy) -> [any SecurityPolicy] {
-        [sender]
+        [sender] + recipientPolicies
     }
 
     /// Splits one destination's deliveries into at most `lanes` lanes, each a list of sessions of

@@ -45,7 +45,7 @@ struct DestinationDelivery: Sendable {
                     }
                     log(
                         domain, hop.host, nil, "refused by policy \(refusal.policy) before connecting: \(refusal.failure.rawValue)",
-                        pending.count)
+                        pending.count, policy: policy)
                     continue
                 case .use(let required):
                     level = required
@@ -55,7 +55,7 @@ struct DestinationDelivery: Sendable {
                 let onMessage: SMTPDeliveryClient.MessageDone = { index, results, tls in
                     let done = zip(messages[index].1, results).map { d, result in
                         let fate = RecipientFate.combine((earlier[d.id] ?? []) + [Self.hostOutcome(result)])
-                        return (d, DeliveryResult(fate: fate, tls: tls, mx: hop.host, requiredLevel: level))
+                        return (d, Self.result(fate, tls: tls, mx: hop.host, level: level, policy: policy))
                     }
                     if await record(done) { recorded.withLock { $0.formUnion(done.map(\.0.id)) } }
                 }
@@ -68,14 +68,16 @@ struct DestinationDelivery: Sendable {
                         last[d.id] = (nil, hop.host, level)
                     }
                     stillPending = pending
-                    log(domain, hop.host, nil, "unreachable: \(reason)", pending.count)
+                    log(domain, hop.host, nil, "unreachable: \(reason)", pending.count, policy: policy, level: level)
                 case .policyRefused(let refusal, _):
                     for d in pending {
                         outcomes[d.id, default: []].append(.policyFailure(refusal))
                         last[d.id] = (nil, hop.host, level)
                     }
                     stillPending = pending
-                    log(domain, hop.host, nil, "refused by policy \(refusal.policy): \(refusal.failure.rawValue)", pending.count)
+                    log(
+                        domain, hop.host, nil, "refused by policy \(refusal.policy): \(refusal.failure.rawValue)", pending.count,
+                        policy: policy, level: level)
                 case .completed(let tls, let results):
                     for ((_, group), recipientResults) in zip(messages, results) {
                         for (d, result) in zip(group, recipientResults) {
@@ -84,7 +86,7 @@ struct DestinationDelivery: Sendable {
                         }
                     }
                     log(
-                        domain, hop.host, tls, Self.summary(results), pending.count, level: level,
+                        domain, hop.host, tls, Self.summary(results), pending.count, policy: policy, level: level,
                         source: policy.levelSource(mxHost: hop.host))
                 }
                 pending = stillPending
@@ -95,12 +97,23 @@ struct DestinationDelivery: Sendable {
             let info = last[d.id]
             return (
                 d,
-                DeliveryResult(
-                    fate: RecipientFate.combine(outcomes[d.id] ?? []), tls: info?.tls ?? nil, mx: info?.mx ?? nil,
-                    requiredLevel: info?.level ?? nil)
+                Self.result(
+                    RecipientFate.combine(outcomes[d.id] ?? []), tls: info?.tls ?? nil, mx: info?.mx ?? nil, level: info?.level ?? nil,
+                    policy: policy)
             )
         }
         return rest.isEmpty ? true : await record(rest)
+    }
+
+    /// A recipient's result with what the policies say about the host that decided it.
+    static func result(_ fate: RecipientFate, tls: SessionTLS?, mx: String?, level: SecurityLevel?, policy: PolicySet) -> DeliveryResult {
+        var r = DeliveryResult(fate: fate, tls: tls, mx: mx, requiredLevel: level)
+        if let mx {
+            r.tlsPolicy = policy.levelSource(mxHost: mx)
+            r.recorded = policy.recorded(mxHost: mx)
+            r.violation = policy.violation(mxHost: mx, tls: tls)
+        }
+        return r
     }
 
     static func hostOutcome(_ result: RecipientResult) -> HostOutcome {
@@ -164,8 +177,8 @@ struct DestinationDelivery: Sendable {
     /// Postfix's TLS_README style: every attempt with the level required and reached, the
     /// policies that set it and the TLS version.
     private func log(
-        _ domain: String, _ mx: String, _ tls: SessionTLS?, _ result: String, _ count: Int, level: SecurityLevel? = nil,
-        source: String? = nil
+        _ domain: String, _ mx: String, _ tls: SessionTLS?, _ result: String, _ count: Int, policy: PolicySet,
+        level: SecurityLevel? = nil, source: String? = nil
     ) {
         logger.info(
             "delivery attempt",
@@ -174,7 +187,7 @@ struct DestinationDelivery: Sendable {
                 "tls_required": "\(level?.description ?? "-")", "tls_policy": "\(source ?? "-")",
                 "tls_level": "\(tls?.reached.rawValue ?? "none")",
                 "tls_version": "\(tls?.version?.rawValue ?? "-")", "tls_cipher": "\(tls?.cipher ?? "-")",
-                "result": "\(result)",
+                "recipient_policies": "\(policy.describe(mxHost: mx))", "result": "\(result)",
             ])
     }
 }

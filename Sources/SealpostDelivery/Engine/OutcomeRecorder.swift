@@ -13,6 +13,12 @@ struct DeliveryResult: Sendable, Equatable {
     var mx: String? = nil
     /// The level the policies required at that host (for `tls_failure`).
     var requiredLevel: SecurityLevel? = nil
+    /// The policy that set the level at that host (`opportunistic` when none asked for more).
+    var tlsPolicy: String? = nil
+    /// Failures recorded on a delivery that went ahead (`tlsa-invalid`, `sts-policy-fetch-error`).
+    var recorded: [TLSFailure] = []
+    /// What a `testing` MTA-STS policy would have refused.
+    var violation: TLSFailure? = nil
 }
 
 /// Turns results into stored outcomes: the queue row's new state, its event (SendGrid's
@@ -26,13 +32,18 @@ struct OutcomeRecorder: Sendable {
         let encrypted = r.tls.map { $0.reached != ReachedLevel.none } ?? false
         var fields = EventFields(tls: encrypted ? 1 : 0, tlsVersion: r.tls?.version?.rawValue, tlsCipher: r.tls?.cipher, mx: r.mx)
         let versionLabel = r.tls?.version?.rawValue ?? "none"
-        func count(_ result: String, _ version: String = versionLabel) {
-            Counter(label: "sealpost_deliveries_total", dimensions: [("result", result), ("tls_version", version)]).increment()
+        if !r.recorded.isEmpty { fields.tlsRecorded = r.recorded.map(\.rawValue) }
+        func count(_ result: String, _ version: String = versionLabel, policy: String = "-") {
+            Counter(
+                label: "sealpost_deliveries_total", dimensions: [("result", result), ("tls_version", version), ("tls_policy", policy)]
+            ).increment()
         }
         switch r.fate {
         case .delivered(let reply):
-            count("delivered")
+            count("delivered", policy: r.tlsPolicy ?? "opportunistic")
             fields.response = reply.summary
+            fields.tlsPolicy = r.tlsPolicy ?? "opportunistic"
+            fields.tlsPolicyViolation = r.violation?.rawValue
             return DeliveryUpdate(
                 deliveryID: d.id, resolution: .delivered, result: reply.summary,
                 event: EventFactory.make("delivered", subject, fields: fields, now: now))
@@ -40,7 +51,7 @@ struct OutcomeRecorder: Sendable {
             count("bounced")
             return bounce(d, subject, reason: reply.summary, status: Self.status(reply), fields: fields, now: now)
         case .blocked(let refusal):
-            count("blocked", "none")
+            count("blocked", "none", policy: refusal.policy)
             let detail = failureDetail(refusal, r, settings: settings)
             let blockFields = EventFields(
                 tls: 0, type: "blocked", reason: EventFactory.tlsBlockReason, status: refusal.status, tlsFailure: detail)
@@ -69,7 +80,7 @@ struct OutcomeRecorder: Sendable {
                 }
                 return bounce(d, subject, reason: reason, status: Self.status(reply, permanent: true), fields: fields, now: now)
             }
-            count("deferred")
+            count("deferred", policy: refusal?.policy ?? "-")
             fields.response = reply.summary
             fields.attempt = String(d.attempts)
             fields.tlsFailure = refusal.map { failureDetail($0, r, settings: settings) }
@@ -80,7 +91,7 @@ struct OutcomeRecorder: Sendable {
     }
 
     private func failureDetail(_ refusal: PolicyRefusal, _ r: DeliveryResult, settings: EnforcedTLSSettings?) -> TLSFailureDetail {
-        let level = r.requiredLevel ?? settings.map { EnforcedTLSPolicy(settings: $0).level } ?? .may
+        let level = r.requiredLevel ?? refusal.requiredLevel ?? settings.map { EnforcedTLSPolicy(settings: $0).level } ?? .may
         return TLSFailureDetail(
             resultType: refusal.failure.rawValue, policy: refusal.policy, requiredLevel: level.description,
             minimumVersion: ["enforced_tls", "domain"].contains(refusal.policy) ? settings?.version.rawValue : nil, mxHost: r.mx)

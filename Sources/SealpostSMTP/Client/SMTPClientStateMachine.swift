@@ -152,7 +152,7 @@ public struct SMTPClientStateMachine: Sendable {
             return [end(.retryWithoutTLS)]
         case .proceed(let reached):
             // swift-nio-ssl does not expose the negotiated cipher suite.
-            tls = SessionTLS(reached: reached, version: facts.version, cipher: facts.cipher)
+            tls = SessionTLS(reached: reached, version: facts.version, cipher: facts.cipher, certificate: facts.certificate)
             return sendEHLO(afterTLS: true)
         }
     }

@@ -112,7 +112,7 @@ public struct SMTPDeliveryClient: Sendable {
                     case .awaitReply(let phase):
                         next = machine.replied(try await c.read(timeouts.limit(for: phase), phase.description))
                     case .startTLS:
-                        next = await handshake(&c, machine: &machine, host: host, logger: logger)
+                        next = await handshake(&c, machine: &machine, host: host, policy: policy, logger: logger)
                     case .messageDone(let index, let results, let tls):
                         await onMessage?(index, results, tls)
                     case .finish(.retryWithoutTLS):
@@ -134,7 +134,7 @@ public struct SMTPDeliveryClient: Sendable {
     /// STARTTLS's handshake and the certificate's verdict, fed back to the machine.
     private func handshake(
         _ c: inout Conversation, machine: inout SMTPClientStateMachine, host: String,
-        logger: Logger
+        policy: PolicySet, logger: Logger
     ) async -> [SMTPClientStateMachine.Action] {
         let chain = ChainBox()
         do {
@@ -151,7 +151,12 @@ public struct SMTPDeliveryClient: Sendable {
         do {
             let version = try await c.negotiatedVersion()
             let verdict = await evaluator.verdict(chain: chain.value, hostname: host)
-            return machine.tlsEstablished(TLSFacts(version: version, certificate: verdict))
+            // DANE: the same chain against the host's usable TLSA records, when it has any.
+            var dane: DANEMatch?
+            if let expectation = policy.expectation(mxHost: host) {
+                dane = await DANEMatcher.match(chain: chain.value, expectation: expectation)
+            }
+            return machine.tlsEstablished(TLSFacts(version: version, certificate: verdict, dane: dane))
         } catch {
             return machine.connectionFailed(Self.describe(error))
         }

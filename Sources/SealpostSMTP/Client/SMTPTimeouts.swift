@@ -88,11 +88,15 @@ public struct SessionTLS: Sendable, Equatable {
     public var reached: ReachedLevel
     public var version: TLSVersion?
     public var cipher: String?
+    /// The certificate's verdict under the trust roots (`nil` in plaintext): what a
+    /// `testing` MTA-STS policy judges after the fact.
+    public var certificate: CertificateVerdict?
 
-    public init(reached: ReachedLevel, version: TLSVersion?, cipher: String?) {
+    public init(reached: ReachedLevel, version: TLSVersion?, cipher: String?, certificate: CertificateVerdict? = nil) {
         self.reached = reached
         self.version = version
         self.cipher = cipher
+        self.certificate = certificate
     }
 
     public static let plaintext = SessionTLS(reached: .none, version: nil, cipher: nil)

@@ -9,6 +9,17 @@ public enum CertificateVerdict: Sendable, Equatable {
     case expired
     /// Anything else (unparsable, no certificate at all).
     case invalid
+
+    /// The RFC 8460 result type of a certificate that is not valid; `nil` when it is.
+    public var failure: TLSFailure? {
+        switch self {
+        case .valid: nil
+        case .untrusted: .certificateNotTrusted
+        case .hostMismatch: .certificateHostMismatch
+        case .expired: .certificateExpired
+        case .invalid: .validationFailure
+        }
+    }
 }
 
 /// What one SMTP connection offered and negotiated: the input of every policy decision.
@@ -29,12 +40,20 @@ public struct TLSFacts: Sendable, Equatable {
     public var certificate: CertificateVerdict
     /// The negotiated cipher suite, when the TLS library reports it.
     public var cipher: String?
+    /// The chain matched against the host's usable TLSA records; `nil` when it has none.
+    public var dane: DANEMatch?
 
-    public init(version: TLSVersion?, certificate: CertificateVerdict, cipher: String? = nil) {
+    public init(version: TLSVersion?, certificate: CertificateVerdict, cipher: String? = nil, dane: DANEMatch? = nil) {
         self.version = version
         self.certificate = certificate
         self.cipher = cipher
+        self.dane = dane
     }
 
-    public var reached: ReachedLevel { certificate == .valid ? .verified : .encrypted }
+    /// Whether the server is authenticated: by the trust roots and its name, or by DANE.
+    public var authenticated: Bool { certificate == .valid || daneAuthenticated }
+
+    public var daneAuthenticated: Bool { dane == .endEntity || dane == .trustAnchor }
+
+    public var reached: ReachedLevel { authenticated ? .verified : .encrypted }
 }

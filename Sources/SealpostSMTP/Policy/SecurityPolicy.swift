@@ -22,6 +22,29 @@ public protocol PreparedPolicy: Sendable {
     /// After EHLO, STARTTLS and the handshake (`facts.tls == nil`: no TLS, or the handshake
     /// failed): why this connection may not carry the mail, or `nil` if it may.
     func checkConnection(_ facts: ConnectionFacts, mxHost: String) -> PolicyRefusal?
+    /// The usable TLSA records a connection to `mxHost` is matched against (DANE only).
+    func expectation(mxHost: String) -> DANEExpectation?
+    /// A refusal of the whole domain before any host (a bogus MX lookup under DANE).
+    var domainRefusal: PolicyRefusal? { get }
+    /// Failures recorded on a delivery that still goes ahead (`tlsa-invalid`,
+    /// `sts-policy-fetch-error`), for its event and TLS reporting.
+    func recorded(mxHost: String) -> [TLSFailure]
+    /// What the policy knows of `mxHost`, for the per-attempt log line (`nil`: nothing to say).
+    func describe(mxHost: String) -> String?
+    /// A policy in report-only mode (`testing`): what it would have refused of a delivery
+    /// that went ahead (`tls == nil`: in plaintext).
+    func wouldRefuse(mxHost: String, tls: SessionTLS?) -> TLSFailure?
+    /// Steps aside for hosts with usable TLSA records (MTA-STS, RFC 8461 §2: DANE governs them).
+    var yieldsToDANE: Bool { get }
+}
+
+extension PreparedPolicy {
+    public func expectation(mxHost: String) -> DANEExpectation? { nil }
+    public var domainRefusal: PolicyRefusal? { nil }
+    public func recorded(mxHost: String) -> [TLSFailure] { [] }
+    public func describe(mxHost: String) -> String? { nil }
+    public func wouldRefuse(mxHost: String, tls: SessionTLS?) -> TLSFailure? { nil }
+    public var yieldsToDANE: Bool { false }
 }
 
 public enum MXVerdict: Sendable, Equatable {
@@ -43,12 +66,16 @@ public struct PolicyRefusal: Sendable, Equatable {
     public var permanence: Permanence
     /// RFC 3463 enhanced status for the event (`5.7.10`: encryption needed, RFC 5248).
     public var status: String
+    /// The level the refusing policy asks for, when it refused a host before any connection
+    /// (no level was fixed for it then): `tls_failure.required_level`.
+    public var requiredLevel: SecurityLevel?
 
-    public init(policy: String, failure: TLSFailure, permanence: Permanence, status: String) {
+    public init(policy: String, failure: TLSFailure, permanence: Permanence, status: String, requiredLevel: SecurityLevel? = nil) {
         self.policy = policy
         self.failure = failure
         self.permanence = permanence
         self.status = status
+        self.requiredLevel = requiredLevel
     }
 }
 
@@ -95,14 +122,8 @@ public struct EnforcedTLSPolicy: SecurityPolicy, PreparedPolicy, Hashable {
         guard level >= .encrypt else { return nil }
         guard let tls = facts.tls else { return facts.starttlsOffered ? .validationFailure : .starttlsNotSupported }
         guard let version = tls.version, version >= settings.version else { return .tlsVersionTooLow }
-        guard level == .verify else { return nil }
-        switch tls.certificate {
-        case .valid: return nil
-        case .untrusted: return .certificateNotTrusted
-        case .hostMismatch: return .certificateHostMismatch
-        case .expired: return .certificateExpired
-        case .invalid: return .validationFailure
-        }
+        guard level == .verify, !tls.daneAuthenticated else { return nil }
+        return tls.certificate.failure
     }
 }
 
@@ -120,10 +141,40 @@ public struct PolicySet: Sendable {
         return PolicySet(prepared)
     }
 
+    /// The TLSA records the chain presented by `mxHost` is matched against, if any.
+    public func expectation(mxHost: String) -> DANEExpectation? {
+        for policy in policies { if let e = policy.expectation(mxHost: mxHost) { return e } }
+        return nil
+    }
+
+    /// A policy that rules out the whole domain before any host is tried.
+    public var domainRefusal: PolicyRefusal? { policies.lazy.compactMap(\.domainRefusal).first }
+
+    /// The policies that speak for `mxHost`: all, but those that yield to DANE when it has
+    /// usable TLSA records.
+    func active(_ mxHost: String) -> [any PreparedPolicy] {
+        guard expectation(mxHost: mxHost) != nil else { return policies }
+        return policies.filter { !$0.yieldsToDANE }
+    }
+
+    /// What the policies record on a delivery through `mxHost` that goes ahead.
+    public func recorded(mxHost: String) -> [TLSFailure] { active(mxHost).flatMap { $0.recorded(mxHost: mxHost) } }
+
+    /// What a policy in `testing` mode would have refused on this delivery (MTA-STS).
+    public func violation(mxHost: String, tls: SessionTLS?) -> TLSFailure? {
+        active(mxHost).lazy.compactMap { $0.wouldRefuse(mxHost: mxHost, tls: tls) }.first
+    }
+
+    /// `dane=… mta-sts=…` for the per-attempt log line.
+    public func describe(mxHost: String) -> String {
+        let parts = active(mxHost).compactMap { p in p.describe(mxHost: mxHost).map { "\(p.name)=\($0)" } }
+        return parts.isEmpty ? "-" : parts.joined(separator: " ")
+    }
+
     /// Whether `mxHost` may be tried, and the level it must reach.
     public func checkMX(_ mxHost: String) -> MXVerdict {
         var level = SecurityLevel.may
-        for policy in policies {
+        for policy in active(mxHost) {
             switch policy.checkMX(mxHost) {
             case .refuse(let refusal): return .refuse(refusal)
             case .use(let required): level = max(level, required)
@@ -136,7 +187,7 @@ public struct PolicySet: Sendable {
     /// for more than `may`), for the per-attempt log line.
     public func levelSource(mxHost: String) -> String {
         var best: (level: SecurityLevel, name: String) = (.may, "opportunistic")
-        for policy in policies {
+        for policy in active(mxHost) {
             if case .use(let level) = policy.checkMX(mxHost), level > best.level { best = (level, policy.name) }
         }
         return best.name
@@ -190,7 +241,7 @@ public struct PolicySet: Sendable {
     }
 
     private func firstRefusal(_ facts: ConnectionFacts, mxHost: String) -> PolicyRefusal? {
-        for policy in policies {
+        for policy in active(mxHost) {
             if let refusal = policy.checkConnection(facts, mxHost: mxHost) { return refusal }
         }
         return nil

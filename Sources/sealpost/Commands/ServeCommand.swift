@@ -21,6 +21,7 @@ struct ServeCommand: AsyncParsableCommand {
     var http: String?
     @OptionGroup var db: DatabaseOption
     @OptionGroup var smtpSubmission: SubmissionOptions
+    @OptionGroup var recipientPolicies: RecipientPolicyOptions
     @Option(help: "Requests per minute per API key per endpoint (env SEALPOST_RATE_LIMIT; default 600).")
     var rateLimit: Int?
     @Option(
@@ -185,9 +186,38 @@ struct ServeCommand: AsyncParsableCommand {
         guard let mxPortValue = Int(mxPortText), (1...65535).contains(mxPortValue) else {
             throw ValidationError("MX port must be 1-65535, got \(mxPortText)")
         }
+        // DANE: on unless turned off, but only where the AD bit can be believed.
+        var policies: [any SecurityPolicy] = []
+        var trustAD = false
+        if try recipientPolicies.daneRequested() {
+            let resolver = RecipientPolicyOptions.trustedResolver(
+                dnsServer: dns, resolvConf: try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8))
+            if resolver.trusted {
+                trustAD = true
+                logger.info("DANE is on", metadata: ["resolver": "\(resolver.why)"])
+            } else {
+                logger.warning("DANE is off", metadata: ["reason": "\(resolver.why)"])
+            }
+        } else {
+            logger.info("DANE is off", metadata: ["reason": "--dane off"])
+        }
+        let dnsClient = DNSClient(server: dns, trustAD: trustAD)
+        if trustAD {
+            policies.append(DANESecurityPolicy(dns: dnsClient, port: mxPortValue, routedDomains: Set(routeTable.keys)))
+        }
+        if try recipientPolicies.mtaSTSRequested() {
+            let stsPort = try recipientPolicies.mtaSTSPort()
+            let fetcher = HTTPSPolicyFetcher(dns: dnsClient, port: stsPort, trustRoots: rootsPath.isEmpty ? nil : rootsPath)
+            policies.append(MTASTSSecurityPolicy(dns: dnsClient, store: store, fetcher: fetcher, routedDomains: Set(routeTable.keys)))
+            logger.info("MTA-STS is on", metadata: ["policy_port": "\(stsPort)"])
+        } else {
+            logger.info("MTA-STS is off", metadata: ["reason": "--mta-sts off"])
+        }
+        let resolver = NextHopResolver(
+            routes: routeTable, dnsServer: dns, mxPort: mxPortValue, dns: dnsClient, addressesFromDNS: dns != nil || trustAD)
         return DeliveryEngine(
-            store: store, client: client, resolver: NextHopResolver(routes: routeTable, dnsServer: dns, mxPort: mxPortValue),
-            configuration: configuration, logger: logger, gate: gate)
+            store: store, client: client, resolver: resolver, configuration: configuration, logger: logger, gate: gate,
+            recipientPolicies: policies)
     }
 
     static func seconds(_ flag: Double?, env: String, default value: Double, name: String) throws -> Double {
