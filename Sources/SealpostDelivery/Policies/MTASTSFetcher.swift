@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Metrics
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -57,6 +58,7 @@ public final class HTTPSPolicyFetcher: MTASTSFetching {
             return .failure(MTASTSFetchError(.stsPolicyFetchError, "\(host) has no address"))
         }
         fetches.add(1, ordering: .relaxed)
+        Counter(label: "sealpost_mta_sts_fetches_total").increment()
         let ip = rdata.map(String.init).joined(separator: ".")
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12

@@ -1,5 +1,6 @@
 import CResolv
 import Foundation
+import Metrics
 import NIOPosix
 import Synchronization
 
@@ -77,6 +78,7 @@ public final class DNSClient: Sendable {
         let now = ContinuousClock.now
         if let hit = cache.withLock({ $0[key] }), hit.expires > now { return hit.answer }
         queries.add(1, ordering: .relaxed)
+        Counter(label: "sealpost_dns_queries_total").increment()
         let server = self.server
         let trust = trustAD
         let answer: DNSAnswer
