@@ -87,7 +87,7 @@ public func buildRouter(
     ScopeRoutes().register(on: router, known: known)
     SubuserRoutes(store: store).register(on: router, known: known)
     MailSendRoutes(store: store, intake: intake).register(on: router, known: known)
-    BlockRoutes(store: store, tenants: tenants).register(on: router, known: known)
+    SuppressionRoutes(store: store, tenants: tenants).register(on: router, known: known)
     WebhookRoutes(store: store, tenants: tenants).register(on: router, known: known)
     router.add(middleware: MethodNotAllowedMiddleware(known: known))
     return router

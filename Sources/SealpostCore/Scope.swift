@@ -10,6 +10,14 @@ public enum Scope {
     public static let mailSend = "mail.send"
     public static let blocksRead = "suppression.blocks.read"
     public static let blocksDelete = "suppression.blocks.delete"
+    public static let bouncesRead = "suppression.bounces.read"
+    public static let bouncesDelete = "suppression.bounces.delete"
+    public static let invalidEmailsRead = "suppression.invalid_emails.read"
+    public static let invalidEmailsDelete = "suppression.invalid_emails.delete"
+    public static let unsubscribesRead = "suppression.unsubscribes.read"
+    public static let globalSuppressionsCreate = "asm.suppressions.global.create"
+    public static let globalSuppressionsRead = "asm.suppressions.global.read"
+    public static let globalSuppressionsDelete = "asm.suppressions.global.delete"
     public static let webhookRead = "user.webhooks.event.settings.read"
     public static let webhookUpdate = "user.webhooks.event.settings.update"
 
@@ -19,7 +27,8 @@ public enum Scope {
         apiKeysCreate, apiKeysDelete, apiKeysRead,
         subusersCreate, subusersRead,
         enforcedTLSRead, enforcedTLSUpdate,
-        mailSend, blocksDelete, blocksRead,
+        mailSend, blocksDelete, blocksRead, bouncesDelete, bouncesRead, invalidEmailsDelete, invalidEmailsRead, unsubscribesRead,
+        globalSuppressionsCreate, globalSuppressionsDelete, globalSuppressionsRead,
         webhookRead, webhookUpdate,
     ]
 

@@ -201,6 +201,43 @@ enum PostgresMigrations {
                 """
             ]
         ),
+        // The signed Event Webhook's P-256 private key (raw scalar), per user, while signing is on.
+        (
+            "v10-webhook-signing",
+            [
+                """
+                CREATE TABLE webhook_signing (
+                    user_id BIGINT PRIMARY KEY REFERENCES users(id),
+                    private_key BYTEA NOT NULL,
+                    created_at DOUBLE PRECISION NOT NULL
+                )
+                """
+            ]
+        ),
+        // Every suppression list in one table (the blocks list moves in): bounces, invalid
+        // emails and global unsubscribes keep mail from being sent; blocks are only listed.
+        (
+            "v11-suppressions",
+            [
+                """
+                CREATE TABLE suppressions (
+                    user_id BIGINT NOT NULL,
+                    list TEXT NOT NULL CHECK (list IN ('blocks', 'bounces', 'invalid_emails', 'unsubscribes')),
+                    email TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    created BIGINT NOT NULL,
+                    PRIMARY KEY (user_id, list, email)
+                )
+                """,
+                "CREATE INDEX suppressions_email ON suppressions(user_id, email)",
+                """
+                INSERT INTO suppressions (user_id, list, email, reason, status, created)
+                SELECT user_id, 'blocks', email, reason, status, created FROM blocks
+                """,
+                "DROP TABLE blocks",
+            ]
+        ),
     ]
 
     /// Any fixed number: the advisory lock that makes concurrent `migrate`s take turns.

@@ -118,14 +118,7 @@ extension PostgresStore {
                     // The lease was lost: another node owns this delivery and its outcome.
                     guard try await count(tx, query, logger: logger) > 0 else { continue }
                     events.append(u.event)
-                    if let b = u.block {
-                        try await tx.query(
-                            """
-                            INSERT INTO blocks (user_id, email, reason, status, created)
-                            VALUES (\(b.userID), \(b.email.lowercased()), \(b.reason), \(b.status), \(b.created))
-                            ON CONFLICT (user_id, email) DO UPDATE SET reason = excluded.reason, status = excluded.status, created = excluded.created
-                            """, logger: logger)
-                    }
+                    if let listing = u.listing { try await upsert(listing, tx, logger: logger) }
                 }
                 try await insert(events, tx, now: now, logger: logger)
             }
@@ -162,34 +155,6 @@ extension PostgresStore {
                 counts[state] = n
             }
             return counts
-        }
-    }
-
-    public func blocks(userID: Int64, query q: BlockQuery) async throws -> [BlockRecord] {
-        // SendGrid: prefix match, with % as a wildcard; `_` is literal.
-        let pattern = q.emailPrefix.map(RowCoding.likePrefix)
-        return try await withConnection { [self] c in
-            var blocks: [BlockRecord] = []
-            for try await (uid, email, reason, status, created) in try await c.query(
-                """
-                SELECT user_id, email, reason, status, created FROM blocks
-                WHERE user_id = \(userID)
-                  AND (\(q.startTime)::bigint IS NULL OR created >= \(q.startTime))
-                  AND (\(q.endTime)::bigint IS NULL OR created <= \(q.endTime))
-                  AND (\(pattern)::text IS NULL OR email LIKE \(pattern) ESCAPE '\\')
-                ORDER BY created DESC, email LIMIT \(q.limit) OFFSET \(q.offset)
-                """, logger: logger
-            ).decode((Int64, String, String, String, Int).self) {
-                blocks.append(BlockRecord(userID: uid, email: email, reason: reason, status: status, created: created))
-            }
-            return blocks
-        }
-    }
-
-    public func deleteBlock(userID: Int64, email: String) async throws -> Bool {
-        try await withConnection { [self] c in
-            try await Self.count(
-                c, "DELETE FROM blocks WHERE user_id = \(userID) AND email = \(email.lowercased()) RETURNING email", logger: logger) > 0
         }
     }
 

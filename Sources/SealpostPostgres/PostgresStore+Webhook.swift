@@ -34,13 +34,16 @@ extension PostgresStore {
     public func pendingWebhookBatches(limit: Int) async throws -> [WebhookBatch] {
         let now = Date().timeIntervalSince1970
         return try await transaction { [self] tx in
-            var users: [(Int64, String, String)] = []
+            var users: [(Int64, String, String, ByteBuffer?)] = []
             for try await row in try await tx.query(
-                "SELECT user_id, url, events FROM webhook_settings WHERE enabled AND url <> ''", logger: logger
+                """
+                SELECT w.user_id, w.url, w.events, s.private_key FROM webhook_settings w
+                LEFT JOIN webhook_signing s ON s.user_id = w.user_id WHERE w.enabled AND w.url <> ''
+                """, logger: logger
             )
-            .decode((Int64, String, String).self) { users.append(row) }
+            .decode((Int64, String, String, ByteBuffer?).self) { users.append(row) }
             var batches: [WebhookBatch] = []
-            for (userID, url, eventsJSON) in users {
+            for (userID, url, eventsJSON, key) in users {
                 let settings = WebhookSettings(enabled: true, url: url, events: RowCoding.webhookEvents(json: eventsJSON))
                 // Rows another node is reading right now are skipped, and what this node
                 // takes is reserved for it: two nodes never post the same event.
@@ -62,7 +65,8 @@ extension PostgresStore {
                     try await tx.query(
                         "UPDATE events SET post_lease_until = \(now + WebhookBatch.lease) WHERE id = ANY(\(wanted.map(\.id)))",
                         logger: logger)
-                    batches.append(WebhookBatch(userID: userID, url: url, events: wanted))
+                    batches.append(
+                        WebhookBatch(userID: userID, url: url, events: wanted, signingKey: key.map { Array($0.readableBytesView) }))
                 }
             }
             return batches
@@ -81,6 +85,40 @@ extension PostgresStore {
         guard !eventIDs.isEmpty else { return }
         try await withConnection { [logger] c in
             try await c.query("UPDATE events SET post_lease_until = 0 WHERE id = ANY(\(eventIDs)) AND posted_at IS NULL", logger: logger)
+        }
+    }
+
+    public func webhookSigningKey(userID: Int64) async throws -> [UInt8]? {
+        try await withConnection { [logger] c in
+            for try await key in try await c.query("SELECT private_key FROM webhook_signing WHERE user_id = \(userID)", logger: logger)
+                .decode(ByteBuffer.self)
+            {
+                return Array(key.readableBytesView)
+            }
+            return nil
+        }
+    }
+
+    public func enableWebhookSigning(userID: Int64, candidate: [UInt8]) async throws -> [UInt8] {
+        let now = Date().timeIntervalSince1970
+        return try await transaction { [logger] tx in
+            try await tx.query(
+                """
+                INSERT INTO webhook_signing (user_id, private_key, created_at) VALUES (\(userID), \(ByteBuffer(bytes: candidate)), \(now))
+                ON CONFLICT (user_id) DO NOTHING
+                """, logger: logger)
+            for try await key in try await tx.query("SELECT private_key FROM webhook_signing WHERE user_id = \(userID)", logger: logger)
+                .decode(ByteBuffer.self)
+            {
+                return Array(key.readableBytesView)
+            }
+            return candidate
+        }
+    }
+
+    public func disableWebhookSigning(userID: Int64) async throws {
+        _ = try await withConnection { [logger] c in
+            try await c.query("DELETE FROM webhook_signing WHERE user_id = \(userID)", logger: logger)
         }
     }
 

@@ -189,6 +189,37 @@ enum SQLiteMigrations {
                     )
                     """)
         }
+        migrator.registerMigration("v10-webhook-signing") { db in
+            // The signed Event Webhook's P-256 private key (raw scalar), per user, while signing is on.
+            try db.execute(
+                sql: """
+                    CREATE TABLE webhook_signing (
+                        user_id INTEGER PRIMARY KEY REFERENCES users(id),
+                        private_key BLOB NOT NULL,
+                        created_at REAL NOT NULL
+                    )
+                    """)
+        }
+        migrator.registerMigration("v11-suppressions") { db in
+            // Every suppression list in one table (the blocks list moves in): bounces, invalid
+            // emails and global unsubscribes keep mail from being sent; blocks are only listed.
+            try db.execute(
+                sql: """
+                    CREATE TABLE suppressions (
+                        user_id INTEGER NOT NULL,
+                        list TEXT NOT NULL CHECK (list IN ('blocks', 'bounces', 'invalid_emails', 'unsubscribes')),
+                        email TEXT NOT NULL,
+                        reason TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        created INTEGER NOT NULL,
+                        PRIMARY KEY (user_id, list, email)
+                    );
+                    CREATE INDEX suppressions_email ON suppressions(user_id, email);
+                    INSERT INTO suppressions (user_id, list, email, reason, status, created)
+                        SELECT user_id, 'blocks', email, reason, status, created FROM blocks;
+                    DROP TABLE blocks;
+                    """)
+        }
         return migrator
     }
 }

@@ -151,14 +151,7 @@ extension SQLiteStore {
                     // The lease was lost: another process owns this delivery and its outcome.
                     guard db.changesCount > 0 else { continue }
                     events.append(u.event)
-                    if let b = u.block {
-                        try db.cachedStatement(
-                            sql: """
-                                INSERT INTO blocks (user_id, email, reason, status, created) VALUES (?, ?, ?, ?, ?)
-                                ON CONFLICT (user_id, email) DO UPDATE SET reason = excluded.reason, status = excluded.status, created = excluded.created
-                                """
-                        ).execute(arguments: [b.userID, b.email.lowercased(), b.reason, b.status, b.created])
-                    }
+                    if let listing = u.listing { try upsert(listing, db: db) }
                 }
                 try insert(events, db: db, now: now)
                 try SQLiteCache.record(db, [])
@@ -193,38 +186,6 @@ extension SQLiteStore {
                 counts[row["state"]] = row["n"]
             }
             return counts
-        }
-    }
-
-    public func blocks(userID: Int64, query: BlockQuery) async throws -> [BlockRecord] {
-        try await pool.read { db in
-            var sql = "SELECT * FROM blocks WHERE user_id = ?"
-            var args: StatementArguments = [userID]
-            if let start = query.startTime {
-                sql += " AND created >= ?"
-                args += [start]
-            }
-            if let end = query.endTime {
-                sql += " AND created <= ?"
-                args += [end]
-            }
-            if let prefix = query.emailPrefix {
-                // SendGrid: prefix match, with % as a wildcard.
-                sql += " AND email LIKE ? ESCAPE '\\'"
-                args += [RowCoding.likePrefix(prefix)]
-            }
-            sql += " ORDER BY created DESC, email LIMIT ? OFFSET ?"
-            args += [query.limit, query.offset]
-            return try Row.fetchAll(db, sql: sql, arguments: args).map {
-                BlockRecord(userID: $0["user_id"], email: $0["email"], reason: $0["reason"], status: $0["status"], created: $0["created"])
-            }
-        }
-    }
-
-    public func deleteBlock(userID: Int64, email: String) async throws -> Bool {
-        try await write([]) { db in
-            try db.execute(sql: "DELETE FROM blocks WHERE user_id = ? AND email = ?", arguments: [userID, email.lowercased()])
-            return db.changesCount > 0
         }
     }
 

@@ -28,7 +28,12 @@ extension SQLiteStore {
         let now = Date().timeIntervalSince1970
         return try await write([]) { db in
             var batches: [WebhookBatch] = []
-            let users = try Row.fetchAll(db, sql: "SELECT * FROM webhook_settings WHERE enabled = 1 AND url != ''")
+            let users = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT w.user_id, s.private_key FROM webhook_settings w LEFT JOIN webhook_signing s ON s.user_id = w.user_id
+                    WHERE w.enabled = 1 AND w.url != ''
+                    """)
             for row in users {
                 let userID: Int64 = row["user_id"]
                 guard let settings = try Self.fetchWebhook(db, userID: userID) else { continue }
@@ -45,7 +50,10 @@ extension SQLiteStore {
                 for (id, _) in wanted {
                     try db.execute(sql: "UPDATE events SET post_lease_until = ? WHERE id = ?", arguments: [now + WebhookBatch.lease, id])
                 }
-                if !wanted.isEmpty { batches.append(WebhookBatch(userID: userID, url: settings.url, events: wanted)) }
+                if !wanted.isEmpty {
+                    let key: Data? = row["private_key"]
+                    batches.append(WebhookBatch(userID: userID, url: settings.url, events: wanted, signingKey: key.map { Array($0) }))
+                }
             }
             return batches
         }
@@ -64,6 +72,26 @@ extension SQLiteStore {
             let statement = try db.cachedStatement(sql: "UPDATE events SET post_lease_until = 0 WHERE id = ? AND posted_at IS NULL")
             for id in eventIDs { try statement.execute(arguments: [id]) }
         }
+    }
+
+    public func webhookSigningKey(userID: Int64) async throws -> [UInt8]? {
+        try await pool.read { db in
+            try Data.fetchOne(db, sql: "SELECT private_key FROM webhook_signing WHERE user_id = ?", arguments: [userID]).map { Array($0) }
+        }
+    }
+
+    public func enableWebhookSigning(userID: Int64, candidate: [UInt8]) async throws -> [UInt8] {
+        try await write([]) { db in
+            try db.execute(
+                sql: "INSERT INTO webhook_signing (user_id, private_key, created_at) VALUES (?, ?, ?) ON CONFLICT (user_id) DO NOTHING",
+                arguments: [userID, Data(candidate), Date().timeIntervalSince1970])
+            let key = try Data.fetchOne(db, sql: "SELECT private_key FROM webhook_signing WHERE user_id = ?", arguments: [userID])
+            return key.map { Array($0) } ?? candidate
+        }
+    }
+
+    public func disableWebhookSigning(userID: Int64) async throws {
+        try await write([]) { db in try db.execute(sql: "DELETE FROM webhook_signing WHERE user_id = ?", arguments: [userID]) }
     }
 
     private static func fetchWebhook(_ db: Database, userID: Int64) throws -> WebhookSettings? {

@@ -14,13 +14,11 @@ public protocol MailQueueStore: Sendable {
     /// they are in flight); returns how many it still held. A delivery whose result is already
     /// recorded (even a deferral, which keeps it queued) is left alone.
     func renewLeases(ids: [Int64], now: Date, lease: TimeInterval) async throws -> Int
-    /// Applies delivery results, their events and blocks in one transaction. A result is
+    /// Applies delivery results, their events and list entries in one transaction. A result is
     /// applied only while this process holds the delivery's lease: one that expired and was
     /// taken over by another process is skipped, its event with it.
     func resolve(_ updates: [DeliveryUpdate]) async throws
     /// Events, oldest first (for inspection and tests).
     func events(userID: Int64?, limit: Int) async throws -> [EventRecord]
     func queueCounts() async throws -> [String: Int]
-    func blocks(userID: Int64, query: BlockQuery) async throws -> [BlockRecord]
-    func deleteBlock(userID: Int64, email: String) async throws -> Bool
 }

@@ -12,5 +12,7 @@ public enum Schema {
         "v7-smtputf8",
         "v8-domain-tls",
         "v9-mta-sts-cache",
+        "v10-webhook-signing",
+        "v11-suppressions",
     ]
 }

@@ -88,7 +88,9 @@ public protocol StoreLifecycle: Sendable {
 /// The HTTP API and the CLI talk only to these protocols (each part of the program to the
 /// roles it uses). The SQLite implementation is the default; the PostgreSQL one (several nodes
 /// on one database) passes the same contract suite.
-public protocol SealpostStore: TenancyStore, SettingsStore, MailQueueStore, WebhookStore, MTASTSCacheStore, StoreLifecycle {
+public protocol SealpostStore: TenancyStore, SettingsStore, MailQueueStore, SuppressionStore, WebhookStore, MTASTSCacheStore,
+    StoreLifecycle
+{
     /// Runs one request's reads against a state at least as new as the moment it starts,
     /// letting an implementation check for foreign changes once per request instead of per read.
     func consistentReads<T: Sendable>(_ body: () async throws -> T) async throws -> T

@@ -92,15 +92,10 @@ public struct SubmissionIntake: SubmissionBackend {
             // Postfix's rule: a message submitted with SMTPUTF8 and UTF-8 headers stays one; raw
             // 8-bit headers without it (legacy clients) are passed on as they came.
             smtpUTF8: envelope.smtpUTF8 && SMTPUTF8.headersNeedIt(message.content))
-        let events = queued.recipients.map { recipient in
-            EventFactory.make(
-                "processed",
-                EventFactory.Subject(
-                    userID: identity.userID, email: recipient, messageID: id, smtpID: message.smtpID, categories: categories,
-                    customArgs: args), now: now)
-        }
         do {
-            try await store.enqueue([queued], events: events, lifetime: lifetime)
+            // Recipients on the user's suppression lists get `dropped` and are not queued.
+            let (kept, events) = try await SuppressionFilter.apply([queued], bypass: .none, store: store, now: now)
+            try await store.enqueue(kept, events: events, lifetime: lifetime)
         } catch {
             logger.warning("submission: message could not be queued", metadata: ["error": "\(error)"])
             return .failed(reply: "451 4.3.0 Message not queued (database unavailable); try again later")

@@ -347,9 +347,11 @@ import Testing
                 DeliveryUpdate(
                     deliveryID: claimed[1].id, resolution: .blocked, result: "TLS required",
                     event: Self.event(acme.id, "b1", "bounce", "b@two.test"),
-                    block: BlockRecord(
-                        userID: acme.id, email: "B@two.test", reason: "TLS required but not supported", status: "5.7.10",
-                        created: 1_800_000_000)),
+                    listing: SuppressionListing(
+                        .blocks,
+                        BlockRecord(
+                            userID: acme.id, email: "B@two.test", reason: "TLS required but not supported", status: "5.7.10",
+                            created: 1_800_000_000))),
             ])
             #expect(try await store.queueCounts() == ["delivered": 1, "blocked": 1, "queued": 1])
             #expect(try await store.events(userID: acme.id, limit: 10).map(\.sgEventID) == ["p1", "d1", "b1"])
@@ -458,6 +460,84 @@ import Testing
             try await nodeB.markPosted(eventIDs: again)
             try await nodeB.releaseWebhookEvents(eventIDs: again)
             #expect(try await nodeA.pendingWebhookBatches(limit: 100).isEmpty, "posted events never come back")
+        }
+    }
+
+    /// The suppression lists: outcomes add bounces (newest reason wins), intake asks which lists
+    /// an address is on (blocks never suppress), bulk and single deletes, per user and per list.
+    @Test(arguments: Backend.available) func suppressionListsAreKeptPerUserAndList(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            let acme = try await store.createAccount(name: "acme", email: nil)
+            let sub = try await store.createSubuser(parentID: acme.id, username: "sub", email: nil)
+            try await store.enqueue([Self.message("m1", userID: acme.id, to: ["gone@x.test", "blocked@x.test"])], events: [], lifetime: 60)
+            let claimed = try await store.claimDeliveries(now: Date(), limit: 10, lease: 60)
+            func record(_ email: String, _ reason: String, _ created: Int) -> BlockRecord {
+                BlockRecord(userID: acme.id, email: email, reason: reason, status: "5.1.1", created: created)
+            }
+            try await store.resolve(
+                claimed.map { d in
+                    DeliveryUpdate(
+                        deliveryID: d.id, resolution: .bounced, result: "550",
+                        event: Self.event(acme.id, "e\(d.id)", "bounce", d.recipient),
+                        listing: SuppressionListing(
+                            d.recipient.hasPrefix("gone") ? .bounces : .blocks, record(d.recipient, "550 first", 10)))
+                })
+            try await store.addSuppressions(
+                userID: acme.id, list: .unsubscribes, [record("Gone@X.test", "", 20), record("u@x.test", "", 21)])
+            try await store.addSuppressions(userID: acme.id, list: .invalidEmails, [record("i@nowhere.test", "550 5.1.2", 22)])
+            try await store.addSuppressions(userID: sub.id, list: .bounces, [record("sub@x.test", "550", 23)])
+
+            let lists = try await store.suppressingLists(
+                userID: acme.id, emails: ["GONE@x.test", "blocked@x.test", "u@x.test", "i@nowhere.test", "sub@x.test", "none@x.test"])
+            #expect(lists == ["gone@x.test": [.bounces, .unsubscribes], "u@x.test": [.unsubscribes], "i@nowhere.test": [.invalidEmails]])
+            #expect(try await store.suppressingLists(userID: sub.id, emails: ["sub@x.test", "gone@x.test"]) == ["sub@x.test": [.bounces]])
+            #expect(
+                try await store.suppressions(userID: acme.id, list: .bounces, query: BlockQuery()) == [
+                    record("gone@x.test", "550 first", 10)
+                ])
+            #expect(try await store.blocks(userID: acme.id, query: BlockQuery()).map(\.email) == ["blocked@x.test"])
+            #expect(
+                try await store.suppressions(userID: acme.id, list: .unsubscribes, query: BlockQuery()).map(\.email) == [
+                    "u@x.test", "gone@x.test",
+                ])
+            // Adding an address again keeps its first entry; deletes are per list.
+            try await store.addSuppressions(userID: acme.id, list: .unsubscribes, [record("u@x.test", "", 99)])
+            #expect(
+                try await store.suppressions(userID: acme.id, list: .unsubscribes, query: BlockQuery(emailPrefix: "u")).map(\.created) == [
+                    21
+                ])
+            #expect(
+                try await store.deleteSuppressions(userID: acme.id, list: .unsubscribes, emails: ["GONE@x.test", "missing@x.test"]) == 1)
+            #expect(try await store.suppressingLists(userID: acme.id, emails: ["gone@x.test"]) == ["gone@x.test": [.bounces]])
+            #expect(try await store.deleteSuppressions(userID: acme.id, list: .bounces, emails: nil) == 1)
+            #expect(try await store.suppressingLists(userID: acme.id, emails: ["gone@x.test"]).isEmpty)
+            #expect(try await store.suppressingLists(userID: sub.id, emails: ["sub@x.test"]) == ["sub@x.test": [.bounces]])
+        }
+    }
+
+    /// The signed webhook's key: one per user, kept while on (a second enable keeps it), seen by
+    /// every node's batches, forgotten when turned off.
+    @Test(arguments: Backend.available) func webhookSigningKeysAreKeptPerUser(backend: Backend) async throws {
+        try await withStore(backend) { nodeA, db in
+            let nodeB = try await db.open()
+            defer { nodeB.close() }
+            let acme = try await nodeA.createAccount(name: "acme", email: nil)
+            let other = try await nodeA.createAccount(name: "other", email: nil)
+            #expect(try await nodeA.webhookSigningKey(userID: acme.id) == nil)
+            let first = [UInt8](repeating: 7, count: 32)
+            #expect(try await nodeA.enableWebhookSigning(userID: acme.id, candidate: first) == first)
+            #expect(try await nodeB.enableWebhookSigning(userID: acme.id, candidate: [UInt8](repeating: 8, count: 32)) == first)
+            #expect(try await nodeB.webhookSigningKey(userID: acme.id) == first)
+            #expect(try await nodeB.webhookSigningKey(userID: other.id) == nil)
+            try await nodeA.saveWebhookSettings(
+                userID: acme.id, WebhookSettings(enabled: true, url: "http://127.0.0.1:9/hook", events: ["delivered": true]))
+            try await nodeA.enqueue([], events: [Self.event(acme.id, "e1", "delivered", "a@x.test")], lifetime: 60)
+            let batches = try await nodeB.pendingWebhookBatches(limit: 10)
+            #expect(batches.map(\.signingKey) == [first])
+            try await nodeB.releaseWebhookEvents(eventIDs: batches.flatMap { $0.events.map(\.id) })
+            try await nodeA.disableWebhookSigning(userID: acme.id)
+            #expect(try await nodeB.webhookSigningKey(userID: acme.id) == nil)
+            #expect(try await nodeB.pendingWebhookBatches(limit: 10).map(\.signingKey) == [nil])
         }
     }
 }

@@ -16,7 +16,8 @@ SCRIPT = REPO / "tests" / "peers" / "pf-peers.sh"
 
 # name -> port offset, as laid out by pf-peers.sh
 OFFSETS = {"plain": 0, "selfsigned": 1, "ca": 2, "tls12": 3, "tls13": 4, "tls11": 5, "wrongname": 6, "expired": 7, "required": 8,
-           "ekucritical": 9, "clientonly": 10, "noutf8": 11}
+           "ekucritical": 9, "clientonly": 10, "noutf8": 11,
+           "reject": 12}
 # the DNSSEC lab's MX hosts (pf-peers.sh "hosts"): name -> loopback address, all on port + LAB_OFFSET
 LAB_HOSTS = {"labself": "127.0.0.21", "labca": "127.0.0.22", "labplain": "127.0.0.23", "labbench": "127.0.0.24"}
 LAB_OFFSET = 20
@@ -31,6 +32,17 @@ def ports_free(base, count=21):
                 return False
     return True
 
+
+
+def wait(predicate, timeout=30, what="condition"):
+    """The first truthy value of `predicate()`, polled every 0.2 s; fails after `timeout` s."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
 
 class Peers:
     def __init__(self, base_dir: Path, port: int):

@@ -72,6 +72,27 @@ def exchanges(sealpost, ids, keys):
         ("GET", "/v3/suppression/blocks?limit=0", keys["acme"], None, None),       # 400
         ("GET", "/v3/suppression/blocks/x@nowhere.test", keys["acme"], None, None),  # 200
         ("DELETE", "/v3/suppression/blocks/x@nowhere.test", keys["acme"], None, None),  # 404
+        ("DELETE", "/v3/suppression/blocks", keys["acme"], None, {"delete_all": True}),  # 204
+        ("DELETE", "/v3/suppression/blocks", keys["acme"], None, {}),              # 400
+        ("GET", "/v3/suppression/bounces", keys["acme"], "acme-sub", None),        # 200 on behalf
+        ("GET", "/v3/suppression/bounces", ro, None, None),                        # 403
+        ("GET", "/v3/suppression/bounces/x@nowhere.test", keys["acme"], None, None),  # 200
+        ("DELETE", "/v3/suppression/bounces/x@nowhere.test", keys["acme"], None, None),  # 404
+        ("DELETE", "/v3/suppression/bounces", keys["acme"], None, {"emails": ["x@nowhere.test"]}),  # 204
+        ("GET", "/v3/suppression/invalid_emails", keys["acme"], None, None),       # 200
+        ("GET", "/v3/suppression/invalid_emails/x@nowhere.test", keys["acme"], None, None),  # 200
+        ("DELETE", "/v3/suppression/invalid_emails/x@nowhere.test", keys["acme"], None, None),  # 404
+        ("DELETE", "/v3/suppression/invalid_emails", keys["acme"], None, {"delete_all": True, "emails": []}),  # 400
+        ("POST", "/v3/asm/suppressions/global", keys["acme"], None, {"recipient_emails": ["u@nowhere.test"]}),  # 201
+        ("POST", "/v3/asm/suppressions/global", keys["acme"], None, {"recipient_emails": []}),  # 400
+        ("GET", "/v3/suppression/unsubscribes", keys["acme"], None, None),         # 200
+        ("GET", "/v3/asm/suppressions/global/u@nowhere.test", keys["acme"], None, None),  # 200
+        ("DELETE", "/v3/asm/suppressions/global/u@nowhere.test", keys["acme"], None, None),  # 204
+        ("DELETE", "/v3/asm/suppressions/global/u@nowhere.test", keys["acme"], None, None),  # 404
+        ("GET", "/v3/user/webhooks/event/settings/signed", keys["acme"], None, None),  # 200
+        ("PATCH", "/v3/user/webhooks/event/settings/signed", keys["acme"], None, {"enabled": True}),  # 200
+        ("PATCH", "/v3/user/webhooks/event/settings/signed", keys["acme"], None, {}),  # 400
+        ("PATCH", "/v3/user/webhooks/event/settings/signed", ro, None, {"enabled": False}),  # 403
         ("GET", "/v3/user/webhooks/event/settings", keys["acme"], None, None),     # 200
         ("PATCH", "/v3/user/webhooks/event/settings", keys["acme"], None, {"enabled": True, "url": "http://127.0.0.1:9/x", "bounce": True}),  # 200
         ("PATCH", "/v3/user/webhooks/event/settings", keys["acme"], None, {"enabled": "yes"}),  # 400
@@ -92,8 +113,10 @@ def template(path):
     path = path.split("?")[0]
     if path.startswith("/v3/api_keys/"):
         return "/v3/api_keys/{api_key_id}"
-    if path.startswith("/v3/suppression/blocks/"):
-        return "/v3/suppression/blocks/{email}"
+    for prefix in ("/v3/suppression/blocks/", "/v3/suppression/bounces/", "/v3/suppression/invalid_emails/",
+                   "/v3/asm/suppressions/global/"):
+        if path.startswith(prefix):
+            return prefix + "{email}"
     if path.startswith("/v3/user/settings/enforced_tls/domains/"):
         return "/v3/user/settings/enforced_tls/domains/{domain}"
     return path

@@ -7,20 +7,11 @@ import uuid
 import pytest
 from sendgrid import SendGridAPIClient
 
+from peers import wait
 from webhook_receiver import Receiver
 
 # Every test here runs on SQLite and on PostgreSQL (see conftest.pytest_generate_tests).
 BACKENDS = ["sqlite", "postgres"]
-
-
-def wait(predicate, timeout=30, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def mail(to, token):

@@ -7,6 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Receiver:
     def __init__(self):
         self.batches = []
+        self.raw = []  # (headers, body bytes) of every accepted POST, for signature checks
         self.fail_with = None  # an HTTP status to answer instead of 200
         self.lock = threading.Lock()
         outer = self
@@ -20,6 +21,7 @@ class Receiver:
                     return
                 with outer.lock:
                     outer.batches.append(json.loads(body))
+                    outer.raw.append((dict(self.headers.items()), body))
                 self.send_response(200)
                 self.end_headers()
 

@@ -80,7 +80,8 @@ ZONE
       done
       printf 'mx A 127.0.0.22\nmx-other A 127.0.0.23\nmx-wrong A 127.0.0.22\n'; } > zones/sts.test.zone
     cp zones/sts.test.zone zones/sts.test.zone.signed
-    { soa insecure.test; printf '@ MX 10 mx\nmx A 127.0.0.21\n%s.mx TLSA 3 1 1 %s\n' "$T" "$wrong"; } > zones/insecure.test.zone
+    # insecure.test also holds a null MX (RFC 7505) domain, nullmx.insecure.test
+    { soa insecure.test; printf '@ MX 10 mx\nmx A 127.0.0.21\n%s.mx TLSA 3 1 1 %s\nnullmx MX 0 .\n' "$T" "$wrong"; } > zones/insecure.test.zone
     key() { (cd keys && ldns-keygen -a ECDSAP256SHA256 -k -r /dev/urandom "$1"); }
     local KT KD KB
     KT=$(key test.); KD=$(key dane.test.); KB=$(key bogus.test.)

@@ -96,6 +96,8 @@ smtpd_tls_loglevel = 1
 smtpd_tls_session_cache_database = btree:\$data_directory/smtpd_scache
 smtp_tls_security_level = none
 CF
+  # the "reject" receiver's answers: gone-* is unknown (5xx), busy-* is tried later (4xx)
+  printf '/^gone-/ 550 5.1.1 Recipient address rejected: User unknown\n/^busy-/ 450 4.2.1 Mailbox busy\n' > "$E/reject.regexp"
   # service table: port  name  extra -o options (no spaces inside one option)
   cat > "$BASE/ports" <<PORTS
 $((P+0)) plain     -o smtpd_tls_security_level=none
@@ -110,6 +112,7 @@ $((P+8)) required  -o smtpd_tls_security_level=encrypt
 $((P+9)) ekucritical -o smtpd_tls_security_level=may -o smtpd_tls_chain_files=$BASE/certs/ekucritical.key,$BASE/certs/ekucritical.chain.crt
 $((P+10)) clientonly -o smtpd_tls_security_level=may -o smtpd_tls_chain_files=$BASE/certs/clientonly.key,$BASE/certs/clientonly.chain.crt
 $((P+11)) noutf8    -o smtpd_tls_security_level=may -o smtputf8_enable=no
+$((P+12)) reject    -o smtpd_tls_security_level=may -o smtpd_recipient_restrictions=check_recipient_access,regexp:$E/reject.regexp,permit_mynetworks,reject
 $((P+15)) benchplain -o smtpd_tls_security_level=none -o smtpd_data_restrictions=check_client_access,static:DISCARD
 $((P+16)) benchtls   -o smtpd_tls_security_level=may -o smtpd_data_restrictions=check_client_access,static:DISCARD
 PORTS

@@ -54,7 +54,6 @@ struct MailSendRoutes {
         let composer = MessageComposer(heloName: intake.heloName)
         let dateHeader = MessageComposer.rfc5322Date(now)
         var messages: [NewMessage] = []
-        var events: [EventRecord] = []
         for (index, p) in mail.personalizations.enumerated() {
             let id = "\(xMessageID).\(index)"
             let headerID = "\(id)@\(intake.heloName)"
@@ -62,23 +61,19 @@ struct MailSendRoutes {
             var args = mail.customArgs
             for (k, v) in p.customArgs { args[k] = v }
             let sendAt = p.sendAt ?? mail.sendAt
-            let message = NewMessage(
-                id: id, xMessageID: xMessageID, userID: principal.user.id, mailFrom: (p.from ?? mail.from).email, smtpID: "<\(headerID)>",
-                content: content, categories: mail.categories, customArgs: args, recipients: p.recipients.map(\.email),
-                notBefore: sendAt.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? now,
-                smtpUTF8: SMTPUTF8.headersNeedIt(content))
-            messages.append(message)
-            for recipient in message.recipients {
-                let subject = EventFactory.Subject(
-                    userID: principal.user.id, email: recipient, messageID: id, smtpID: message.smtpID,
-                    categories: mail.categories, customArgs: args)
-                events.append(EventFactory.make("processed", subject, now: now))
-            }
+            messages.append(
+                NewMessage(
+                    id: id, xMessageID: xMessageID, userID: principal.user.id, mailFrom: (p.from ?? mail.from).email,
+                    smtpID: "<\(headerID)>", content: content, categories: mail.categories, customArgs: args,
+                    recipients: p.recipients.map(\.email), notBefore: sendAt.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? now,
+                    smtpUTF8: SMTPUTF8.headersNeedIt(content)))
         }
         // Sandbox mode: everything above ran exactly as for a real send (validation and
         // composition); nothing is queued and no event is stored. SendGrid answers 200.
         if mail.sandboxMode { return Response(status: .ok, headers: [.contentLength: "0"]) }
-        try await store.enqueue(messages, events: events, lifetime: intake.lifetime)
+        // Recipients on the user's suppression lists get `dropped` and are not queued.
+        let (queued, events) = try await SuppressionFilter.apply(messages, bypass: mail.bypass, store: store, now: now)
+        try await store.enqueue(queued, events: events, lifetime: intake.lifetime)
         intake.onQueued()
         return Response(status: .accepted, headers: [HTTPField.Name("X-Message-Id")!: xMessageID, .contentLength: "0"])
     }

@@ -266,10 +266,25 @@ enum OpenAPIDocument {
                   {"name": "email", "in": "query", "schema": {"type": "string"}}
                 ],
                 "responses": {
-                  "200": {"description": "Blocks.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BlocksResponse"}}}},
+                  "200": {"description": "Entries.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BlocksResponse"}}}},
                   "400": {"$ref": "#/components/responses/Error400"},
                   "401": {"$ref": "#/components/responses/Error401"},
                   "403": {"$ref": "#/components/responses/Error403"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              },
+              "delete": {
+                "operationId": "DeleteSuppressionBlocks",
+                "summary": "Remove every entry (delete_all) or the addresses given (emails), not both.",
+                "tags": ["Blocks API"],
+                "parameters": [{"$ref": "#/components/parameters/OnBehalfOf"}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SuppressionDelete"}}}},
+                "responses": {
+                  "204": {"description": "Removed."},
+                  "400": {"$ref": "#/components/responses/Error400"},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "413": {"$ref": "#/components/responses/Error413"},
                   "429": {"$ref": "#/components/responses/Error429"}
                 }
               }
@@ -278,10 +293,10 @@ enum OpenAPIDocument {
               "parameters": [{"name": "email", "in": "path", "required": true, "schema": {"type": "string"}}, {"$ref": "#/components/parameters/OnBehalfOf"}],
               "get": {
                 "operationId": "GetSuppressionBlock",
-                "summary": "The block entry of one address (an array, as SendGrid answers).",
+                "summary": "The entry of one address (an array, as SendGrid answers).",
                 "tags": ["Blocks API"],
                 "responses": {
-                  "200": {"description": "Blocks.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BlocksResponse"}}}},
+                  "200": {"description": "Entries.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BlocksResponse"}}}},
                   "401": {"$ref": "#/components/responses/Error401"},
                   "403": {"$ref": "#/components/responses/Error403"},
                   "429": {"$ref": "#/components/responses/Error429"}
@@ -289,8 +304,199 @@ enum OpenAPIDocument {
               },
               "delete": {
                 "operationId": "DeleteSuppressionBlock",
-                "summary": "Remove an address from the blocks list.",
+                "summary": "Remove one address from the list.",
                 "tags": ["Blocks API"],
+                "responses": {
+                  "204": {"description": "Removed."},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "404": {"$ref": "#/components/responses/Error404"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              }
+            },
+            "/v3/suppression/bounces": {
+              "get": {
+                "operationId": "ListSuppressionBounces",
+                "summary": "Addresses that bounced (a permanent 5xx answer), newest first.",
+                "tags": ["Bounces API"],
+                "parameters": [
+                  {"$ref": "#/components/parameters/OnBehalfOf"},
+                  {"name": "start_time", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 4102444800}},
+                  {"name": "end_time", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 4102444800}},
+                  {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+                  {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 2147483647}},
+                  {"name": "email", "in": "query", "schema": {"type": "string"}}
+                ],
+                "responses": {
+                  "200": {"description": "Entries.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BlocksResponse"}}}},
+                  "400": {"$ref": "#/components/responses/Error400"},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              },
+              "delete": {
+                "operationId": "DeleteSuppressionBounces",
+                "summary": "Remove every entry (delete_all) or the addresses given (emails), not both.",
+                "tags": ["Bounces API"],
+                "parameters": [{"$ref": "#/components/parameters/OnBehalfOf"}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SuppressionDelete"}}}},
+                "responses": {
+                  "204": {"description": "Removed."},
+                  "400": {"$ref": "#/components/responses/Error400"},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "413": {"$ref": "#/components/responses/Error413"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              }
+            },
+            "/v3/suppression/bounces/{email}": {
+              "parameters": [{"name": "email", "in": "path", "required": true, "schema": {"type": "string"}}, {"$ref": "#/components/parameters/OnBehalfOf"}],
+              "get": {
+                "operationId": "GetSuppressionBounces",
+                "summary": "The entry of one address (an array, as SendGrid answers).",
+                "tags": ["Bounces API"],
+                "responses": {
+                  "200": {"description": "Entries.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BlocksResponse"}}}},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              },
+              "delete": {
+                "operationId": "DeleteSuppressionBounce",
+                "summary": "Remove one address from the list.",
+                "tags": ["Bounces API"],
+                "responses": {
+                  "204": {"description": "Removed."},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "404": {"$ref": "#/components/responses/Error404"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              }
+            },
+            "/v3/suppression/invalid_emails": {
+              "get": {
+                "operationId": "ListInvalidEmail",
+                "summary": "Addresses whose domain does not exist or takes no mail, newest first.",
+                "tags": ["Invalid Emails API"],
+                "parameters": [
+                  {"$ref": "#/components/parameters/OnBehalfOf"},
+                  {"name": "start_time", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 4102444800}},
+                  {"name": "end_time", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 4102444800}},
+                  {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+                  {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 2147483647}},
+                  {"name": "email", "in": "query", "schema": {"type": "string"}}
+                ],
+                "responses": {
+                  "200": {"description": "Entries.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/InvalidEmailsResponse"}}}},
+                  "400": {"$ref": "#/components/responses/Error400"},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              },
+              "delete": {
+                "operationId": "DeleteInvalidEmails",
+                "summary": "Remove every entry (delete_all) or the addresses given (emails), not both.",
+                "tags": ["Invalid Emails API"],
+                "parameters": [{"$ref": "#/components/parameters/OnBehalfOf"}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SuppressionDelete"}}}},
+                "responses": {
+                  "204": {"description": "Removed."},
+                  "400": {"$ref": "#/components/responses/Error400"},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "413": {"$ref": "#/components/responses/Error413"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              }
+            },
+            "/v3/suppression/invalid_emails/{email}": {
+              "parameters": [{"name": "email", "in": "path", "required": true, "schema": {"type": "string"}}, {"$ref": "#/components/parameters/OnBehalfOf"}],
+              "get": {
+                "operationId": "GetInvalidEmail",
+                "summary": "The entry of one address (an array, as SendGrid answers).",
+                "tags": ["Invalid Emails API"],
+                "responses": {
+                  "200": {"description": "Entries.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/InvalidEmailsResponse"}}}},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              },
+              "delete": {
+                "operationId": "DeleteInvalidEmail",
+                "summary": "Remove one address from the list.",
+                "tags": ["Invalid Emails API"],
+                "responses": {
+                  "204": {"description": "Removed."},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "404": {"$ref": "#/components/responses/Error404"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              }
+            },
+            "/v3/suppression/unsubscribes": {
+              "get": {
+                "operationId": "ListGlobalSuppression",
+                "summary": "Global unsubscribes, newest first.",
+                "tags": ["Suppressions - Global Suppressions"],
+                "parameters": [
+                  {"$ref": "#/components/parameters/OnBehalfOf"},
+                  {"name": "start_time", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 4102444800}},
+                  {"name": "end_time", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 4102444800}},
+                  {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+                  {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 2147483647}},
+                  {"name": "email", "in": "query", "schema": {"type": "string"}}
+                ],
+                "responses": {
+                  "200": {"description": "Entries.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UnsubscribesResponse"}}}},
+                  "400": {"$ref": "#/components/responses/Error400"},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              }
+            },
+            "/v3/asm/suppressions/global": {
+              "post": {
+                "operationId": "CreateGlobalSuppression",
+                "summary": "Add addresses to the global unsubscribes; sends to them are dropped.",
+                "tags": ["Suppressions - Global Suppressions"],
+                "parameters": [{"$ref": "#/components/parameters/OnBehalfOf"}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["recipient_emails"], "properties": {"recipient_emails": {"type": "array", "items": {"$ref": "#/components/schemas/EmailAddress"}, "minItems": 1, "maxItems": 1000}}}}}},
+                "responses": {
+                  "201": {"description": "Added.", "content": {"application/json": {"schema": {"type": "object", "required": ["recipient_emails"], "properties": {"recipient_emails": {"type": "array", "items": {"type": "string"}}}}}}},
+                  "400": {"$ref": "#/components/responses/Error400"},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "413": {"$ref": "#/components/responses/Error413"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              }
+            },
+            "/v3/asm/suppressions/global/{email}": {
+              "parameters": [{"name": "email", "in": "path", "required": true, "schema": {"type": "string"}}, {"$ref": "#/components/parameters/OnBehalfOf"}],
+              "get": {
+                "operationId": "GetGlobalSuppression",
+                "summary": "{\"recipient_email\": e} when the address is globally unsubscribed, else {}.",
+                "tags": ["Suppressions - Global Suppressions"],
+                "responses": {
+                  "200": {"description": "The entry, or {}.", "content": {"application/json": {"schema": {"type": "object", "properties": {"recipient_email": {"type": "string"}}}}}},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              },
+              "delete": {
+                "operationId": "DeleteGlobalSuppression",
+                "summary": "Remove an address from the global unsubscribes.",
+                "tags": ["Suppressions - Global Suppressions"],
                 "responses": {
                   "204": {"description": "Removed."},
                   "401": {"$ref": "#/components/responses/Error401"},
@@ -321,6 +527,35 @@ enum OpenAPIDocument {
                 "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
                 "responses": {
                   "200": {"description": "Settings.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EventWebhookSettings"}}}},
+                  "400": {"$ref": "#/components/responses/Error400"},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "413": {"$ref": "#/components/responses/Error413"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              }
+            },
+            "/v3/user/webhooks/event/settings/signed": {
+              "get": {
+                "operationId": "GetSignedEventWebhookPublicKey",
+                "summary": "The public key of the signed Event Webhook (empty while signing is off).",
+                "tags": ["Webhooks"],
+                "parameters": [{"$ref": "#/components/parameters/OnBehalfOf"}],
+                "responses": {
+                  "200": {"description": "Public key.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SignedWebhookKey"}}}},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              },
+              "patch": {
+                "operationId": "ToggleSignedEventWebhook",
+                "summary": "Turn signing on (a new P-256 key pair, unless on already) or off (the key is forgotten).",
+                "tags": ["Webhooks"],
+                "parameters": [{"$ref": "#/components/parameters/OnBehalfOf"}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["enabled"], "properties": {"enabled": {"type": "boolean"}}}}}},
+                "responses": {
+                  "200": {"description": "Public key.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SignedWebhookKey"}}}},
                   "400": {"$ref": "#/components/responses/Error400"},
                   "401": {"$ref": "#/components/responses/Error401"},
                   "403": {"$ref": "#/components/responses/Error403"},
@@ -365,7 +600,7 @@ enum OpenAPIDocument {
             "schemas": {
               "Version": {"type": "number", "enum": [1.1, 1.2, 1.3]},
               "Address": {"type": "object", "required": ["email"], "properties": {"email": {"type": "string", "format": "email", "pattern": "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"}, "name": {"type": "string"}}},
-              "Scope": {"type": "string", "enum": ["api_keys.create", "api_keys.delete", "api_keys.read", "subusers.create", "subusers.read", "user.settings.enforced_tls.read", "user.settings.enforced_tls.update", "mail.send", "suppression.blocks.delete", "suppression.blocks.read", "user.webhooks.event.settings.read", "user.webhooks.event.settings.update"]},
+              "Scope": {"type": "string", "enum": ["api_keys.create", "api_keys.delete", "api_keys.read", "subusers.create", "subusers.read", "user.settings.enforced_tls.read", "user.settings.enforced_tls.update", "mail.send", "suppression.blocks.delete", "suppression.blocks.read", "suppression.bounces.delete", "suppression.bounces.read", "suppression.invalid_emails.delete", "suppression.invalid_emails.read", "suppression.unsubscribes.read", "asm.suppressions.global.create", "asm.suppressions.global.delete", "asm.suppressions.global.read", "user.webhooks.event.settings.read", "user.webhooks.event.settings.update"]},
               "MailRequest": {
                 "description": "subject may be left out when every personalization has one (documented here as required for simplicity). One address may appear only once across to, cc and bcc of a personalization (SendGrid's rule). SendGrid fields Sealpost does not implement (template_id, sections, asm, batch_id, ip_pool_name, substitutions, dynamic_template_data, tracking_settings.*, mail_settings.footer/bcc/spam_check) are refused with 400 when they would have an effect; see docs/api.md.",
                 "type": "object", "required": ["personalizations", "from", "content", "subject"],
@@ -416,6 +651,15 @@ enum OpenAPIDocument {
               "Switch": {"type": "object", "properties": {"enable": {"type": "boolean"}}},
               "BlocksResponse": {"type": "array", "items": {"type": "object", "required": ["created", "email", "reason", "status"],
                 "properties": {"created": {"type": "integer"}, "email": {"type": "string"}, "reason": {"type": "string"}, "status": {"type": "string"}}}},
+              "InvalidEmailsResponse": {"type": "array", "items": {"type": "object", "required": ["created", "email", "reason"],
+                "properties": {"created": {"type": "integer"}, "email": {"type": "string"}, "reason": {"type": "string"}}}},
+              "UnsubscribesResponse": {"type": "array", "items": {"type": "object", "required": ["created", "email"],
+                "properties": {"created": {"type": "integer"}, "email": {"type": "string"}}}},
+              "EmailAddress": {"type": "string", "format": "email", "pattern": "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"},
+              "SuppressionDelete": {"oneOf": [
+                {"type": "object", "required": ["delete_all"], "properties": {"delete_all": {"const": true}}, "not": {"required": ["emails"]}},
+                {"type": "object", "required": ["emails"], "properties": {"delete_all": {"const": false}, "emails": {"type": "array", "items": {"$ref": "#/components/schemas/EmailAddress"}, "maxItems": 1000}}}]},
+              "SignedWebhookKey": {"type": "object", "required": ["public_key"], "properties": {"public_key": {"type": "string", "description": "base64 DER SubjectPublicKeyInfo (P-256); empty while signing is off"}}},
               "EventWebhookSettings": {"type": "object", "required": ["enabled", "url"], "properties": {
                 "enabled": {"type": "boolean"}, "url": {"type": "string"}, "bounce": {"type": "boolean"}, "click": {"type": "boolean"},
                 "deferred": {"type": "boolean"}, "delivered": {"type": "boolean"}, "dropped": {"type": "boolean"},

@@ -23,6 +23,12 @@ public enum EventFactory {
             self.customArgs = customArgs
         }
 
+        /// One recipient of a message being accepted (its `processed` or `dropped` event).
+        public init(_ m: NewMessage, recipient: String) {
+            self.init(
+                userID: m.userID, email: recipient, messageID: m.id, smtpID: m.smtpID, categories: m.categories, customArgs: m.customArgs)
+        }
+
         public init(_ d: QueuedDelivery) {
             self.init(
                 userID: d.userID, email: d.recipient, messageID: d.messageID, smtpID: d.smtpID, categories: d.categories,

@@ -93,6 +93,8 @@ public struct MailRequest: Sendable, Equatable, Codable {
     public var sendAt: Int?
     /// `mail_settings.sandbox_mode.enable`: validate exactly as a real send, queue nothing.
     public var sandboxMode: Bool
+    /// `mail_settings.bypass_*`: the suppression lists this send skips.
+    public var bypass: SuppressionBypass = .none
 
     public init(
         personalizations: [MailPersonalization], from: MailAddress, replyTo: [MailAddress] = [], subject: String? = nil,

@@ -94,7 +94,8 @@ public struct EventRecord: Sendable, Equatable {
     }
 }
 
-/// An entry of SendGrid's blocks list.
+/// An entry of one of SendGrid's suppression lists (blocks, bounces, invalid emails,
+/// unsubscribes; the last two show fewer of the fields).
 public struct BlockRecord: Sendable, Equatable {
     public var userID: Int64
     public var email: String
@@ -124,14 +125,15 @@ public struct DeliveryUpdate: Sendable, Equatable {
     public var resolution: Resolution
     public var result: String
     public var event: EventRecord
-    public var block: BlockRecord?
+    /// The list entry the outcome adds (blocks, bounces, invalid emails), if any.
+    public var listing: SuppressionListing?
 
-    public init(deliveryID: Int64, resolution: Resolution, result: String, event: EventRecord, block: BlockRecord? = nil) {
+    public init(deliveryID: Int64, resolution: Resolution, result: String, event: EventRecord, listing: SuppressionListing? = nil) {
         self.deliveryID = deliveryID
         self.resolution = resolution
         self.result = result
         self.event = event
-        self.block = block
+        self.listing = listing
     }
 }
 

@@ -34,10 +34,13 @@ public struct WebhookBatch: Sendable {
     public var url: String
     /// Event row ids and payloads, oldest first.
     public var events: [(id: Int64, payload: String)]
+    /// The user's signing key while the signed webhook is on: every POST is signed with it.
+    public var signingKey: [UInt8]?
 
-    public init(userID: Int64, url: String, events: [(id: Int64, payload: String)]) {
+    public init(userID: Int64, url: String, events: [(id: Int64, payload: String)], signingKey: [UInt8]? = nil) {
         self.userID = userID
         self.url = url
         self.events = events
+        self.signingKey = signingKey
     }
 }

@@ -247,6 +247,7 @@ public enum MailRequestValidator {
         let sendAt = timestamp(body.sendAt, field: "send_at")
 
         var sandbox = false
+        var bypass = SuppressionBypass.none
         switch body.mailSettings {
         case .absent: break
         case .invalid: fail("mail_settings", "mail_settings must be an object")
@@ -260,6 +261,21 @@ public enum MailRequestValidator {
                 case .value(let on): sandbox = on
                 case .invalid: fail("mail_settings.sandbox_mode.enable", "enable must be a boolean")
                 }
+            }
+            // Shape errors of the switches are named by `unsupported`; here only what is on.
+            let on = Set(
+                settings.switches.compactMap { s -> String? in
+                    if case .value(let v) = s.value, case .value(true) = v.enable { return s.key }
+                    return nil
+                })
+            bypass = SuppressionBypass(
+                all: on.contains("bypass_list_management"), bounces: on.contains("bypass_bounce_management"),
+                unsubscribes: on.contains("bypass_unsubscribe_management"))
+            if bypass.all,
+                let other = ["bypass_spam_management", "bypass_bounce_management", "bypass_unsubscribe_management"].first(
+                    where: on.contains)
+            {
+                fail("mail_settings.bypass_list_management", "bypass_list_management cannot be combined with \(other)")
             }
         }
 
@@ -277,10 +293,12 @@ public enum MailRequestValidator {
         unsupported(body, into: &errors)
 
         if !errors.isEmpty { throw ValidationFailure(errors) }
-        return MailRequest(
+        var request = MailRequest(
             personalizations: personalizations, from: from!, replyTo: replyTo, subject: subject, content: content,
             attachments: attachments, headers: headers, categories: categories, customArgs: customArgs, sendAt: sendAt,
             sandboxMode: sandbox)
+        request.bypass = bypass
+        return request
     }
 
     /// The latest `send_at` accepted now: SendGrid's 72 hours, counted from the end of the

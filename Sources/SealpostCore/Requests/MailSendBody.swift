@@ -50,9 +50,8 @@ public struct MailSendBody: Decodable, Sendable {
     }
 }
 
-/// `mail_settings`: `sandbox_mode`, which Sealpost implements; the `bypass_*` switches, which
-/// hold trivially (Sealpost has no suppression list yet to bypass); and the settings it
-/// does not implement, refused when enabled.
+/// `mail_settings`: `sandbox_mode` and the `bypass_*` switches of the suppression lists, which
+/// Sealpost implements; and the settings it does not implement, refused when enabled.
 struct MailSettingsBody: Decodable, Sendable {
     static let bypassKeys = [
         "bypass_list_management", "bypass_spam_management", "bypass_bounce_management", "bypass_unsubscribe_management",

@@ -161,3 +161,23 @@ public struct WebhookSettingsPatchBody: Decodable, Sendable {
         return true
     }
 }
+
+/// `PATCH /v3/user/webhooks/event/settings/signed`: `{"enabled": true|false}`.
+public struct WebhookSigningPatchBody: Decodable, Sendable {
+    var enabled: PatchField<Bool> = .absent
+
+    public init() {}
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: AnyCodingKey.self)
+        enabled = c.field(Bool.self, AnyCodingKey("enabled"))
+    }
+
+    /// Whether signing is to be on; `enabled` is required.
+    public func validated() throws(ValidationFailure) -> Bool {
+        guard case .value(let on) = enabled else {
+            throw ValidationFailure([FieldError(field: "enabled", message: "enabled is required and must be a boolean")])
+        }
+        return on
+    }
+}

@@ -27,8 +27,10 @@ struct DestinationDelivery: Sendable {
         var outcomes: [Int64: [HostOutcome]] = [:]
         var last: [Int64: (tls: SessionTLS?, mx: String?, level: SecurityLevel?)] = [:]
         let recorded = Mutex(Set<Int64>())
+        var invalidDomain = false
         switch await resolver.resolve(domain: domain) {
         case .undeliverable(let reason):
+            invalidDomain = true
             for d in deliveries { outcomes[d.id] = [.permanentFailure(.local(550, "5.1.2", reason))] }
         case .temporaryFailure(let reason):
             for d in deliveries { outcomes[d.id] = [.temporaryFailure(.local(451, "4.4.3", reason))] }
@@ -99,15 +101,18 @@ struct DestinationDelivery: Sendable {
                 d,
                 Self.result(
                     RecipientFate.combine(outcomes[d.id] ?? []), tls: info?.tls ?? nil, mx: info?.mx ?? nil, level: info?.level ?? nil,
-                    policy: policy)
+                    policy: policy, invalidDomain: invalidDomain)
             )
         }
         return rest.isEmpty ? true : await record(rest)
     }
 
     /// A recipient's result with what the policies say about the host that decided it.
-    static func result(_ fate: RecipientFate, tls: SessionTLS?, mx: String?, level: SecurityLevel?, policy: PolicySet) -> DeliveryResult {
+    static func result(
+        _ fate: RecipientFate, tls: SessionTLS?, mx: String?, level: SecurityLevel?, policy: PolicySet, invalidDomain: Bool = false
+    ) -> DeliveryResult {
         var r = DeliveryResult(fate: fate, tls: tls, mx: mx, requiredLevel: level)
+        r.invalidDomain = invalidDomain
         if let mx {
             r.tlsPolicy = policy.levelSource(mxHost: mx)
             r.recorded = policy.recorded(mxHost: mx)

@@ -19,10 +19,14 @@ struct DeliveryResult: Sendable, Equatable {
     var recorded: [TLSFailure] = []
     /// What a `testing` MTA-STS policy would have refused.
     var violation: TLSFailure? = nil
+    /// The recipient's domain does not exist or takes no mail: a bounce puts the address on
+    /// the invalid-emails list instead of the bounce list.
+    var invalidDomain = false
 }
 
 /// Turns results into stored outcomes: the queue row's new state, its event (SendGrid's
-/// shape, as `EventFields`), a blocks-list entry for a block, and the metrics. Pure but for
+/// shape, as `EventFields`), the list entry it adds (blocks after a block, bounces after a
+/// server's 5xx, invalid emails after a domain that takes no mail), and the metrics. Pure but for
 /// the metrics and the clock it is given.
 struct OutcomeRecorder: Sendable {
     let configuration: DeliveryConfiguration
@@ -49,7 +53,13 @@ struct OutcomeRecorder: Sendable {
                 event: EventFactory.make("delivered", subject, fields: fields, now: now))
         case .bounced(let reply):
             count("bounced")
-            return bounce(d, subject, reason: reply.summary, status: Self.status(reply), fields: fields, now: now)
+            var update = bounce(d, subject, reason: reply.summary, status: Self.status(reply), fields: fields, now: now)
+            update.listing = SuppressionListing(
+                r.invalidDomain ? .invalidEmails : .bounces,
+                BlockRecord(
+                    userID: d.userID, email: d.recipient, reason: reply.summary,
+                    status: Self.status(reply), created: Int(now.timeIntervalSince1970)))
+            return update
         case .blocked(let refusal):
             count("blocked", "none", policy: refusal.policy)
             let detail = failureDetail(refusal, r, settings: settings)
@@ -61,7 +71,7 @@ struct OutcomeRecorder: Sendable {
                 created: Int(now.timeIntervalSince1970))
             return DeliveryUpdate(
                 deliveryID: d.id, resolution: .blocked, result: "\(EventFactory.tlsBlockReason) (\(refusal.failure.rawValue))",
-                event: event, block: block)
+                event: event, listing: SuppressionListing(.blocks, block))
         case .deferred(let reply, let refusal):
             let delay = min(configuration.maxRetryDelay, configuration.retryBase * pow(2, Double(max(0, d.attempts - 1))))
             let next = now.addingTimeInterval(delay)

@@ -145,14 +145,16 @@ public final class WebhookPoster: Service, Sendable {
         for event in batch.events {
             let added = event.payload.utf8.count + (current.isEmpty ? 0 : 1)
             if !current.isEmpty && size + added > maxBytes {
-                out.append(WebhookBatch(userID: batch.userID, url: batch.url, events: current))
+                out.append(WebhookBatch(userID: batch.userID, url: batch.url, events: current, signingKey: batch.signingKey))
                 current = []
                 size = 2
             }
             size += event.payload.utf8.count + (current.isEmpty ? 0 : 1)
             current.append(event)
         }
-        if !current.isEmpty { out.append(WebhookBatch(userID: batch.userID, url: batch.url, events: current)) }
+        if !current.isEmpty {
+            out.append(WebhookBatch(userID: batch.userID, url: batch.url, events: current, signingKey: batch.signingKey))
+        }
         return out
     }
 
@@ -169,6 +171,18 @@ public final class WebhookPoster: Service, Sendable {
             body.writeString(event.payload)
         }
         body.writeStaticString("]")
+        if let key = batch.signingKey {
+            let timestamp = String(Int(Date().timeIntervalSince1970))
+            do {
+                let signature = try WebhookSigning.signature(timestamp: timestamp, body: body.readableBytesView, privateKey: key)
+                request.headers.add(name: WebhookSigning.signatureHeader, value: signature)
+                request.headers.add(name: WebhookSigning.timestampHeader, value: timestamp)
+            } catch {
+                // Never post unsigned what the user asked to be signed: the events wait.
+                logger.error("webhook signing key unusable; events kept", metadata: ["user_id": "\(batch.userID)"])
+                return false
+            }
+        }
         request.body = .bytes(body)
         do {
             let response = try await client.execute(request, timeout: .seconds(10))

@@ -44,15 +44,16 @@ public final class MTASTSSecurityPolicy: SecurityPolicy {
             cached = try await store.cachedMTASTSPolicy(domain: key)  // another node may have fetched it
             if let cached { memo.withLock { $0[key] = cached } }
         }
+        // The cached policy still in force (unexpired), whatever the TXT record says now.
         let fresh = cached.flatMap { $0.expiresAt > now ? $0 : nil }
+        let freshPolicy = fresh.flatMap { MTASTSPolicyText.parse($0.text) }
         guard let id else {
             // No (valid) TXT record, or its lookup failed: an unexpired cached policy stays in force.
-            return PreparedMTASTS(policy: fresh.flatMap { MTASTSPolicyText.parse($0.text) })
+            return PreparedMTASTS(policy: freshPolicy)
         }
-        if let fresh, fresh.id == id, let policy = MTASTSPolicyText.parse(fresh.text) { return PreparedMTASTS(policy: policy) }
+        if let freshPolicy, fresh?.id == id { return PreparedMTASTS(policy: freshPolicy) }
         if let failed = failures.withLock({ $0[key] }), failed.id == id, failed.until > now {
-            if let fresh, let policy = MTASTSPolicyText.parse(fresh.text) { return PreparedMTASTS(policy: policy) }
-            return PreparedMTASTS(policy: nil, fetchFailure: failed.failure)
+            return freshPolicy.map { PreparedMTASTS(policy: $0) } ?? PreparedMTASTS(policy: nil, fetchFailure: failed.failure)
         }
         let failure: TLSFailure
         switch await fetcher.fetch(domain: key) {
@@ -70,8 +71,8 @@ public final class MTASTSSecurityPolicy: SecurityPolicy {
             failure = error.failure
         }
         failures.withLock { $0[key] = (id, failure, now.addingTimeInterval(Self.failureRetry)) }
-        if let fresh, let policy = MTASTSPolicyText.parse(fresh.text) { return PreparedMTASTS(policy: policy) }
-        return PreparedMTASTS(policy: nil, fetchFailure: failure)
+        // A failed refetch keeps the unexpired cached policy (RFC 8461 §5.1).
+        return freshPolicy.map { PreparedMTASTS(policy: $0) } ?? PreparedMTASTS(policy: nil, fetchFailure: failure)
     }
 
     /// The `id` of the domain's one valid STSv1 TXT record; `nil` when there is none, several,

@@ -100,7 +100,7 @@ public final class DNSClient: Sendable {
         var state: __res_state = .init()  // not `__res_state()`: that name is also the thread-local accessor
         guard __res_ninit(&state) == 0 else { return failed("resolver initialisation failed") }
         defer { __res_nclose(&state) }
-        NextHopResolver.configure(&state, server: server)
+        Self.configure(&state, server: server)
         if trustAD { state.options |= UInt(RES_TRUSTAD) }
         var answer = [UInt8](repeating: 0, count: 8192)
         let length = res_nquery(&state, name, Int32(ns_c_in.rawValue), Int32(type), &answer, Int32(answer.count))
@@ -156,6 +156,17 @@ public final class DNSClient: Sendable {
             }
             return DNSAnswer(status: .records, secure: ad, records: records, canonicalName: canonical, names: names, ttl: ttl)
         }
+    }
+
+    /// Points a resolver state at one server (`--dns-server`), with short retries.
+    static func configure(_ state: inout __res_state, server: (host: String, port: UInt16)?) {
+        guard let server else { return }
+        state.nscount = 1
+        state.nsaddr_list.0.sin_family = sa_family_t(AF_INET)
+        state.nsaddr_list.0.sin_port = server.port.bigEndian
+        inet_pton(AF_INET, server.host, &state.nsaddr_list.0.sin_addr)
+        state.retry = 2
+        state.retrans = 2
     }
 
     /// The strings of one TXT record's RDATA, concatenated (RFC 8461 §3.1: a record split into

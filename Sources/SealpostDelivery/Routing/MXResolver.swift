@@ -32,11 +32,10 @@ public struct NextHop: Sendable, Equatable {
 /// preference order, then the domain's own address when it has no MX (RFC 5321 §5.1).
 public struct NextHopResolver: Sendable {
     public var routes: [String: NextHop]
-    /// `nil`: the resolvers of /etc/resolv.conf.
-    public var dnsServer: (host: String, port: UInt16)?
     /// The port of MX hosts (25; other values only make sense in test set-ups).
     public var mxPort: Int
-    /// Every MX and address lookup of a delivery (and DANE's, MTA-STS's) goes through it.
+    /// Every MX and address lookup of a delivery (and DANE's, MTA-STS's) goes through it;
+    /// without one, a client of `dnsServer` (`nil`: the resolvers of /etc/resolv.conf).
     public let dns: DNSClient
     /// Address records come from `dns` (not getaddrinfo, which also reads /etc/hosts) when
     /// `--dns-server` is set or DANE is on: one resolver answers every lookup of a delivery.
@@ -47,7 +46,6 @@ public struct NextHopResolver: Sendable {
         addressesFromDNS: Bool? = nil
     ) {
         self.routes = routes
-        self.dnsServer = dnsServer
         self.mxPort = mxPort
         self.dns = dns ?? DNSClient(server: dnsServer, trustAD: false)
         self.addressesFromDNS = addressesFromDNS ?? (dnsServer != nil)
@@ -110,15 +108,5 @@ public struct NextHopResolver: Sendable {
             return .undeliverable("domain \(domain) accepts no mail (null MX)")
         }
         return .hosts(records.sorted { $0.0 < $1.0 }.filter { !$0.1.isEmpty && $0.1 != "." }.map { NextHop(host: $0.1, port: port) })
-    }
-
-    static func configure(_ state: inout __res_state, server: (host: String, port: UInt16)?) {
-        guard let server else { return }
-        state.nscount = 1
-        state.nsaddr_list.0.sin_family = sa_family_t(AF_INET)
-        state.nsaddr_list.0.sin_port = server.port.bigEndian
-        inet_pton(AF_INET, server.host, &state.nsaddr_list.0.sin_addr)
-        state.retry = 2
-        state.retrans = 2
     }
 }
