@@ -39,7 +39,11 @@ let package = Package(
         // dot-stuffing, queue records, events and IDs. No NIO, no database.
         .target(
             name: "SealpostCore",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                // RSA for DKIM signatures.
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Storage interfaces and the algorithms both backends share (read cache, claims).
@@ -165,7 +169,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SealpostCoreTests",
-            dependencies: ["SealpostCore"],
+            dependencies: ["SealpostCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -65,7 +65,8 @@ public func buildRouter(
     rateLimit: Int,
     registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
     intake: IntakeConfiguration = IntakeConfiguration(),
-    limiter: RateLimiter? = nil
+    limiter: RateLimiter? = nil,
+    txt: any TXTResolving = NoTXTResolver()
 ) -> Router<SealpostRequestContext> {
     let router = Router(context: SealpostRequestContext.self)
     let known = KnownPaths()
@@ -88,6 +89,7 @@ public func buildRouter(
     SubuserRoutes(store: store).register(on: router, known: known)
     MailSendRoutes(store: store, intake: intake).register(on: router, known: known)
     SuppressionRoutes(store: store, tenants: tenants).register(on: router, known: known)
+    DomainAuthenticationRoutes(store: store, tenants: tenants, txt: txt).register(on: router, known: known)
     WebhookRoutes(store: store, tenants: tenants).register(on: router, known: known)
     router.add(middleware: MethodNotAllowedMiddleware(known: known))
     return router
@@ -100,9 +102,11 @@ public func buildApplication(
     registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
     intake: IntakeConfiguration = IntakeConfiguration(),
     limiter: RateLimiter? = nil,
+    txt: any TXTResolving = NoTXTResolver(),
     onServerRunning: (@Sendable (any Channel) async -> Void)? = nil
 ) throws -> some ApplicationProtocol {
-    let router = buildRouter(store: store, rateLimit: configuration.rateLimit, registry: registry, intake: intake, limiter: limiter)
+    let router = buildRouter(
+        store: store, rateLimit: configuration.rateLimit, registry: registry, intake: intake, limiter: limiter, txt: txt)
     return Application(
         router: router,
         server: try configuration.serverBuilder(),

@@ -36,7 +36,7 @@ public struct DomainTLSEntry: Sendable, Equatable {
         return stored.utf8.count <= 253 ? stored : nil
     }
 
-    static func isHostLabel(_ label: Substring) -> Bool {
+    public static func isHostLabel(_ label: Substring) -> Bool {
         guard let first = label.first, let last = label.last, first != "-", last != "-", label.utf8.count <= 63 else { return false }
         return label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
     }

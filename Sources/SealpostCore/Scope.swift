@@ -18,6 +18,10 @@ public enum Scope {
     public static let globalSuppressionsCreate = "asm.suppressions.global.create"
     public static let globalSuppressionsRead = "asm.suppressions.global.read"
     public static let globalSuppressionsDelete = "asm.suppressions.global.delete"
+    public static let whitelabelRead = "whitelabel.read"
+    public static let whitelabelCreate = "whitelabel.create"
+    public static let whitelabelUpdate = "whitelabel.update"
+    public static let whitelabelDelete = "whitelabel.delete"
     public static let webhookRead = "user.webhooks.event.settings.read"
     public static let webhookUpdate = "user.webhooks.event.settings.update"
 
@@ -30,6 +34,7 @@ public enum Scope {
         mailSend, blocksDelete, blocksRead, bouncesDelete, bouncesRead, invalidEmailsDelete, invalidEmailsRead, unsubscribesRead,
         globalSuppressionsCreate, globalSuppressionsDelete, globalSuppressionsRead,
         webhookRead, webhookUpdate,
+        whitelabelCreate, whitelabelDelete, whitelabelRead, whitelabelUpdate,
     ]
 
     public static func isKnown(_ scope: String) -> Bool { all.contains(scope) }

@@ -238,6 +238,29 @@ enum PostgresMigrations {
                 "DROP TABLE blocks",
             ]
         ),
+        // DKIM sending domains: the owner tenant's key pair (PKCS#1 DER private key; the public
+        // key as published), valid once the TXT record was found.
+        (
+            "v12-domain-authentication",
+            [
+                """
+                CREATE TABLE authenticated_domains (
+                    id BIGSERIAL PRIMARY KEY,
+                    owner_id BIGINT NOT NULL REFERENCES users(id),
+                    domain TEXT NOT NULL,
+                    subdomain TEXT NOT NULL,
+                    selector TEXT NOT NULL,
+                    private_key BYTEA NOT NULL,
+                    public_key TEXT NOT NULL,
+                    is_default BOOLEAN NOT NULL,
+                    custom_spf BOOLEAN NOT NULL,
+                    valid BOOLEAN NOT NULL,
+                    created_at DOUBLE PRECISION NOT NULL,
+                    UNIQUE (owner_id, domain, subdomain)
+                )
+                """
+            ]
+        ),
     ]
 
     /// Any fixed number: the advisory lock that makes concurrent `migrate`s take turns.

@@ -220,6 +220,27 @@ enum SQLiteMigrations {
                     DROP TABLE blocks;
                     """)
         }
+        migrator.registerMigration("v12-domain-authentication") { db in
+            // DKIM sending domains: the owner tenant's key pair (PKCS#1 DER private key; the
+            // public key as published), valid once the TXT record was found.
+            try db.execute(
+                sql: """
+                    CREATE TABLE authenticated_domains (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        owner_id INTEGER NOT NULL REFERENCES users(id),
+                        domain TEXT NOT NULL,
+                        subdomain TEXT NOT NULL,
+                        selector TEXT NOT NULL,
+                        private_key BLOB NOT NULL,
+                        public_key TEXT NOT NULL,
+                        is_default INTEGER NOT NULL,
+                        custom_spf INTEGER NOT NULL,
+                        valid INTEGER NOT NULL,
+                        created_at REAL NOT NULL,
+                        UNIQUE (owner_id, domain, subdomain)
+                    )
+                    """)
+        }
         return migrator
     }
 }

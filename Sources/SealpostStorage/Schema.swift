@@ -14,5 +14,6 @@ public enum Schema {
         "v9-mta-sts-cache",
         "v10-webhook-signing",
         "v11-suppressions",
+        "v12-domain-authentication",
     ]
 }

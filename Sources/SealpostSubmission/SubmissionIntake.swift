@@ -15,6 +15,8 @@ public struct SubmissionIntake: SubmissionBackend {
     public let gate: ShutdownGate
     public let onQueued: @Sendable () -> Void
     public let logger: Logger
+    /// `--require-authenticated-domains`: a `From` outside the validated domains is refused.
+    public var requireAuthenticatedDomains = false
     /// The rate-limit bucket of mail send, shared with the HTTP route.
     static let endpoint = "/v3/mail/send"
 
@@ -61,10 +63,12 @@ public struct SubmissionIntake: SubmissionBackend {
     {
         if gate.isDraining { return .failed(reply: "421 4.3.2 Service shutting down; try again later") }
         // The key must still be live and hold mail.send: a revocation applies to the next message.
+        let signing: IntakeSigning
         do {
-            guard let (key, _) = try await store.consistentReads({ try await store.keyWithUser(id: identity.keyID) }),
+            guard let (key, user) = try await store.consistentReads({ try await store.keyWithUser(id: identity.keyID) }),
                 key.revokedAt == nil, key.grant.allows(Scope.mailSend)
             else { return .signedOut(reply: "554 5.7.8 Authentication credentials invalid (the API key was revoked); log in again") }
+            signing = try await IntakeSigning.load(for: user, store: store)
         } catch {
             return .failed(reply: "451 4.3.0 Temporary failure; try again later")
         }
@@ -76,12 +80,23 @@ public struct SubmissionIntake: SubmissionBackend {
         let with = envelope.tls ? "ESMTPSA" : "ESMTPA"
         let received =
             "from \(helo) (\(peer.map { "[\($0)]" } ?? "unknown")) by \(heloName) (Sealpost) with \(with) id \(xMessageID); \(dateHeader)"
-        let message: SubmittedMessage
+        var message: SubmittedMessage
         do {
             message = try SubmittedMessage.prepare(
                 envelope.data, newMessageID: "\(id)@\(heloName)", dateHeader: dateHeader, received: received, now: now)
         } catch {
             return .failed(reply: "550 5.7.1 \(error.reason)")
+        }
+        // DKIM, by the domain of the message's From (as the API signs).
+        let from = IntakeSigning.address(inFromHeader: message.from ?? "")
+        if requireAuthenticatedDomains && signing.signer(forAddress: from) == nil {
+            return .failed(reply: "550 5.7.1 \(IntakeSigning.unverifiedFrom)")
+        }
+        do {
+            message.content = try signing.sign(message.content, from: from, now: now)
+        } catch {
+            logger.error("submission: DKIM key unusable", metadata: ["x_message_id": "\(xMessageID)"])
+            return .failed(reply: "451 4.3.0 The DKIM key of the sending domain cannot be used; try again later")
         }
         let args = message.instructions.customArgs
         let categories = message.instructions.categories

@@ -515,6 +515,43 @@ import Testing
         }
     }
 
+    /// Authenticated domains: per owner, unique per domain and subdomain, one default, key and
+    /// validity updated in place, invisible to other owners.
+    @Test(arguments: Backend.available) func authenticatedDomainsAreKeptPerOwner(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            let acme = try await store.createAccount(name: "acme", email: nil)
+            let globex = try await store.createAccount(name: "globex", email: nil)
+            func domain(_ name: String, owner: Int64, isDefault: Bool = false) -> AuthenticatedDomain {
+                AuthenticatedDomain(
+                    ownerID: owner, domain: name, subdomain: "", selector: "s1", privateKey: [1, 2, 3], publicKey: "pub-\(name)",
+                    isDefault: isDefault, valid: false)
+            }
+            let a = try await store.createAuthenticatedDomain(domain("example.com", owner: acme.id, isDefault: true))
+            let b = try await store.createAuthenticatedDomain(domain("example.net", owner: acme.id, isDefault: true))
+            #expect(a.id > 0 && b.id > a.id)
+            await #expect(throws: StoreError.nameTaken("example.com")) {
+                _ = try await store.createAuthenticatedDomain(domain("example.com", owner: acme.id))
+            }
+            let g = try await store.createAuthenticatedDomain(domain("example.com", owner: globex.id))
+            let mine = try await store.authenticatedDomains(ownerID: acme.id)
+            #expect(mine.map(\.domain) == ["example.com", "example.net"])
+            #expect(mine.map(\.isDefault) == [false, true], "one default per owner")
+            #expect(try await store.authenticatedDomain(id: g.id, ownerID: acme.id) == nil)
+            var updated = a
+            updated.valid = true
+            updated.privateKey = [9, 9]
+            updated.selector = "s2"
+            #expect(try await store.updateAuthenticatedDomain(updated))
+            #expect(try await store.authenticatedDomain(id: a.id, ownerID: nil) == updated)
+            var foreign = g
+            foreign.ownerID = acme.id
+            #expect(try await store.updateAuthenticatedDomain(foreign) == false, "only the owner's own row")
+            #expect(try await store.deleteAuthenticatedDomain(id: g.id, ownerID: acme.id) == false)
+            #expect(try await store.deleteAuthenticatedDomain(id: g.id, ownerID: globex.id))
+            #expect(try await store.authenticatedDomains(ownerID: nil).map(\.id) == [a.id, b.id])
+        }
+    }
+
     /// The signed webhook's key: one per user, kept while on (a second enable keeps it), seen by
     /// every node's batches, forgotten when turned off.
     @Test(arguments: Backend.available) func webhookSigningKeysAreKeptPerUser(backend: Backend) async throws {

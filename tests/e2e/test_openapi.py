@@ -89,6 +89,21 @@ def exchanges(sealpost, ids, keys):
         ("GET", "/v3/asm/suppressions/global/u@nowhere.test", keys["acme"], None, None),  # 200
         ("DELETE", "/v3/asm/suppressions/global/u@nowhere.test", keys["acme"], None, None),  # 204
         ("DELETE", "/v3/asm/suppressions/global/u@nowhere.test", keys["acme"], None, None),  # 404
+        ("POST", "/v3/whitelabel/domains", keys["acme"], None, {"domain": "example.test"}),  # 201
+        ("POST", "/v3/whitelabel/domains", keys["acme"], None, {"domain": "example.test"}),  # 409
+        ("POST", "/v3/whitelabel/domains", keys["acme"], None, {"domain": "192.0.2.1"}),  # 400
+        ("POST", "/v3/whitelabel/domains", ro, None, {"domain": "example.test"}),  # 403
+        ("GET", "/v3/whitelabel/domains", keys["acme"], None, None),  # 200
+        ("GET", "/v3/whitelabel/domains", keys["acme"], "acme-sub", None),  # 200 on behalf
+        ("GET", "/v3/whitelabel/domains?limit=0", keys["acme"], None, None),  # 400
+        ("GET", "/v3/whitelabel/domains/1", keys["acme"], None, None),  # 200
+        ("GET", "/v3/whitelabel/domains/1", keys["globex"], None, None),  # 404 (another tenant's)
+        ("PATCH", "/v3/whitelabel/domains/1", keys["acme"], None, {"default": True}),  # 200
+        ("PATCH", "/v3/whitelabel/domains/1", keys["acme"], None, {"default": "yes"}),  # 400
+        ("POST", "/v3/whitelabel/domains/1/validate", keys["acme"], None, None),  # 200 (not published: valid false)
+        ("POST", "/v3/whitelabel/domains/999/validate", keys["acme"], None, None),  # 404
+        ("DELETE", "/v3/whitelabel/domains/1", keys["acme"], None, None),  # 204
+        ("DELETE", "/v3/whitelabel/domains/1", keys["acme"], None, None),  # 404
         ("GET", "/v3/user/webhooks/event/settings/signed", keys["acme"], None, None),  # 200
         ("PATCH", "/v3/user/webhooks/event/settings/signed", keys["acme"], None, {"enabled": True}),  # 200
         ("PATCH", "/v3/user/webhooks/event/settings/signed", keys["acme"], None, {}),  # 400
@@ -117,6 +132,8 @@ def template(path):
                    "/v3/asm/suppressions/global/"):
         if path.startswith(prefix):
             return prefix + "{email}"
+    if path.startswith("/v3/whitelabel/domains/"):
+        return "/v3/whitelabel/domains/{id}/validate" if path.endswith("/validate") else "/v3/whitelabel/domains/{domain_id}"
     if path.startswith("/v3/user/settings/enforced_tls/domains/"):
         return "/v3/user/settings/enforced_tls/domains/{domain}"
     return path

@@ -13,6 +13,9 @@ public struct IntakeConfiguration: Sendable {
     public var onQueued: @Sendable () -> Void
     /// Set on SIGTERM: the API answers 503 from then on.
     public var gate: ShutdownGate
+    /// `--require-authenticated-domains`: a `From` outside the sender's validated authenticated
+    /// domains is refused (SendGrid's sender-identity 403).
+    public var requireAuthenticatedDomains = false
 
     public init(
         heloName: String = "localhost", lifetime: TimeInterval = 72 * 3600, gate: ShutdownGate = ShutdownGate(),
@@ -53,11 +56,25 @@ struct MailSendRoutes {
         let xMessageID = Self.newMessageID()
         let composer = MessageComposer(heloName: intake.heloName)
         let dateHeader = MessageComposer.rfc5322Date(now)
+        // DKIM: each message signed by the validated domain of its From (or refused without one,
+        // under --require-authenticated-domains), before sandbox mode returns: it runs all of this.
+        let signing = try await IntakeSigning.load(for: principal.user, store: store)
+        if intake.requireAuthenticatedDomains {
+            for p in mail.personalizations where signing.signer(forAddress: (p.from ?? mail.from).email) == nil {
+                throw APIError(.forbidden, field: "from", message: IntakeSigning.unverifiedFrom)
+            }
+        }
         var messages: [NewMessage] = []
         for (index, p) in mail.personalizations.enumerated() {
             let id = "\(xMessageID).\(index)"
             let headerID = "\(id)@\(intake.heloName)"
-            let content = composer.compose(mail, personalization: p, messageID: headerID, dateHeader: dateHeader)
+            let composed = composer.compose(mail, personalization: p, messageID: headerID, dateHeader: dateHeader)
+            let content: [UInt8]
+            do {
+                content = try signing.sign(composed, from: (p.from ?? mail.from).email, now: now)
+            } catch {
+                throw APIError(.serviceUnavailable, message: "the DKIM key of the sending domain cannot be used; nothing was queued")
+            }
             var args = mail.customArgs
             for (k, v) in p.customArgs { args[k] = v }
             let sendAt = p.sendAt ?? mail.sendAt

@@ -506,6 +506,110 @@ enum OpenAPIDocument {
                 }
               }
             },
+            "/v3/whitelabel/domains": {
+              "get": {
+                "operationId": "ListAuthenticatedDomain",
+                "summary": "The tenant's authenticated domains (a subuser sees its parent's), oldest first.",
+                "tags": ["Domain Authentication"],
+                "parameters": [
+                  {"$ref": "#/components/parameters/OnBehalfOf"},
+                  {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+                  {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 2147483647}},
+                  {"name": "domain", "in": "query", "schema": {"type": "string"}}
+                ],
+                "responses": {
+                  "200": {"description": "Domains.", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/AuthenticatedDomain"}}}}},
+                  "400": {"$ref": "#/components/responses/Error400"},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              },
+              "post": {
+                "operationId": "AuthenticateDomain",
+                "summary": "Authenticate a domain (manual security): Sealpost makes an RSA-2048 key; publish dns.dkim, then validate.",
+                "tags": ["Domain Authentication"],
+                "parameters": [{"$ref": "#/components/parameters/OnBehalfOf"}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["domain"], "properties": {
+                  "domain": {"type": "string", "pattern": "^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$", "maxLength": 253},
+                  "subdomain": {"type": "string", "pattern": "^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)?$"},
+                  "custom_dkim_selector": {"type": "string", "pattern": "^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"},
+                  "default": {"type": "boolean"},
+                  "custom_spf": {"type": "boolean"},
+                  "automatic_security": {"const": false},
+                  "ips": {"type": "array", "maxItems": 0},
+                  "username": {"const": ""},
+                  "region": {"const": "global"}}}}}},
+                "responses": {
+                  "201": {"description": "Created.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AuthenticatedDomain"}}}},
+                  "400": {"$ref": "#/components/responses/Error400"},
+                  "409": {"description": "The tenant has this domain and subdomain already.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "413": {"$ref": "#/components/responses/Error413"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              }
+            },
+            "/v3/whitelabel/domains/{domain_id}": {
+              "parameters": [{"name": "domain_id", "in": "path", "required": true, "schema": {"type": "string"}}, {"$ref": "#/components/parameters/OnBehalfOf"}],
+              "get": {
+                "operationId": "GetAuthenticatedDomain",
+                "summary": "One authenticated domain of the tenant.",
+                "tags": ["Domain Authentication"],
+                "responses": {
+                  "200": {"description": "The domain.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AuthenticatedDomain"}}}},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "404": {"$ref": "#/components/responses/Error404"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              },
+              "patch": {
+                "operationId": "UpdateAuthenticatedDomain",
+                "summary": "Change default (and custom_spf).",
+                "tags": ["Domain Authentication"],
+                "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {"default": {"type": "boolean"}, "custom_spf": {"type": "boolean"}}}}}},
+                "responses": {
+                  "200": {"description": "The domain.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AuthenticatedDomain"}}}},
+                  "400": {"$ref": "#/components/responses/Error400"},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "404": {"$ref": "#/components/responses/Error404"},
+                  "413": {"$ref": "#/components/responses/Error413"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              },
+              "delete": {
+                "operationId": "DeleteAuthenticatedDomain",
+                "summary": "Delete the domain; its mail is no longer signed.",
+                "tags": ["Domain Authentication"],
+                "responses": {
+                  "204": {"description": "Deleted."},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "404": {"$ref": "#/components/responses/Error404"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              }
+            },
+            "/v3/whitelabel/domains/{id}/validate": {
+              "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}, {"$ref": "#/components/parameters/OnBehalfOf"}],
+              "post": {
+                "operationId": "ValidateAuthenticatedDomain",
+                "summary": "Look the DKIM TXT record up through Sealpost's resolver; signing starts once it is found.",
+                "tags": ["Domain Authentication"],
+                "responses": {
+                  "200": {"description": "The result.", "content": {"application/json": {"schema": {"type": "object", "required": ["id", "valid", "validation_results"], "properties": {
+                    "id": {"type": "integer"}, "valid": {"type": "boolean"},
+                    "validation_results": {"type": "object", "required": ["dkim"], "properties": {"dkim": {"type": "object", "required": ["valid", "reason"], "properties": {"valid": {"type": "boolean"}, "reason": {"type": ["string", "null"]}}}}}}}}}},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "404": {"$ref": "#/components/responses/Error404"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              }
+            },
             "/v3/user/webhooks/event/settings": {
               "get": {
                 "operationId": "GetEventWebhookSettings",
@@ -600,7 +704,7 @@ enum OpenAPIDocument {
             "schemas": {
               "Version": {"type": "number", "enum": [1.1, 1.2, 1.3]},
               "Address": {"type": "object", "required": ["email"], "properties": {"email": {"type": "string", "format": "email", "pattern": "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"}, "name": {"type": "string"}}},
-              "Scope": {"type": "string", "enum": ["api_keys.create", "api_keys.delete", "api_keys.read", "subusers.create", "subusers.read", "user.settings.enforced_tls.read", "user.settings.enforced_tls.update", "mail.send", "suppression.blocks.delete", "suppression.blocks.read", "suppression.bounces.delete", "suppression.bounces.read", "suppression.invalid_emails.delete", "suppression.invalid_emails.read", "suppression.unsubscribes.read", "asm.suppressions.global.create", "asm.suppressions.global.delete", "asm.suppressions.global.read", "user.webhooks.event.settings.read", "user.webhooks.event.settings.update"]},
+              "Scope": {"type": "string", "enum": ["api_keys.create", "api_keys.delete", "api_keys.read", "subusers.create", "subusers.read", "user.settings.enforced_tls.read", "user.settings.enforced_tls.update", "mail.send", "suppression.blocks.delete", "suppression.blocks.read", "suppression.bounces.delete", "suppression.bounces.read", "suppression.invalid_emails.delete", "suppression.invalid_emails.read", "suppression.unsubscribes.read", "asm.suppressions.global.create", "asm.suppressions.global.delete", "asm.suppressions.global.read", "whitelabel.create", "whitelabel.delete", "whitelabel.read", "whitelabel.update", "user.webhooks.event.settings.read", "user.webhooks.event.settings.update"]},
               "MailRequest": {
                 "description": "subject may be left out when every personalization has one (documented here as required for simplicity). One address may appear only once across to, cc and bcc of a personalization (SendGrid's rule). SendGrid fields Sealpost does not implement (template_id, sections, asm, batch_id, ip_pool_name, substitutions, dynamic_template_data, tracking_settings.*, mail_settings.footer/bcc/spam_check) are refused with 400 when they would have an effect; see docs/api.md.",
                 "type": "object", "required": ["personalizations", "from", "content", "subject"],
@@ -659,6 +763,12 @@ enum OpenAPIDocument {
               "SuppressionDelete": {"oneOf": [
                 {"type": "object", "required": ["delete_all"], "properties": {"delete_all": {"const": true}}, "not": {"required": ["emails"]}},
                 {"type": "object", "required": ["emails"], "properties": {"delete_all": {"const": false}, "emails": {"type": "array", "items": {"$ref": "#/components/schemas/EmailAddress"}, "maxItems": 1000}}}]},
+              "AuthenticatedDomain": {"type": "object", "required": ["id", "user_id", "subdomain", "domain", "username", "ips", "custom_spf", "default", "legacy", "automatic_security", "valid", "dns"], "properties": {
+                "id": {"type": "integer"}, "user_id": {"type": "integer"}, "subdomain": {"type": "string"}, "domain": {"type": "string"},
+                "username": {"type": "string"}, "ips": {"type": "array", "items": {"type": "string"}}, "custom_spf": {"type": "boolean"},
+                "default": {"type": "boolean"}, "legacy": {"type": "boolean"}, "automatic_security": {"type": "boolean"}, "valid": {"type": "boolean"},
+                "dns": {"type": "object", "required": ["dkim"], "properties": {"dkim": {"type": "object", "required": ["valid", "type", "host", "data"], "properties": {
+                  "valid": {"type": "boolean"}, "type": {"const": "txt"}, "host": {"type": "string"}, "data": {"type": "string"}}}}}}},
               "SignedWebhookKey": {"type": "object", "required": ["public_key"], "properties": {"public_key": {"type": "string", "description": "base64 DER SubjectPublicKeyInfo (P-256); empty while signing is off"}}},
               "EventWebhookSettings": {"type": "object", "required": ["enabled", "url"], "properties": {
                 "enabled": {"type": "boolean"}, "url": {"type": "string"}, "bounce": {"type": "boolean"}, "click": {"type": "boolean"},

@@ -23,6 +23,8 @@ public struct SubmittedMessage: Sendable, Equatable {
     /// The Message-ID field's value with its angle brackets (the events' `smtp-id`).
     public var smtpID: String
     public var instructions: Instructions
+    /// The first `From` field's value (unfolded), which chooses the DKIM signer.
+    public var from: String?
 
     /// `data` as received (dot-unstuffed); `newMessageID` without brackets, used if the
     /// message has none; `received` the trace field's value.
@@ -36,6 +38,7 @@ public struct SubmittedMessage: Sendable, Equatable {
         var hasDate = false
         var instructions = Instructions()
         var sawAPI = false
+        var from: String?
         for field in fields {
             let name = field.name.lowercased()
             switch name {
@@ -47,6 +50,7 @@ public struct SubmittedMessage: Sendable, Equatable {
             case "message-id":
                 smtpID = smtpID ?? field.unfoldedValue.trimmingCharacters(in: .whitespaces)
             case "date": hasDate = true
+            case "from": from = from ?? field.unfoldedValue
             default: break
             }
             kept.append(field.raw)
@@ -59,7 +63,7 @@ public struct SubmittedMessage: Sendable, Equatable {
         if !hasDate { out += Array("Date: \(dateHeader)\r\n".utf8) }
         for field in kept { out += field }
         out += data[headerEnd...]
-        return SubmittedMessage(content: out, smtpID: id, instructions: instructions)
+        return SubmittedMessage(content: out, smtpID: id, instructions: instructions, from: from)
     }
 
     /// Where the header block ends: the index of the empty line (its line break included in

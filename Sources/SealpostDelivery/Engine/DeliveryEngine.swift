@@ -50,6 +50,8 @@ public final class DeliveryEngine: Service, Sendable {
     let settingsSource: any EnforcedTLSSource
     let client: SMTPDeliveryClient
     let resolver: NextHopResolver
+    /// The resolver every lookup of a delivery goes through (also the API's domain validation).
+    public var dns: DNSClient { resolver.dns }
     let configuration: DeliveryConfiguration
     let recorder: OutcomeRecorder
     /// The recipients' published policies (DANE, MTA-STS), applied with the sender's.

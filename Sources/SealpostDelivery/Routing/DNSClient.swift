@@ -73,10 +73,12 @@ public final class DNSClient: Sendable {
     public static let typeAAAA: UInt16 = 28
     public static let typeTLSA: UInt16 = 52
 
-    public func query(_ name: String, type: UInt16) async -> DNSAnswer {
+    /// `cached: false` asks the server even when an answer is cached (a domain validation right
+    /// after the owner published a record), and caches the new answer.
+    public func query(_ name: String, type: UInt16, cached: Bool = true) async -> DNSAnswer {
         let key = Key(name: name.lowercased(), type: type)
         let now = ContinuousClock.now
-        if let hit = cache.withLock({ $0[key] }), hit.expires > now { return hit.answer }
+        if cached, let hit = cache.withLock({ $0[key] }), hit.expires > now { return hit.answer }
         queries.add(1, ordering: .relaxed)
         Counter(label: "sealpost_dns_queries_total").increment()
         let server = self.server

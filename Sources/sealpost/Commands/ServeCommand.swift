@@ -55,6 +55,11 @@ struct ServeCommand: AsyncParsableCommand {
     var lease: Double?
     @Option(help: "API connections served at once; a request on one more gets 503 (env SEALPOST_MAX_CONNECTIONS; default 1024).")
     var maxConnections: Int?
+    @Flag(
+        help:
+            "Refuse mail whose From is not a validated authenticated domain of the sender (env SEALPOST_REQUIRE_AUTHENTICATED_DOMAINS=on|off; default off)."
+    )
+    var requireAuthenticatedDomains = false
     @Option(help: "Limit in seconds for every SMTP client wait (env SEALPOST_SMTP_TIMEOUT; default: RFC 5321's per-phase limits).")
     var smtpTimeout: Double?
 
@@ -106,13 +111,17 @@ struct ServeCommand: AsyncParsableCommand {
         let submission = try smtpSubmission.configuration(
             helo: helo, apiCertificate: https ? certPath : nil, apiKey: https ? keyPath : nil)
         let limiter = RateLimiter(limit: limit)
+        let requireDomains = try requireAuthenticatedDomainsRequested()
+        var intakeConfiguration = IntakeConfiguration(heloName: helo, lifetime: lifetime, gate: gate, onQueued: { engine.wake() })
+        intakeConfiguration.requireAuthenticatedDomains = requireDomains
         let app = try buildApplication(
             store: store,
             configuration: apiConfiguration,
             logger: logger,
             registry: registry,
-            intake: IntakeConfiguration(heloName: helo, lifetime: lifetime, gate: gate, onQueued: { engine.wake() }),
+            intake: intakeConfiguration,
             limiter: limiter,
+            txt: engine.dns,
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
                 logger.info("listening", metadata: ["address": "\(https ? "https" : "http")://\(host):\(bound)"])
@@ -124,9 +133,10 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var doors: [any Service] = [app]
         if let submission {
-            let intake = SubmissionIntake(
+            var intake = SubmissionIntake(
                 store: store, limiter: limiter, heloName: helo, lifetime: lifetime, gate: gate, logger: logger,
                 onQueued: { engine.wake() })
+            intake.requireAuthenticatedDomains = requireDomains
             doors.append(SubmissionService(configuration: submission, backend: intake, logger: logger))
         }
         // One service group for everything the process runs, stopped together on SIGTERM/SIGINT.
@@ -218,6 +228,17 @@ struct ServeCommand: AsyncParsableCommand {
         return DeliveryEngine(
             store: store, client: client, resolver: resolver, configuration: configuration, logger: logger, gate: gate,
             recipientPolicies: policies)
+    }
+
+    /// The flag, or its environment variable (on/off, true/false, 1/0).
+    func requireAuthenticatedDomainsRequested() throws -> Bool {
+        if requireAuthenticatedDomains { return true }
+        let text = ProcessInfo.processInfo.environment["SEALPOST_REQUIRE_AUTHENTICATED_DOMAINS"] ?? "off"
+        switch text.lowercased() {
+        case "on", "true", "1": return true
+        case "off", "false", "0", "": return false
+        default: throw ValidationError("SEALPOST_REQUIRE_AUTHENTICATED_DOMAINS must be on or off, got \(text)")
+        }
     }
 
     static func seconds(_ flag: Double?, env: String, default value: Double, name: String) throws -> Double {
