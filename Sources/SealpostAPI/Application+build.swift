@@ -66,7 +66,9 @@ public func buildRouter(
     registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
     intake: IntakeConfiguration = IntakeConfiguration(),
     limiter: RateLimiter? = nil,
-    txt: any TXTResolving = NoTXTResolver()
+    txt: any TXTResolving = NoTXTResolver(),
+    checker: any TLSChecking = NoTLSChecker(),
+    checkLimiter: RateLimiter = RateLimiter(limit: 10)
 ) -> Router<SealpostRequestContext> {
     let router = Router(context: SealpostRequestContext.self)
     let known = KnownPaths()
@@ -84,6 +86,7 @@ public func buildRouter(
     let tenants = TenantResolver(store: store)
     EnforcedTLSRoutes(store: store, tenants: tenants).register(on: router, known: known)
     DomainTLSRoutes(store: store, tenants: tenants).register(on: router, known: known)
+    TLSCheckRoutes(store: store, tenants: tenants, checker: checker, limiter: checkLimiter).register(on: router, known: known)
     APIKeyRoutes(store: store, tenants: tenants).register(on: router, known: known)
     ScopeRoutes().register(on: router, known: known)
     SubuserRoutes(store: store).register(on: router, known: known)
@@ -103,10 +106,13 @@ public func buildApplication(
     intake: IntakeConfiguration = IntakeConfiguration(),
     limiter: RateLimiter? = nil,
     txt: any TXTResolving = NoTXTResolver(),
+    checker: any TLSChecking = NoTLSChecker(),
+    checkLimiter: RateLimiter = RateLimiter(limit: 10),
     onServerRunning: (@Sendable (any Channel) async -> Void)? = nil
 ) throws -> some ApplicationProtocol {
     let router = buildRouter(
-        store: store, rateLimit: configuration.rateLimit, registry: registry, intake: intake, limiter: limiter, txt: txt)
+        store: store, rateLimit: configuration.rateLimit, registry: registry, intake: intake, limiter: limiter, txt: txt,
+        checker: checker, checkLimiter: checkLimiter)
     return Application(
         router: router,
         server: try configuration.serverBuilder(),

@@ -13,6 +13,7 @@ import uuid
 import requests
 
 from peers import wait
+from webhook_receiver import Receiver
 
 BACKENDS = ["sqlite", "postgres"]
 
@@ -59,6 +60,8 @@ def test_bounces_invalid_and_unsubscribes_drop_later_sends(sealpost, postfix_pee
                    "--submission", f"127.0.0.1:{sub_port}", "--smtp-tls-cert", str(certs / "localhost.chain.crt"),
                    "--smtp-tls-key", str(certs / "localhost.key"))
     api, sub = API(sealpost, key), API(sealpost, sub_key)
+    receiver = Receiver()
+    assert api("PATCH", "/v3/user/webhooks/event/settings", {"enabled": True, "url": receiver.url, "dropped": True})[0] == 200
     t = uuid.uuid4().hex[:8]
     gone, ok, nxdomain, nullmx = f"gone-{t}@reject.test", f"ok-{t}@reject.test", f"x-{t}@nosuch.insecure.test", \
         f"y-{t}@nullmx.insecure.test"
@@ -91,6 +94,12 @@ def test_bounces_invalid_and_unsubscribes_drop_later_sends(sealpost, postfix_pee
     assert len([e for e in sealpost.events() if e["email"].lower() == gone and e["event"] == "processed"]) == 1
     assert postfix_peers.connections("reject") == connections + 1  # ok2's only
     assert sealpost.cli("events").stdout.count('"dropped"') == 3
+    # The Event Webhook gets them too, as SendGrid posts them.
+    posted = wait(lambda: len(receiver.events) >= 3 and receiver.events, 60, "dropped events at the webhook")
+    assert sorted((e["email"].lower(), e["event"], e["reason"]) for e in posted) == sorted(
+        (k, "dropped", v["reason"]) for k, v in drops.items())
+    assert all(e["sg_message_id"] and e["smtp-id"] and e["timestamp"] for e in posted)
+    receiver.close()
 
     # Bypass switches: bounce management lets the bounced address through (attempted again);
     # list management cannot be combined with another switch.

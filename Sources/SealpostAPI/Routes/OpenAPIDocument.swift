@@ -506,6 +506,27 @@ enum OpenAPIDocument {
                 }
               }
             },
+            "/v3/user/settings/enforced_tls/check": {
+              "get": {
+                "operationId": "CheckEnforcedTlsDomain",
+                "summary": "Pre-flight check: how mail to a domain would travel under the current or proposed settings (connects to its MX hosts: EHLO, STARTTLS, handshake, QUIT; never sends mail).",
+                "tags": ["Enforced TLS"],
+                "parameters": [
+                  {"$ref": "#/components/parameters/OnBehalfOf"},
+                  {"name": "domain", "in": "query", "required": true, "schema": {"type": "string", "maxLength": 253, "pattern": "^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"}},
+                  {"name": "require_tls", "in": "query", "schema": {"type": "string", "enum": ["true", "false"]}},
+                  {"name": "require_valid_cert", "in": "query", "schema": {"type": "string", "enum": ["true", "false"]}},
+                  {"name": "version", "in": "query", "schema": {"type": "string", "enum": ["1.1", "1.2", "1.3"]}}
+                ],
+                "responses": {
+                  "200": {"description": "The report.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TLSCheckReport"}}}},
+                  "400": {"$ref": "#/components/responses/Error400"},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              }
+            },
             "/v3/whitelabel/domains": {
               "get": {
                 "operationId": "ListAuthenticatedDomain",
@@ -749,7 +770,13 @@ enum OpenAPIDocument {
                     "bypass_list_management": {"$ref": "#/components/schemas/Switch"},
                     "bypass_spam_management": {"$ref": "#/components/schemas/Switch"},
                     "bypass_bounce_management": {"$ref": "#/components/schemas/Switch"},
-                    "bypass_unsubscribe_management": {"$ref": "#/components/schemas/Switch"}}}
+                    "bypass_unsubscribe_management": {"$ref": "#/components/schemas/Switch"}},
+                    "description": "bypass_list_management cannot be combined with another enabled bypass switch (SendGrid's rule).",
+                    "if": {"required": ["bypass_list_management"], "properties": {"bypass_list_management": {"required": ["enable"], "properties": {"enable": {"const": true}}}}},
+                    "then": {"properties": {
+                      "bypass_spam_management": {"$ref": "#/components/schemas/SwitchOff"},
+                      "bypass_bounce_management": {"$ref": "#/components/schemas/SwitchOff"},
+                      "bypass_unsubscribe_management": {"$ref": "#/components/schemas/SwitchOff"}}}}
                 }
               },
               "Switch": {"type": "object", "properties": {"enable": {"type": "boolean"}}},
@@ -769,6 +796,26 @@ enum OpenAPIDocument {
                 "default": {"type": "boolean"}, "legacy": {"type": "boolean"}, "automatic_security": {"type": "boolean"}, "valid": {"type": "boolean"},
                 "dns": {"type": "object", "required": ["dkim"], "properties": {"dkim": {"type": "object", "required": ["valid", "type", "host", "data"], "properties": {
                   "valid": {"type": "boolean"}, "type": {"const": "txt"}, "host": {"type": "string"}, "data": {"type": "string"}}}}}}},
+              "TLSFailureDetail": {"type": ["object", "null"], "required": ["result_type", "policy", "required_level"], "properties": {
+                "result_type": {"type": "string"}, "policy": {"type": "string"}, "required_level": {"type": "string"},
+                "minimum_version": {"type": "string"}, "mx_host": {"type": "string"}}},
+              "TLSCheckReport": {"type": "object", "required": ["domain", "settings", "policies", "mx", "would_deliver", "tls_failure", "reason"], "properties": {
+                "domain": {"type": "string"},
+                "settings": {"$ref": "#/components/schemas/EnforcedTlsResponse"},
+                "policies": {"type": "object", "required": ["domain_entry", "dane", "mta_sts"], "properties": {
+                  "domain_entry": {"type": ["object", "null"]}, "dane": {"type": "boolean"}, "mta_sts": {"type": ["string", "null"]}}},
+                "mx": {"type": "array", "items": {"type": "object", "required": ["host", "preference", "addresses", "starttls", "tls_version", "certificate", "dane", "mta_sts", "would_deliver", "tls_failure", "reason"], "properties": {
+                  "host": {"type": "string"}, "preference": {"type": ["integer", "null"]}, "addresses": {"type": "array", "items": {"type": "string"}},
+                  "starttls": {"type": "boolean"}, "tls_version": {"type": ["string", "null"]},
+                  "certificate": {"type": ["object", "null"], "required": ["verdict", "subject", "issuer", "not_after", "dns_names"], "properties": {
+                    "verdict": {"enum": ["valid", "untrusted", "host-mismatch", "expired", "invalid"]}, "subject": {"type": ["string", "null"]},
+                    "issuer": {"type": ["string", "null"]}, "not_after": {"type": ["integer", "null"]}, "dns_names": {"type": "array", "items": {"type": "string"}}}},
+                  "dane": {"type": ["string", "null"]}, "mta_sts": {"type": ["string", "null"]}, "would_deliver": {"type": "boolean"},
+                  "tls_failure": {"$ref": "#/components/schemas/TLSFailureDetail"}, "reason": {"type": ["string", "null"]}}}},
+                "would_deliver": {"type": "boolean"},
+                "tls_failure": {"$ref": "#/components/schemas/TLSFailureDetail"},
+                "reason": {"type": ["string", "null"]}}},
+              "SwitchOff": {"type": "object", "properties": {"enable": {"const": false}}},
               "SignedWebhookKey": {"type": "object", "required": ["public_key"], "properties": {"public_key": {"type": "string", "description": "base64 DER SubjectPublicKeyInfo (P-256); empty while signing is off"}}},
               "EventWebhookSettings": {"type": "object", "required": ["enabled", "url"], "properties": {
                 "enabled": {"type": "boolean"}, "url": {"type": "string"}, "bounce": {"type": "boolean"}, "click": {"type": "boolean"},

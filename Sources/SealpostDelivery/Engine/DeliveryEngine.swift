@@ -289,7 +289,13 @@ public final class DeliveryEngine: Service, Sendable {
     /// The policies that apply to mail under the sender's governing setting (the account's, or
     /// the recipient domain's entry), and the recipients' published ones (DANE, MTA-STS).
     func policies(for sender: EnforcedTLSPolicy) -> [any SecurityPolicy] {
-        [sender] + recipientPolicies
+        Self.policies(for: sender, recipient: recipientPolicies)
+    }
+
+    /// The one place the sender's and the recipients' policies are put together (deliveries and
+    /// the pre-flight check alike).
+    static func policies(for sender: EnforcedTLSPolicy, recipient: [any SecurityPolicy]) -> [any SecurityPolicy] {
+        [sender] + recipient
     }
 
     /// Splits one destination's deliveries into at most `lanes` lanes, each a list of sessions of

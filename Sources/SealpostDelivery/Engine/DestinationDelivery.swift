@@ -129,8 +129,9 @@ struct DestinationDelivery: Sendable {
         }
     }
 
-    /// One session with a next hop, over the first of its addresses that answers.
-    private func connect(
+    /// One session with a next hop, over the first of its addresses that answers (the
+    /// pre-flight check runs it with no message).
+    func connect(
         _ messages: [OutboundMessage], to hop: NextHop, policy: PolicySet,
         onMessage: SMTPDeliveryClient.MessageDone?
     ) async -> SessionOutcome {

@@ -101,10 +101,19 @@ struct OutcomeRecorder: Sendable {
     }
 
     private func failureDetail(_ refusal: PolicyRefusal, _ r: DeliveryResult, settings: EnforcedTLSSettings?) -> TLSFailureDetail {
-        let level = r.requiredLevel ?? refusal.requiredLevel ?? settings.map { EnforcedTLSPolicy(settings: $0).level } ?? .may
+        Self.detail(refusal, requiredLevel: r.requiredLevel, settings: settings, mx: r.mx)
+    }
+
+    /// `tls_failure` of a refusal, as block events and the pre-flight check show it.
+    static func detail(
+        _ refusal: PolicyRefusal, requiredLevel: SecurityLevel?, settings: EnforcedTLSSettings?, mx: String?
+    )
+        -> TLSFailureDetail
+    {
+        let level = requiredLevel ?? refusal.requiredLevel ?? settings.map { EnforcedTLSPolicy(settings: $0).level } ?? .may
         return TLSFailureDetail(
             resultType: refusal.failure.rawValue, policy: refusal.policy, requiredLevel: level.description,
-            minimumVersion: ["enforced_tls", "domain"].contains(refusal.policy) ? settings?.version.rawValue : nil, mxHost: r.mx)
+            minimumVersion: ["enforced_tls", "domain"].contains(refusal.policy) ? settings?.version.rawValue : nil, mxHost: mx)
     }
 
     private func bounce(

@@ -21,10 +21,13 @@ public struct NextHop: Sendable, Equatable {
     /// The name a certificate must match (the MX name, or the route's host).
     public var host: String
     public var port: Int
+    /// The MX preference (`nil`: a `--route`, or the domain's implicit MX).
+    public var preference: Int?
 
-    public init(host: String, port: Int) {
+    public init(host: String, port: Int, preference: Int? = nil) {
         self.host = host
         self.port = port
+        self.preference = preference
     }
 }
 
@@ -107,6 +110,9 @@ public struct NextHopResolver: Sendable {
         if records.count == 1, records[0].1.isEmpty || records[0].1 == "." {
             return .undeliverable("domain \(domain) accepts no mail (null MX)")
         }
-        return .hosts(records.sorted { $0.0 < $1.0 }.filter { !$0.1.isEmpty && $0.1 != "." }.map { NextHop(host: $0.1, port: port) })
+        return .hosts(
+            records.sorted { $0.0 < $1.0 }.filter { !$0.1.isEmpty && $0.1 != "." }.map {
+                NextHop(host: $0.1, port: port, preference: Int($0.0))
+            })
     }
 }

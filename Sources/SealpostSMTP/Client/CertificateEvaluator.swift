@@ -48,6 +48,20 @@ public struct CertificateEvaluator: Sendable {
     }
 }
 
+extension CertificateEvaluator {
+    /// The leaf's subject, issuer, expiry and DNS names; `nil` when it does not parse.
+    public static func summary(chain: [[UInt8]]) -> CertificateSummary? {
+        guard let der = chain.first, let leaf = try? Certificate(derEncoded: der) else { return nil }
+        let names = (try? leaf.extensions.subjectAlternativeNames)??.compactMap { name -> String? in
+            if case .dnsName(let n) = name { return n }
+            return nil
+        }
+        return CertificateSummary(
+            subject: leaf.subject.description, issuer: leaf.issuer.description,
+            notAfter: Int(leaf.notValidAfter.timeIntervalSince1970), dnsNames: names ?? [])
+    }
+}
+
 /// RFC 5280 §4.2.1.12 for a TLS server: where a certificate below the trust anchor carries
 /// the extended key usage extension, critical or not, it must allow `serverAuth` (or
 /// `anyExtendedKeyUsage`). Without this policy the verifier does not understand the extension,

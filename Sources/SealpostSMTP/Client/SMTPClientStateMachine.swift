@@ -152,7 +152,9 @@ public struct SMTPClientStateMachine: Sendable {
             return [end(.retryWithoutTLS)]
         case .proceed(let reached):
             // swift-nio-ssl does not expose the negotiated cipher suite.
-            tls = SessionTLS(reached: reached, version: facts.version, cipher: facts.cipher, certificate: facts.certificate)
+            tls = SessionTLS(
+                reached: reached, version: facts.version, cipher: facts.cipher, certificate: facts.certificate, summary: facts.summary,
+                daneAuthenticated: facts.daneAuthenticated)
             return sendEHLO(afterTLS: true)
         }
     }

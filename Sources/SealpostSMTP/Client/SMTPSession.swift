@@ -156,7 +156,8 @@ public struct SMTPDeliveryClient: Sendable {
             if let expectation = policy.expectation(mxHost: host) {
                 dane = await DANEMatcher.match(chain: chain.value, expectation: expectation)
             }
-            return machine.tlsEstablished(TLSFacts(version: version, certificate: verdict, dane: dane))
+            return machine.tlsEstablished(
+                TLSFacts(version: version, certificate: verdict, dane: dane, summary: CertificateEvaluator.summary(chain: chain.value)))
         } catch {
             return machine.connectionFailed(Self.describe(error))
         }

@@ -29,6 +29,15 @@ public struct SMTPTimeouts: Sendable {
         }
     }
 
+    /// Every limit at most `amount` (the pre-flight check's bound per phase).
+    public func capped(at amount: TimeAmount) -> SMTPTimeouts {
+        var t = self
+        t.connect = min(t.connect, amount); t.greeting = min(t.greeting, amount); t.ehlo = min(t.ehlo, amount)
+        t.startTLS = min(t.startTLS, amount); t.mailFrom = min(t.mailFrom, amount); t.rcptTo = min(t.rcptTo, amount)
+        t.dataInit = min(t.dataInit, amount); t.dataTermination = min(t.dataTermination, amount); t.quit = min(t.quit, amount)
+        return t
+    }
+
     /// Every limit set to `amount` (for tests against misbehaving servers).
     public static func uniform(_ amount: TimeAmount) -> SMTPTimeouts {
         var t = SMTPTimeouts()
@@ -91,12 +100,21 @@ public struct SessionTLS: Sendable, Equatable {
     /// The certificate's verdict under the trust roots (`nil` in plaintext): what a
     /// `testing` MTA-STS policy judges after the fact.
     public var certificate: CertificateVerdict?
+    /// The leaf certificate's subject, issuer, expiry and names (the pre-flight check's).
+    public var summary: CertificateSummary?
+    /// Whether the chain matched a usable TLSA record.
+    public var daneAuthenticated = false
 
-    public init(reached: ReachedLevel, version: TLSVersion?, cipher: String?, certificate: CertificateVerdict? = nil) {
+    public init(
+        reached: ReachedLevel, version: TLSVersion?, cipher: String?, certificate: CertificateVerdict? = nil,
+        summary: CertificateSummary? = nil, daneAuthenticated: Bool = false
+    ) {
         self.reached = reached
         self.version = version
         self.cipher = cipher
         self.certificate = certificate
+        self.summary = summary
+        self.daneAuthenticated = daneAuthenticated
     }
 
     public static let plaintext = SessionTLS(reached: .none, version: nil, cipher: nil)

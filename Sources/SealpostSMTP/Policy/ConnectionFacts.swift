@@ -42,12 +42,18 @@ public struct TLSFacts: Sendable, Equatable {
     public var cipher: String?
     /// The chain matched against the host's usable TLSA records; `nil` when it has none.
     public var dane: DANEMatch?
+    /// What the leaf certificate says (the pre-flight check shows it); `nil` when unparsable.
+    public var summary: CertificateSummary?
 
-    public init(version: TLSVersion?, certificate: CertificateVerdict, cipher: String? = nil, dane: DANEMatch? = nil) {
+    public init(
+        version: TLSVersion?, certificate: CertificateVerdict, cipher: String? = nil, dane: DANEMatch? = nil,
+        summary: CertificateSummary? = nil
+    ) {
         self.version = version
         self.certificate = certificate
         self.cipher = cipher
         self.dane = dane
+        self.summary = summary
     }
 
     /// Whether the server is authenticated: by the trust roots and its name, or by DANE.
@@ -56,4 +62,20 @@ public struct TLSFacts: Sendable, Equatable {
     public var daneAuthenticated: Bool { dane == .endEntity || dane == .trustAnchor }
 
     public var reached: ReachedLevel { authenticated ? .verified : .encrypted }
+}
+
+/// The leaf certificate a server presented, as the pre-flight check reports it.
+public struct CertificateSummary: Sendable, Equatable {
+    public var subject: String
+    public var issuer: String
+    /// Unix time, as delivery events write times.
+    public var notAfter: Int
+    public var dnsNames: [String]
+
+    public init(subject: String, issuer: String, notAfter: Int, dnsNames: [String]) {
+        self.subject = subject
+        self.issuer = issuer
+        self.notAfter = notAfter
+        self.dnsNames = dnsNames
+    }
 }

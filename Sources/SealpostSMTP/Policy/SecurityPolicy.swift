@@ -165,6 +165,11 @@ public struct PolicySet: Sendable {
         active(mxHost).lazy.compactMap { $0.wouldRefuse(mxHost: mxHost, tls: tls) }.first
     }
 
+    /// What the policy named `name` knows of `mxHost` (`nil`: no such policy, or nothing to say).
+    public func describe(policy name: String, mxHost: String) -> String? {
+        policies.first { $0.name == name }?.describe(mxHost: mxHost)
+    }
+
     /// `dane=… mta-sts=…` for the per-attempt log line.
     public func describe(mxHost: String) -> String {
         let parts = active(mxHost).compactMap { p in p.describe(mxHost: mxHost).map { "\(p.name)=\($0)" } }

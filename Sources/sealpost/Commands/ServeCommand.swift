@@ -21,23 +21,9 @@ struct ServeCommand: AsyncParsableCommand {
     var http: String?
     @OptionGroup var db: DatabaseOption
     @OptionGroup var smtpSubmission: SubmissionOptions
-    @OptionGroup var recipientPolicies: RecipientPolicyOptions
+    @OptionGroup var delivery: DeliveryOptions
     @Option(help: "Requests per minute per API key per endpoint (env SEALPOST_RATE_LIMIT; default 600).")
     var rateLimit: Int?
-    @Option(
-        name: .customLong("route"),
-        help:
-            "DOMAIN=HOST:PORT: send a recipient domain to a fixed next hop; HOST is the name its certificate must match. Repeatable (env SEALPOST_ROUTES, comma-separated)."
-    )
-    var routes: [String] = []
-    @Option(help: "HOST:PORT of the DNS server for MX lookups (env SEALPOST_DNS_SERVER; default: /etc/resolv.conf).")
-    var dnsServer: String?
-    @Option(help: "TCP port of MX hosts (env SEALPOST_MX_PORT; default 25; other values are for test set-ups).")
-    var mxPort: Int?
-    @Option(help: "Name sent in EHLO and used in Message-IDs (env SEALPOST_HELO_NAME; default: the host name).")
-    var heloName: String?
-    @Option(help: "PEM file of trust roots for require_valid_cert (env SEALPOST_TRUST_ROOTS; default: the system's).")
-    var trustRoots: String?
     @Option(help: "Seconds a message may stay queued before it bounces (env SEALPOST_QUEUE_LIFETIME; default 259200 = 72 h).")
     var queueLifetime: Double?
     @Option(help: "First retry delay in seconds, doubled per attempt up to an hour (env SEALPOST_RETRY_BASE; default 60).")
@@ -55,13 +41,13 @@ struct ServeCommand: AsyncParsableCommand {
     var lease: Double?
     @Option(help: "API connections served at once; a request on one more gets 503 (env SEALPOST_MAX_CONNECTIONS; default 1024).")
     var maxConnections: Int?
+    @Option(help: "Pre-flight TLS checks per minute per API key (env SEALPOST_CHECK_RATE_LIMIT; default 10).")
+    var checkRateLimit: Int?
     @Flag(
         help:
             "Refuse mail whose From is not a validated authenticated domain of the sender (env SEALPOST_REQUIRE_AUTHENTICATED_DOMAINS=on|off; default off)."
     )
     var requireAuthenticatedDomains = false
-    @Option(help: "Limit in seconds for every SMTP client wait (env SEALPOST_SMTP_TIMEOUT; default: RFC 5321's per-phase limits).")
-    var smtpTimeout: Double?
 
     func run() async throws {
         let (host, port) = try Self.parseListen(Environment.value(flag: http, env: "SEALPOST_HTTP", default: "127.0.0.1:8080"))
@@ -87,9 +73,9 @@ struct ServeCommand: AsyncParsableCommand {
         let released = try await store.beginServing()
         logger.info("database ready", metadata: ["database": "\(store.displayName)", "leases_recovered": "\(released)"])
         let gate = ShutdownGate()
-        let engine = try makeEngine(store: store, logger: logger, gate: gate)
+        let (engine, stack) = try makeEngine(store: store, logger: logger, gate: gate)
         let grace = try Self.seconds(shutdownGrace, env: "SEALPOST_SHUTDOWN_GRACE", default: 30, name: "shutdown grace")
-        let helo = Environment.value(flag: heloName, env: "SEALPOST_HELO_NAME", default: ProcessInfo.processInfo.hostName)
+        let helo = delivery.helo
         let lifetime = try Self.seconds(queueLifetime, env: "SEALPOST_QUEUE_LIFETIME", default: 72 * 3600, name: "queue lifetime")
         let certPath = Environment.value(flag: tlsCert, env: "SEALPOST_TLS_CERT", default: "")
         let keyPath = Environment.value(flag: tlsKey, env: "SEALPOST_TLS_KEY", default: "")
@@ -122,6 +108,8 @@ struct ServeCommand: AsyncParsableCommand {
             intake: intakeConfiguration,
             limiter: limiter,
             txt: engine.dns,
+            checker: stack.checker(logger: logger),
+            checkLimiter: RateLimiter(limit: try checkRateLimitValue()),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
                 logger.info("listening", metadata: ["address": "\(https ? "https" : "http")://\(host):\(bound)"])
@@ -150,84 +138,24 @@ struct ServeCommand: AsyncParsableCommand {
         try await services.run()
     }
 
-    func makeEngine(store: any SealpostStore, logger: Logger, gate: ShutdownGate) throws -> DeliveryEngine {
-        var routeTable: [String: NextHop] = [:]
-        let fromEnv = (ProcessInfo.processInfo.environment["SEALPOST_ROUTES"] ?? "").split(separator: ",").map { String($0) }
-        for text in (routes.isEmpty ? fromEnv : routes) where !text.trimmingCharacters(in: .whitespaces).isEmpty {
-            guard let (domain, hop) = NextHopResolver.parseRoute(text) else {
-                throw ValidationError("--route must be DOMAIN=HOST:PORT, got \(text)")
-            }
-            routeTable[domain] = hop
-        }
-        var dns: (host: String, port: UInt16)?
-        let dnsText = Environment.value(flag: dnsServer, env: "SEALPOST_DNS_SERVER", default: "")
-        if !dnsText.isEmpty {
-            let (h, p) = try Self.parseListen(dnsText)
-            dns = (h, UInt16(p))
-        }
-        let rootsPath = Environment.value(flag: trustRoots, env: "SEALPOST_TRUST_ROOTS", default: "")
-        let evaluator: CertificateEvaluator
-        do {
-            evaluator = rootsPath.isEmpty ? .system : try CertificateEvaluator(pemFile: rootsPath)
-        } catch {
-            throw ValidationError("cannot read trust roots \(rootsPath): \(error)")
-        }
-        var timeouts = SMTPTimeouts()
-        let timeoutText = Environment.value(flag: smtpTimeout.map { String($0) }, env: "SEALPOST_SMTP_TIMEOUT", default: "")
-        if !timeoutText.isEmpty {
-            guard let t = Double(timeoutText), t > 0 else { throw ValidationError("SMTP timeout must be a positive number of seconds") }
-            timeouts = .uniform(.milliseconds(Int64(t * 1000)))
-        }
-        let helo = Environment.value(flag: heloName, env: "SEALPOST_HELO_NAME", default: ProcessInfo.processInfo.hostName)
+    func makeEngine(store: any SealpostStore, logger: Logger, gate: ShutdownGate) throws -> (DeliveryEngine, DeliveryStack) {
+        let stack = try delivery.build(store: store, logger: logger)
         var configuration = DeliveryConfiguration()
         configuration.lifetime = try Self.seconds(
             queueLifetime, env: "SEALPOST_QUEUE_LIFETIME", default: configuration.lifetime, name: "queue lifetime")
         configuration.retryBase = try Self.seconds(
             retryBase, env: "SEALPOST_RETRY_BASE", default: configuration.retryBase, name: "retry base")
         configuration.lease = try Self.seconds(lease, env: "SEALPOST_LEASE", default: configuration.lease, name: "lease")
-        let client = SMTPDeliveryClient(heloName: helo, timeouts: timeouts, evaluator: evaluator)
-        logger.info(
-            "delivery configured",
-            metadata: [
-                "routes": "\(routeTable.map { "\($0.key)=\($0.value.host):\($0.value.port)" }.sorted().joined(separator: ","))",
-                "helo": "\(helo)", "trust_roots": "\(rootsPath.isEmpty ? "system" : rootsPath)",
-            ])
-        let mxPortText = Environment.value(flag: mxPort.map(String.init), env: "SEALPOST_MX_PORT", default: "25")
-        guard let mxPortValue = Int(mxPortText), (1...65535).contains(mxPortValue) else {
-            throw ValidationError("MX port must be 1-65535, got \(mxPortText)")
-        }
-        // DANE: on unless turned off, but only where the AD bit can be believed.
-        var policies: [any SecurityPolicy] = []
-        var trustAD = false
-        if try recipientPolicies.daneRequested() {
-            let resolver = RecipientPolicyOptions.trustedResolver(
-                dnsServer: dns, resolvConf: try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8))
-            if resolver.trusted {
-                trustAD = true
-                logger.info("DANE is on", metadata: ["resolver": "\(resolver.why)"])
-            } else {
-                logger.warning("DANE is off", metadata: ["reason": "\(resolver.why)"])
-            }
-        } else {
-            logger.info("DANE is off", metadata: ["reason": "--dane off"])
-        }
-        let dnsClient = DNSClient(server: dns, trustAD: trustAD)
-        if trustAD {
-            policies.append(DANESecurityPolicy(dns: dnsClient, port: mxPortValue, routedDomains: Set(routeTable.keys)))
-        }
-        if try recipientPolicies.mtaSTSRequested() {
-            let stsPort = try recipientPolicies.mtaSTSPort()
-            let fetcher = HTTPSPolicyFetcher(dns: dnsClient, port: stsPort, trustRoots: rootsPath.isEmpty ? nil : rootsPath)
-            policies.append(MTASTSSecurityPolicy(dns: dnsClient, store: store, fetcher: fetcher, routedDomains: Set(routeTable.keys)))
-            logger.info("MTA-STS is on", metadata: ["policy_port": "\(stsPort)"])
-        } else {
-            logger.info("MTA-STS is off", metadata: ["reason": "--mta-sts off"])
-        }
-        let resolver = NextHopResolver(
-            routes: routeTable, dnsServer: dns, mxPort: mxPortValue, dns: dnsClient, addressesFromDNS: dns != nil || trustAD)
-        return DeliveryEngine(
-            store: store, client: client, resolver: resolver, configuration: configuration, logger: logger, gate: gate,
-            recipientPolicies: policies)
+        let engine = DeliveryEngine(
+            store: store, client: stack.client, resolver: stack.resolver, configuration: configuration, logger: logger, gate: gate,
+            recipientPolicies: stack.policies)
+        return (engine, stack)
+    }
+
+    func checkRateLimitValue() throws -> Int {
+        let text = Environment.value(flag: checkRateLimit.map(String.init), env: "SEALPOST_CHECK_RATE_LIMIT", default: "10")
+        guard let n = Int(text), n > 0 else { throw ValidationError("check rate limit must be a positive integer, got \(text)") }
+        return n
     }
 
     /// The flag, or its environment variable (on/off, true/false, 1/0).
