@@ -68,7 +68,8 @@ public func buildRouter(
     limiter: RateLimiter? = nil,
     txt: any TXTResolving = NoTXTResolver(),
     checker: any TLSChecking = NoTLSChecker(),
-    checkLimiter: RateLimiter = RateLimiter(limit: 10)
+    checkLimiter: RateLimiter = RateLimiter(limit: 10),
+    judge: any TLSImpactJudging = NoImpactJudge()
 ) -> Router<SealpostRequestContext> {
     let router = Router(context: SealpostRequestContext.self)
     let known = KnownPaths()
@@ -86,7 +87,8 @@ public func buildRouter(
     let tenants = TenantResolver(store: store)
     EnforcedTLSRoutes(store: store, tenants: tenants).register(on: router, known: known)
     DomainTLSRoutes(store: store, tenants: tenants).register(on: router, known: known)
-    TLSCheckRoutes(store: store, tenants: tenants, checker: checker, limiter: checkLimiter).register(on: router, known: known)
+    TLSCheckRoutes(store: store, tenants: tenants, checker: checker, limiter: checkLimiter, judge: judge).register(
+        on: router, known: known)
     APIKeyRoutes(store: store, tenants: tenants).register(on: router, known: known)
     ScopeRoutes().register(on: router, known: known)
     SubuserRoutes(store: store).register(on: router, known: known)
@@ -108,11 +110,12 @@ public func buildApplication(
     txt: any TXTResolving = NoTXTResolver(),
     checker: any TLSChecking = NoTLSChecker(),
     checkLimiter: RateLimiter = RateLimiter(limit: 10),
+    judge: any TLSImpactJudging = NoImpactJudge(),
     onServerRunning: (@Sendable (any Channel) async -> Void)? = nil
 ) throws -> some ApplicationProtocol {
     let router = buildRouter(
         store: store, rateLimit: configuration.rateLimit, registry: registry, intake: intake, limiter: limiter, txt: txt,
-        checker: checker, checkLimiter: checkLimiter)
+        checker: checker, checkLimiter: checkLimiter, judge: judge)
     return Application(
         router: router,
         server: try configuration.serverBuilder(),

@@ -261,6 +261,29 @@ enum PostgresMigrations {
                 """
             ]
         ),
+        // What delivery sessions found per user, recipient domain and UTC day ('' for none): the
+        // impact report's data, kept TLSObservation.retentionDays.
+        (
+            "v13-tls-observations",
+            [
+                """
+                CREATE TABLE tls_observations (
+                    user_id BIGINT NOT NULL,
+                    domain TEXT NOT NULL,
+                    day BIGINT NOT NULL,
+                    starttls BOOLEAN NOT NULL,
+                    encrypted BOOLEAN NOT NULL,
+                    tls_version TEXT NOT NULL,
+                    certificate TEXT NOT NULL,
+                    dane BOOLEAN NOT NULL,
+                    messages BIGINT NOT NULL,
+                    last_seen BIGINT NOT NULL,
+                    PRIMARY KEY (user_id, domain, day, starttls, encrypted, tls_version, certificate, dane)
+                )
+                """,
+                "CREATE INDEX tls_observations_day ON tls_observations(day)",
+            ]
+        ),
     ]
 
     /// Any fixed number: the advisory lock that makes concurrent `migrate`s take turns.

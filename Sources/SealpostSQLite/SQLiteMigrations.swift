@@ -241,6 +241,27 @@ enum SQLiteMigrations {
                     )
                     """)
         }
+        migrator.registerMigration("v13-tls-observations") { db in
+            // What delivery sessions found per user, recipient domain and UTC day ('' for none):
+            // the impact report's data, kept TLSObservation.retentionDays.
+            try db.execute(
+                sql: """
+                    CREATE TABLE tls_observations (
+                        user_id INTEGER NOT NULL,
+                        domain TEXT NOT NULL,
+                        day INTEGER NOT NULL,
+                        starttls INTEGER NOT NULL,
+                        encrypted INTEGER NOT NULL,
+                        tls_version TEXT NOT NULL,
+                        certificate TEXT NOT NULL,
+                        dane INTEGER NOT NULL,
+                        messages INTEGER NOT NULL,
+                        last_seen INTEGER NOT NULL,
+                        PRIMARY KEY (user_id, domain, day, starttls, encrypted, tls_version, certificate, dane)
+                    );
+                    CREATE INDEX tls_observations_day ON tls_observations(day);
+                    """)
+        }
         return migrator
     }
 }

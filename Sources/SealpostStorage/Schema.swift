@@ -15,5 +15,6 @@ public enum Schema {
         "v10-webhook-signing",
         "v11-suppressions",
         "v12-domain-authentication",
+        "v13-tls-observations",
     ]
 }

@@ -36,3 +36,31 @@ import Testing
         #expect(json.contains(#""certificate":null"#) && json.contains(#""domain_entry":null"#) && json.contains(#""mta_sts":null"#))
     }
 }
+
+/// The impact report's bookkeeping: each domain judged on its latest finding, its messages
+/// summed over the period, domain entries without traffic listed.
+@Suite struct TLSImpactReportTests {
+    @Test func latestFindingDecidesAndCountsAddUp() {
+        func o(_ domain: String, version: String?, messages: Int, last: Int) -> TLSObservation {
+            TLSObservation(
+                userID: 1, domain: domain, day: 1, starttls: version != nil, encrypted: version != nil, tlsVersion: version,
+                certificate: nil, daneAuthenticated: false, messages: messages, lastSeen: last)
+        }
+        let observations = [
+            o("a.test", version: nil, messages: 2, last: 10), o("a.test", version: "1.3", messages: 3, last: 20),
+            o("b.test", version: "1.3", messages: 1, last: 5), o("b.test", version: nil, messages: 4, last: 30),
+            o("x.sub.test", version: "1.2", messages: 1, last: 1),
+        ]
+        let failure = TLSFailureDetail(
+            resultType: "starttls-not-supported", policy: "enforced_tls", requiredLevel: "encrypt", minimumVersion: "1.1", mxHost: nil)
+        let entries = [
+            DomainTLSEntry(domain: ".sub.test", settings: .default), DomainTLSEntry(domain: "quiet.test", settings: .default),
+        ]
+        let r = TLSImpactReport.build(
+            observations: observations, settings: .default, entries: entries, period: .init(start: 0, end: 100),
+            judge: { o, _, _ in o.tlsVersion == nil ? failure : nil })
+        #expect(r.wouldBlock == [TLSImpactReport.Blocked(domain: "b.test", messages: 5, lastSeen: 30, tlsFailure: failure)])
+        #expect(r.domainsSeen == 3 && r.messagesSeen == 11)
+        #expect(r.notSeenRecently == ["quiet.test"], "the dot entry saw x.sub.test")
+    }
+}

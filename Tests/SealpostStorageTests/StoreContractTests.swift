@@ -552,6 +552,43 @@ import Testing
         }
     }
 
+    /// Delivery findings: the same finding on a day adds up, another finding gets its own row,
+    /// days past the retention go, users are apart.
+    @Test(arguments: Backend.available) func tlsObservationsAggregatePerDay(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            let acme = try await store.createAccount(name: "acme", email: nil)
+            let other = try await store.createAccount(name: "other", email: nil)
+            func o(_ user: Int64, _ domain: String, day: Int, version: String?, messages: Int, last: Int) -> TLSObservation {
+                TLSObservation(
+                    userID: user, domain: domain, day: day, starttls: version != nil, encrypted: version != nil, tlsVersion: version,
+                    certificate: version == nil ? nil : "untrusted", daneAuthenticated: false, messages: messages, lastSeen: last)
+            }
+            try await store.recordTLSObservations([
+                o(acme.id, "a.test", day: 100, version: "1.3", messages: 2, last: 8_640_010),
+                o(acme.id, "b.test", day: 100, version: nil, messages: 1, last: 8_640_020),
+                o(other.id, "a.test", day: 100, version: "1.3", messages: 7, last: 8_640_030),
+            ])
+            try await store.recordTLSObservations([
+                o(acme.id, "a.test", day: 100, version: "1.3", messages: 3, last: 8_640_005),
+                o(acme.id, "a.test", day: 100, version: "1.2", messages: 1, last: 8_640_040),
+            ])
+            let mine = try await store.tlsObservations(userID: acme.id, sinceDay: 0)
+            #expect(
+                Set(mine) == [
+                    o(acme.id, "a.test", day: 100, version: "1.3", messages: 5, last: 8_640_010),
+                    o(acme.id, "a.test", day: 100, version: "1.2", messages: 1, last: 8_640_040),
+                    o(acme.id, "b.test", day: 100, version: nil, messages: 1, last: 8_640_020),
+                ])
+            #expect(try await store.tlsObservations(userID: nil, sinceDay: 0).count == 4)
+            #expect(try await store.tlsObservations(userID: acme.id, sinceDay: 101).isEmpty)
+            // A day beyond the retention: day 100 is dropped.
+            try await store.recordTLSObservations([
+                o(acme.id, "c.test", day: 100 + TLSObservation.retentionDays + 1, version: "1.3", messages: 1, last: 1)
+            ])
+            #expect(try await store.tlsObservations(userID: nil, sinceDay: 0).map(\.domain) == ["c.test"])
+        }
+    }
+
     /// The signed webhook's key: one per user, kept while on (a second enable keeps it), seen by
     /// every node's batches, forgotten when turned off.
     @Test(arguments: Backend.available) func webhookSigningKeysAreKeptPerUser(backend: Backend) async throws {

@@ -122,3 +122,55 @@ def test_bad_domains_rate_limit_and_a_non_smtp_next_hop(sealpost, postfix_peers)
         False, "starttls-not-supported", "enforced_tls")
     table = sealpost.cli("check", "--route", f"plain.test=localhost:{postfix_peers.port_of('plain')}", "plain.test").stdout
     assert "localhost" in table and "would deliver" in table.splitlines()[-1]
+
+
+def test_impact_lists_exactly_what_the_matrix_blocks(sealpost, postfix_peers):
+    """After real deliveries under opportunistic settings, the report for require_tls 1.2, 1.3 and
+    require_valid_cert names exactly the receivers the delivery matrix blocks under those
+    settings, with their message counts; the current settings block nothing."""
+    from test_delivery_matrix import EXPECT
+    sealpost.cli("accounts", "create", "acme")
+    key = sealpost.key("acme")
+    routes = []
+    for name in RECEIVERS:
+        routes += ["--route", f"{name}.test=localhost:{postfix_peers.port_of(name)}"]
+    sealpost.start("--rate-limit", "100000", "--trust-roots", postfix_peers.ca, *routes)
+    headers = {"Authorization": f"Bearer {key}"}
+    assert requests.put(sealpost.url + "/v3/user/settings/enforced_tls/domains/quiet.test", json={"require_tls": True},
+                        headers=headers, timeout=30).status_code == 200
+    counts = {name: 1 + i % 3 for i, name in enumerate(RECEIVERS)}  # 1, 2 or 3 messages per domain
+    emails = set()
+    for name, n in counts.items():
+        for i in range(n):
+            email = f"impact{i}-{uuid.uuid4().hex[:6]}@{name}.test"
+            emails.add(email)
+            body = {"personalizations": [{"to": [{"email": email}]}], "from": {"email": "s@acme.test"}, "subject": "impact",
+                    "content": [{"type": "text/plain", "value": "x"}]}
+            assert requests.post(sealpost.url + "/v3/mail/send", json=body, headers=headers, timeout=30).status_code == 202
+    assert {e["event"] for e in sealpost.final_events(emails).values()} == {"delivered"}
+
+    def report(**q):
+        deadline = time.time() + 30
+        while True:  # findings are written at the end of each delivery round
+            r = requests.get(sealpost.url + "/v3/user/settings/enforced_tls/impact", params=q, headers=headers, timeout=30)
+            assert r.status_code == 200, r.text
+            body = r.json()
+            if body["messages_seen"] >= len(emails) or time.time() > deadline:
+                return body
+            time.sleep(0.5)
+
+    now = report()
+    assert (now["domains_seen"], now["messages_seen"], now["would_block"]) == (len(RECEIVERS), len(emails), [])
+    assert now["not_seen_recently"] == ["quiet.test"]
+    assert now["period"]["end"] - now["period"]["start"] >= 29 * 86400
+    for setting, q in [("tls12", {"require_tls": "true", "version": "1.2"}), ("tls13", {"require_tls": "true", "version": "1.3"}),
+                       ("validcert", {"require_valid_cert": "true"})]:
+        got = report(**q)
+        expected = {name: outcome[1] for name, outcome in EXPECT[setting].items() if name in RECEIVERS and isinstance(outcome, tuple)}
+        assert {b["domain"]: b["tls_failure"]["result_type"] for b in got["would_block"]} == {
+            f"{n}.test": t for n, t in expected.items()}, setting
+        assert {b["domain"]: b["messages"] for b in got["would_block"]} == {f"{n}.test": counts[n] for n in expected}
+        assert all(b["tls_failure"]["policy"] == "enforced_tls" and b["last_seen"] > 0 for b in got["would_block"])
+    cli = json.loads(sealpost.cli("impact", "--user", "acme", "--require-tls", "--version", "1.3", "--json").stdout)
+    assert sorted(b["domain"] for b in cli["would_block"]) == sorted(f"{n}.test" for n, o in EXPECT["tls13"].items()
+                                                                      if n in RECEIVERS and isinstance(o, tuple))

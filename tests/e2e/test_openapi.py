@@ -92,6 +92,10 @@ def exchanges(sealpost, ids, keys):
         ("GET", "/v3/user/settings/enforced_tls/check?domain=nowhere.test", keys["acme"], None, None),  # 200
         ("GET", "/v3/user/settings/enforced_tls/check?domain=nowhere.test&require_tls=true&version=1.3", keys["acme"], "acme-sub", None),  # 200
         ("GET", "/v3/user/settings/enforced_tls/check?domain=192.0.2.1", keys["acme"], None, None),  # 400
+        ("GET", "/v3/user/settings/enforced_tls/impact?require_tls=true&days=7", keys["acme"], None, None),  # 200
+        ("GET", "/v3/user/settings/enforced_tls/impact", keys["acme"], "acme-sub", None),  # 200 on behalf
+        ("GET", "/v3/user/settings/enforced_tls/impact?days=31", keys["acme"], None, None),  # 400
+        ("GET", "/v3/user/settings/enforced_tls/impact", keys["acme-cust"], "acme-sub", None),  # 403
         ("GET", "/v3/user/settings/enforced_tls/check?domain=nowhere.test", keys["acme-cust"], "acme-sub", None),  # 403
         ("POST", "/v3/whitelabel/domains", keys["acme"], None, {"domain": "example.test"}),  # 201
         ("POST", "/v3/whitelabel/domains", keys["acme"], None, {"domain": "example.test"}),  # 409

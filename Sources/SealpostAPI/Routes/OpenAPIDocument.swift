@@ -527,6 +527,35 @@ enum OpenAPIDocument {
                 }
               }
             },
+            "/v3/user/settings/enforced_tls/impact": {
+              "get": {
+                "operationId": "EnforcedTlsImpact",
+                "summary": "What would be blocked: the recipient domains whose latest delivery finding the proposed settings would refuse, from the last days of mail.",
+                "tags": ["Enforced TLS"],
+                "parameters": [
+                  {"$ref": "#/components/parameters/OnBehalfOf"},
+                  {"name": "require_tls", "in": "query", "schema": {"type": "string", "enum": ["true", "false"]}},
+                  {"name": "require_valid_cert", "in": "query", "schema": {"type": "string", "enum": ["true", "false"]}},
+                  {"name": "version", "in": "query", "schema": {"type": "string", "enum": ["1.1", "1.2", "1.3"]}},
+                  {"name": "days", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 30}}
+                ],
+                "responses": {
+                  "200": {"description": "The report.", "content": {"application/json": {"schema": {"type": "object",
+                    "required": ["settings", "period", "domains_seen", "messages_seen", "would_block", "not_seen_recently"], "properties": {
+                    "settings": {"$ref": "#/components/schemas/EnforcedTlsResponse"},
+                    "period": {"type": "object", "required": ["start", "end"], "properties": {"start": {"type": "integer"}, "end": {"type": "integer"}}},
+                    "domains_seen": {"type": "integer"}, "messages_seen": {"type": "integer"},
+                    "would_block": {"type": "array", "items": {"type": "object", "required": ["domain", "messages", "last_seen", "tls_failure"], "properties": {
+                      "domain": {"type": "string"}, "messages": {"type": "integer"}, "last_seen": {"type": "integer"},
+                      "tls_failure": {"$ref": "#/components/schemas/TLSFailureDetail"}}}},
+                    "not_seen_recently": {"type": "array", "items": {"type": "string"}}}}}}},
+                  "400": {"$ref": "#/components/responses/Error400"},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              }
+            },
             "/v3/whitelabel/domains": {
               "get": {
                 "operationId": "ListAuthenticatedDomain",

@@ -9,14 +9,37 @@ import SealpostStorage
 /// limit (`--check-rate-limit`), apart from the general one, since each call opens connections.
 struct TLSCheckRoutes {
     static let path: RouterPath = "/v3/user/settings/enforced_tls/check"
+    static let impactPath: RouterPath = "/v3/user/settings/enforced_tls/impact"
     let store: any SealpostStore
     let tenants: TenantResolver
     let checker: any TLSChecking
     let limiter: RateLimiter
+    let judge: any TLSImpactJudging
 
     func register(on router: Router<SealpostRequestContext>, known: KnownPaths) {
         router.get(Self.path, use: check)
         router.methodNotAllowed(Self.path.description, allow: [.get], known: known)
+        router.get(Self.impactPath, use: impact)
+        router.methodNotAllowed(Self.impactPath.description, allow: [.get], known: known)
+    }
+
+    /// `GET …/impact?require_tls=…&require_valid_cert=…&version=…&days=30`: the user's recipient
+    /// domains whose last finding the proposed settings would refuse, with their message counts.
+    @Sendable func impact(_ request: Request, context: SealpostRequestContext) async throws -> Response {
+        let principal = try context.require(scope: Scope.enforcedTLSRead)
+        let target = try await tenants.target(request, principal: principal)
+        let q = request.uri.queryParameters
+        let days = try SubuserRoutes.intParameter(
+            q["days"].map(String.init), name: "days", default: TLSObservation.retentionDays, range: 1...TLSObservation.retentionDays)
+        var settings = try await store.enforcedTLS(userID: target.user.id)
+        settings = try Self.proposed(
+            settings, q["require_tls"].map(String.init), q["require_valid_cert"].map(String.init), q["version"].map(String.init))
+        let entries = try await store.domainTLSEntries(userID: target.user.id)
+        let window = TLSImpactReport.window(days: days, now: Int(Date().timeIntervalSince1970))
+        let observations = try await store.tlsObservations(userID: target.user.id, sinceDay: window.firstDay)
+        let report = TLSImpactReport.build(
+            observations: observations, settings: settings, entries: entries, period: window.period, judge: judge.wouldBlock)
+        return try JSONResponse.make(encoding: report)
     }
 
     @Sendable func check(_ request: Request, context: SealpostRequestContext) async throws -> Response {
@@ -62,6 +85,14 @@ struct TLSCheckRoutes {
             s.version = v
         }
         return s
+    }
+}
+
+/// No judge (router tests without the delivery target): nothing is reported as blocked.
+public struct NoImpactJudge: TLSImpactJudging {
+    public init() {}
+    public func wouldBlock(_ observation: TLSObservation, settings: EnforcedTLSSettings, entries: [DomainTLSEntry]) -> TLSFailureDetail? {
+        nil
     }
 }
 

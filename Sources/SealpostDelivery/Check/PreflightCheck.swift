@@ -126,17 +126,20 @@ public struct PreflightCheck: TLSChecking {
         if let verdict = tls.certificate { host.certificate = certificate(verdict, tls.summary) }
     }
 
+    /// The verdict as reports write it.
+    static func verdictName(_ verdict: CertificateVerdict) -> String {
+        switch verdict {
+        case .valid: "valid"
+        case .untrusted: "untrusted"
+        case .hostMismatch: "host-mismatch"
+        case .expired: "expired"
+        case .invalid: "invalid"
+        }
+    }
+
     static func certificate(_ verdict: CertificateVerdict, _ summary: CertificateSummary?) -> TLSCheckReport.Certificate {
-        let name =
-            switch verdict {
-            case .valid: "valid"
-            case .untrusted: "untrusted"
-            case .hostMismatch: "host-mismatch"
-            case .expired: "expired"
-            case .invalid: "invalid"
-            }
-        return TLSCheckReport.Certificate(
-            verdict: name, subject: summary?.subject, issuer: summary?.issuer, notAfter: summary?.notAfter,
+        TLSCheckReport.Certificate(
+            verdict: verdictName(verdict), subject: summary?.subject, issuer: summary?.issuer, notAfter: summary?.notAfter,
             dnsNames: summary?.dnsNames ?? [])
     }
 

@@ -56,6 +56,8 @@ public final class DeliveryEngine: Service, Sendable {
     let recorder: OutcomeRecorder
     /// The recipients' published policies (DANE, MTA-STS), applied with the sender's.
     let recipientPolicies: [any SecurityPolicy]
+    /// Where each round's TLS findings go (`nil`: not recorded).
+    let observationStore: (any TLSObservationStore)?
     let logger: Logger
     private let wakeSignal = WakeSignal()
     /// When set (SIGTERM), no new work is claimed.
@@ -67,9 +69,11 @@ public final class DeliveryEngine: Service, Sendable {
     public init(
         store: any MailQueueStore & EnforcedTLSSource, client: SMTPDeliveryClient, resolver: NextHopResolver,
         configuration: DeliveryConfiguration, logger: Logger, gate: ShutdownGate = ShutdownGate(),
-        settingsSource: (any EnforcedTLSSource)? = nil, recipientPolicies: [any SecurityPolicy] = []
+        settingsSource: (any EnforcedTLSSource)? = nil, recipientPolicies: [any SecurityPolicy] = [],
+        observationStore: (any TLSObservationStore)? = nil
     ) {
         self.recipientPolicies = recipientPolicies
+        self.observationStore = observationStore
         self.gate = gate
         self.store = store
         self.settingsSource = settingsSource ?? store
@@ -256,6 +260,7 @@ public final class DeliveryEngine: Service, Sendable {
             }
         }
         let maxSessions = configuration.maxSessions
+        let observed = ObservationCollector()
         try await withThrowingTaskGroup(of: Void.self) { group in
             var running = 0
             for (domain, settings, policy, lane) in jobs {
@@ -265,14 +270,28 @@ public final class DeliveryEngine: Service, Sendable {
                 }
                 group.addTask {
                     for session in lane {
-                        try await self.deliver(domain: domain, settings: settings, policy: policy, deliveries: session, wire: wireForms)
+                        try await self.deliver(
+                            domain: domain, settings: settings, policy: policy, deliveries: session, wire: wireForms, observed: observed)
                     }
                 }
                 running += 1
             }
             try await group.waitForAll()
         }
+        await flush(observed)
         return true
+    }
+
+    /// Writes a round's findings, once per round: they inform reports, never a delivery, so a
+    /// failed write is logged and the mail goes on.
+    private func flush(_ observed: ObservationCollector) async {
+        let found = observed.drain()
+        guard let observationStore, !found.isEmpty else { return }
+        do {
+            try await observationStore.recordTLSObservations(found)
+        } catch {
+            logger.warning("TLS findings of a delivery round not recorded", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Fail closed: records a deferral (with its event) for mail that no connection was opened
@@ -324,9 +343,9 @@ public final class DeliveryEngine: Service, Sendable {
     /// Delivers one session's chunk to one destination and stores every recipient's outcome.
     func deliver(
         domain: String, settings: EnforcedTLSSettings, policy: PolicySet, deliveries: [QueuedDelivery],
-        wire: [String: [UInt8]]
+        wire: [String: [UInt8]], observed: ObservationCollector? = nil
     ) async throws {
-        let destination = DestinationDelivery(resolver: resolver, client: client, logger: logger)
+        let destination = DestinationDelivery(resolver: resolver, client: client, logger: logger, observations: observed)
         let stored = await destination.run(domain: domain, policy: policy, deliveries: deliveries, wire: wire) { results in
             let now = Date()
             do {

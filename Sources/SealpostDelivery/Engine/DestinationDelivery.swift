@@ -14,6 +14,8 @@ struct DestinationDelivery: Sendable {
     let resolver: NextHopResolver
     let client: SMTPDeliveryClient
     let logger: Logger
+    /// Where sessions that reached the TLS decision are noted (the impact report's data).
+    var observations: ObservationCollector? = nil
 
     /// Stores results; false when the store failed (they are offered again at the end).
     typealias Record = @Sendable ([(QueuedDelivery, DeliveryResult)]) async -> Bool
@@ -71,7 +73,8 @@ struct DestinationDelivery: Sendable {
                     }
                     stillPending = pending
                     log(domain, hop.host, nil, "unreachable: \(reason)", pending.count, policy: policy, level: level)
-                case .policyRefused(let refusal, _):
+                case .policyRefused(let refusal, let facts):
+                    observations?.add(pending, domain: domain, starttls: facts.starttlsOffered, tls: facts.tls, now: Date())
                     for d in pending {
                         outcomes[d.id, default: []].append(.policyFailure(refusal))
                         last[d.id] = (nil, hop.host, level)
@@ -81,6 +84,7 @@ struct DestinationDelivery: Sendable {
                         domain, hop.host, nil, "refused by policy \(refusal.policy): \(refusal.failure.rawValue)", pending.count,
                         policy: policy, level: level)
                 case .completed(let tls, let results):
+                    observations?.add(pending, domain: domain, starttls: tls.reached != .none, tls: tls.facts, now: Date())
                     for ((_, group), recipientResults) in zip(messages, results) {
                         for (d, result) in zip(group, recipientResults) {
                             last[d.id] = (tls, hop.host, level)

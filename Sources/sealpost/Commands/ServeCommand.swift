@@ -110,6 +110,7 @@ struct ServeCommand: AsyncParsableCommand {
             txt: engine.dns,
             checker: stack.checker(logger: logger),
             checkLimiter: RateLimiter(limit: try checkRateLimitValue()),
+            judge: ImpactJudge(),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
                 logger.info("listening", metadata: ["address": "\(https ? "https" : "http")://\(host):\(bound)"])
@@ -148,7 +149,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.lease = try Self.seconds(lease, env: "SEALPOST_LEASE", default: configuration.lease, name: "lease")
         let engine = DeliveryEngine(
             store: store, client: stack.client, resolver: stack.resolver, configuration: configuration, logger: logger, gate: gate,
-            recipientPolicies: stack.policies)
+            recipientPolicies: stack.policies, observationStore: store)
         return (engine, stack)
     }
 
