@@ -174,3 +174,47 @@ def test_impact_lists_exactly_what_the_matrix_blocks(sealpost, postfix_peers):
     cli = json.loads(sealpost.cli("impact", "--user", "acme", "--require-tls", "--version", "1.3", "--json").stdout)
     assert sorted(b["domain"] for b in cli["would_block"]) == sorted(f"{n}.test" for n, o in EXPECT["tls13"].items()
                                                                       if n in RECEIVERS and isinstance(o, tuple))
+
+
+def test_check_follows_dane_like_delivery(sealpost, postfix_peers, dnssec_lab):
+    """The lab's DANE domains: the check names DANE's state per host, and its verdict and
+    tls_failure equal the first event of a real delivery (delivered, or deferred with the
+    same tls_failure)."""
+    sealpost.cli("accounts", "create", "acme")
+    key = sealpost.key("acme")
+    sealpost.start(*dnssec_lab.serve_args, "--trust-roots", postfix_peers.ca, "--retry-base", "60", "--smtp-timeout", "5")
+    headers = {"Authorization": f"Bearer {key}"}
+    domains = ["ee.dane.test", "eebad.dane.test", "ta.dane.test", "tawrong.dane.test", "plain.dane.test", "bogus.test",
+               "insecure.test", "fallback.dane.test", "unusable.dane.test"]
+    reports = {}
+    for d in domains:
+        r = requests.get(sealpost.url + "/v3/user/settings/enforced_tls/check", params={"domain": d}, headers=headers, timeout=60)
+        assert r.status_code == 200, r.text
+        reports[d] = r.json()
+        assert reports[d]["policies"]["dane"] is True
+    assert reports["ee.dane.test"]["mx"][0]["dane"].startswith("usable")
+    assert reports["ee.dane.test"]["mx"][0]["preference"] == 10
+    assert reports["insecure.test"]["mx"][0]["dane"].startswith("off")
+    assert reports["unusable.dane.test"]["mx"][0]["dane"] == "tlsa-invalid"
+    assert [m["would_deliver"] for m in reports["fallback.dane.test"]["mx"]] == [False, True]
+    token = uuid.uuid4().hex[:8]
+    emails = {f"c-{token}@{d}": d for d in domains}
+    for email in emails:
+        body = {"personalizations": [{"to": [{"email": email}]}], "from": {"email": "s@acme.test"}, "subject": "dane check",
+                "content": [{"type": "text/plain", "value": "x"}]}
+        assert requests.post(sealpost.url + "/v3/mail/send", json=body, headers=headers, timeout=30).status_code == 202
+    deadline = time.time() + 60
+    while True:
+        first = {}
+        for e in sealpost.events():
+            if e["email"] in emails and e["event"] in ("delivered", "deferred", "bounce") and e["email"] not in first:
+                first[e["email"]] = e
+        if len(first) == len(emails) or time.time() > deadline:
+            break
+        time.sleep(0.3)
+    assert len(first) == len(emails), sorted(set(emails) - set(first))
+    for email, d in emails.items():
+        report, event = reports[d], first[email]
+        assert (event["event"] == "delivered") == report["would_deliver"], (d, event, report)
+        if not report["would_deliver"]:
+            assert event["event"] == "deferred" and event["tls_failure"] == report["tls_failure"], (d, event, report)
