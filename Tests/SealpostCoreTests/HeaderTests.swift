@@ -90,3 +90,15 @@ import Testing
         #expect(long.allSatisfy { $0.text.utf8.count <= 76 })
     }
 }
+
+/// RFC 8689's `TLS-Required: No`: only as a header field, any case, folded or not.
+@Suite struct TLSRequiredHeaderTests {
+    @Test func onlyTheHeaderFieldWaives() {
+        func waives(_ text: String) -> Bool { TLSRequiredHeader.waivesRecipientPolicies(Array(text.utf8)) }
+        #expect(waives("From: a@b.test\r\nTLS-Required: No\r\n\r\nbody\r\n"))
+        #expect(waives("tls-required:\r\n  no \r\nSubject: s\r\n\r\nbody\r\n"))
+        #expect(!waives("TLS-Required: Yes\r\n\r\nbody\r\n"))
+        #expect(!waives("From: a@b.test\r\n\r\nTLS-Required: No\r\n"), "in the body it is text")
+        #expect(!waives("X-TLS-Required: No\r\n\r\n"))
+    }
+}

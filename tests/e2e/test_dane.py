@@ -118,3 +118,50 @@ def test_dane_off_and_untrusted_resolvers(sealpost, postfix_peers, dnssec_lab):
     sealpost.start("--dns-server", "192.0.2.1:53", "--dane", "on")
     assert "DANE is off" in sealpost.log() and "not on a loopback address" in sealpost.log()
     json.dumps({})
+
+
+def test_tls_required_no_waives_only_the_recipients_policies(sealpost, postfix_peers, dnssec_lab):
+    """RFC 8689 `TLS-Required: No` (API header or submitted message): a host DANE refuses gets the
+    mail opportunistically; the sender's own require_tls still blocks a plaintext-only host."""
+    import smtplib
+    import ssl
+
+    from conftest import free_port
+    sealpost.cli("accounts", "create", "acme")
+    sealpost.cli("accounts", "create", "strict")
+    acme, strict = sealpost.key("acme"), sealpost.key("strict")
+    certs = postfix_peers.base / "certs"
+    port = free_port()
+    sealpost.start(*dnssec_lab.serve_args, "--trust-roots", postfix_peers.ca, "--retry-base", "60", "--smtp-timeout", "5",
+                   "--submission", f"127.0.0.1:{port}", "--smtp-tls-cert", str(certs / "localhost.chain.crt"),
+                   "--smtp-tls-key", str(certs / "localhost.key"))
+    sg, sg_strict = SendGridAPIClient(api_key=acme, host=sealpost.url), SendGridAPIClient(api_key=strict, host=sealpost.url)
+    assert sg_strict.client.user.settings.enforced_tls.patch(request_body={"require_tls": True}).status_code == 200
+    token = uuid.uuid4().hex[:8]
+    waived, refused, strict_plain = f"w-{token}@eebad.dane.test", f"r-{token}@eebad.dane.test", f"s-{token}@plain.dane.test"
+
+    def send(client, to, waive):
+        body = {"personalizations": [{"to": [{"email": to}]}], "from": {"email": "s@acme.test"}, "subject": f"trn {token}",
+                "content": [{"type": "text/plain", "value": f"to {to}"}]}
+        if waive:
+            body["headers"] = {"TLS-Required": "No"}
+        assert client.client.mail.send.post(request_body=body).status_code == 202
+
+    send(sg, waived, True)
+    send(sg, refused, False)
+    send(sg_strict, strict_plain, True)
+    s = smtplib.SMTP("localhost", port, timeout=30)
+    s.starttls(context=ssl.create_default_context(cafile=postfix_peers.ca))
+    s.login("apikey", acme)
+    smtp_waived = f"smtp-{token}@eebad.dane.test"
+    s.sendmail("s@acme.test", [smtp_waived], f"From: s@acme.test\r\nTLS-Required: no\r\nSubject: x\r\n\r\nto {smtp_waived}\r\n".encode())
+    s.quit()
+    final = sealpost.final_events({waived, smtp_waived, strict_plain}, timeout=60)
+    for to in (waived, smtp_waived):
+        e = final[to]
+        assert (e["event"], e["tls"], e["tls_policy"]) == ("delivered", 1, "opportunistic"), e
+        assert postfix_peers.find("labself", f"to {to}", timeout=5) is not None
+    e = final[strict_plain]
+    assert (e["event"], e["type"], e["tls_failure"]["policy"]) == ("bounce", "blocked", "enforced_tls"), e
+    deferred = next(e for e in sealpost.events() if e["email"] == refused and e["event"] in ("deferred", "delivered"))
+    assert deferred["event"] == "deferred" and deferred["tls_failure"]["policy"] == "dane"

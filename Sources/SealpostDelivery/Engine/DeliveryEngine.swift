@@ -191,12 +191,20 @@ public final class DeliveryEngine: Service, Sendable {
         }
         // A destination is a recipient domain under one policy: messages of senders with different
         // Enforced TLS settings (or a per-domain entry, which replaces the setting) never share a session.
-        struct Destination: Hashable { var domain: String; var sender: EnforcedTLSPolicy }
+        struct Destination: Hashable {
+            var domain: String
+            var sender: EnforcedTLSPolicy
+            /// `TLS-Required: No` (RFC 8689): the recipients' policies are not asked.
+            var waived = false
+        }
         var groups: [Destination: [QueuedDelivery]] = [:]
+        var waives: [String: Bool] = [:]  // per message, read once per round
         for d in claimed {
             guard let settings = settingsByUser[d.userID], let entries = entriesByUser[d.userID] else { continue }
             let sender = EnforcedTLSPolicy.governing(account: settings, entries: entries, domain: d.domain)
-            groups[Destination(domain: d.domain, sender: sender), default: []].append(d)
+            let waived = waives[d.messageID] ?? TLSRequiredHeader.waivesRecipientPolicies(d.content)
+            waives[d.messageID] = waived
+            groups[Destination(domain: d.domain, sender: sender, waived: waived), default: []].append(d)
         }
         // Each message's DATA form, built once for all the sessions that carry it this round.
         var wire: [String: [UInt8]] = [:]
@@ -214,7 +222,10 @@ public final class DeliveryEngine: Service, Sendable {
                     do {
                         return (
                             destination,
-                            .success(try await PolicySet.prepare(self.policies(for: destination.sender), domain: destination.domain))
+                            .success(
+                                try await PolicySet.prepare(
+                                    destination.waived ? [destination.sender] : self.policies(for: destination.sender),
+                                    domain: destination.domain))
                         )
                     } catch {
                         return (destination, .failure(error))
