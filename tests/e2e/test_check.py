@@ -218,3 +218,53 @@ def test_check_follows_dane_like_delivery(sealpost, postfix_peers, dnssec_lab):
         assert (event["event"] == "delivered") == report["would_deliver"], (d, event, report)
         if not report["would_deliver"]:
             assert event["event"] == "deferred" and event["tls_failure"] == report["tls_failure"], (d, event, report)
+
+
+def test_check_follows_mta_sts_like_delivery(sealpost, postfix_peers, dnssec_lab, sts_host):
+    """The lab's MTA-STS domains: the check shows the policy mode and each host's state; a host
+    outside the policy is never connected to (no address looked at, nothing in the receiver's
+    log); verdicts and tls_failure equal the first event of a real delivery."""
+    from test_mta_sts import ENFORCE, ENFORCE_WILDCARD, TESTING
+    sealpost.cli("accounts", "create", "acme")
+    key = sealpost.key("acme")
+    sealpost.start(*dnssec_lab.serve_args, "--trust-roots", postfix_peers.ca, "--mta-sts-port", str(sts_host.port),
+                   "--retry-base", "60", "--smtp-timeout", "5")
+    headers = {"Authorization": f"Bearer {key}"}
+    sts_host.serve("enforce.sts.test", ENFORCE)
+    sts_host.serve("notlisted.sts.test", ENFORCE)
+    sts_host.serve("wrongname.sts.test", ENFORCE_WILDCARD)
+    sts_host.serve("testing.sts.test", TESTING)
+    domains = [f"{d}.sts.test" for d in ("enforce", "notlisted", "wrongname", "testing")]
+    plain_connections = postfix_peers.connections("labplain")
+    reports = {}
+    for d in domains:
+        r = requests.get(sealpost.url + "/v3/user/settings/enforced_tls/check", params={"domain": d}, headers=headers, timeout=60)
+        assert r.status_code == 200, r.text
+        reports[d] = r.json()
+    assert [reports[d]["policies"]["mta_sts"] for d in domains] == ["enforce", "enforce", "enforce", "testing"]
+    notlisted = reports["notlisted.sts.test"]["mx"][0]
+    assert notlisted["mta_sts"] == "enforce (mx not in policy)" and notlisted["reason"].startswith("Never connected to: ")
+    assert notlisted["addresses"] == [] and postfix_peers.connections("labplain") == plain_connections
+    assert reports["wrongname.sts.test"]["tls_failure"]["result_type"] == "certificate-host-mismatch"
+    assert reports["enforce.sts.test"]["would_deliver"] and reports["testing.sts.test"]["would_deliver"]
+    token = uuid.uuid4().hex[:8]
+    emails = {f"c-{token}@{d}": d for d in domains}
+    for email in emails:
+        body = {"personalizations": [{"to": [{"email": email}]}], "from": {"email": "s@acme.test"}, "subject": "sts check",
+                "content": [{"type": "text/plain", "value": "x"}]}
+        assert requests.post(sealpost.url + "/v3/mail/send", json=body, headers=headers, timeout=30).status_code == 202
+    deadline = time.time() + 60
+    while True:
+        first = {}
+        for e in sealpost.events():
+            if e["email"] in emails and e["event"] in ("delivered", "deferred", "bounce") and e["email"] not in first:
+                first[e["email"]] = e
+        if len(first) == len(emails) or time.time() > deadline:
+            break
+        time.sleep(0.3)
+    assert len(first) == len(emails), sorted(set(emails) - set(first))
+    for email, d in emails.items():
+        report, event = reports[d], first[email]
+        assert (event["event"] == "delivered") == report["would_deliver"], (d, event, report)
+        if not report["would_deliver"]:
+            assert event["event"] == "deferred" and event["tls_failure"] == report["tls_failure"], (d, event, report)
