@@ -54,6 +54,9 @@ struct OutcomeRecorder: Sendable {
         case .bounced(let reply):
             count("bounced")
             var update = bounce(d, subject, reason: reply.summary, status: Self.status(reply), fields: fields, now: now)
+            // The receiver's 5xx lists the address; so does a domain without mail. Sealpost's own
+            // refusals of one message (SMTPUTF8, size) do not: the address may take other mail.
+            guard !reply.isLocal || r.invalidDomain else { return update }
             update.listing = SuppressionListing(
                 r.invalidDomain ? .invalidEmails : .bounces,
                 BlockRecord(

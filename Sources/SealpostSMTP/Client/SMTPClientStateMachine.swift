@@ -363,6 +363,8 @@ extension SMTPReply {
     /// A reply made up by this client for a result no server gave (a size limit, a lost
     /// connection), so that every result carries a code and an enhanced status alike.
     public static func local(_ code: Int, _ status: String, _ text: String) -> SMTPReply {
-        SMTPReply(code: code, lines: ["\(status) \(text)"])
+        var reply = SMTPReply(code: code, lines: ["\(status) \(text)"])
+        reply.isLocal = true
+        return reply
     }
 }

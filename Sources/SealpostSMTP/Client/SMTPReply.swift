@@ -3,6 +3,10 @@ public struct SMTPReply: Sendable, Equatable {
     public var code: Int
     /// The text of every line, without the code and separator.
     public var lines: [String]
+    /// Sealpost's own verdict in a reply's shape (`SMTPReply.local`), not a server's answer: a
+    /// local refusal (no SMTPUTF8, over the size limit) says nothing about the address, so it
+    /// never puts it on the bounce list.
+    public var isLocal = false
 
     public init(code: Int, lines: [String]) {
         self.code = code
