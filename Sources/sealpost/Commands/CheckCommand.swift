@@ -14,9 +14,7 @@ struct CheckCommand: AsyncParsableCommand {
     @OptionGroup var db: DatabaseOption
     @OptionGroup var delivery: DeliveryOptions
     @Option(help: "Evaluate this user's settings and domain entries (default: opportunistic settings, no entries).") var user: String?
-    @Flag(help: "Evaluate with require_tls on.") var requireTls = false
-    @Flag(help: "Evaluate with require_valid_cert on.") var requireValidCert = false
-    @Option(help: "Evaluate with this minimum TLS version (1.1, 1.2 or 1.3).") var version: String?
+    @OptionGroup var proposed: ProposedSettingsOptions
     @Flag(help: "Print the API's JSON instead of a table.") var json = false
     @Argument(help: "The recipient domain, e.g. example.com.") var domain: String
 
@@ -35,12 +33,7 @@ struct CheckCommand: AsyncParsableCommand {
             settings = try await store.enforcedTLS(userID: u.id)
             entries = try await store.domainTLSEntries(userID: u.id)
         }
-        if requireTls { settings.requireTLS = true }
-        if requireValidCert { settings.requireValidCert = true }
-        if let version {
-            guard let v = TLSVersion(rawValue: version) else { throw ValidationError("--version must be 1.1, 1.2 or 1.3") }
-            settings.version = v
-        }
+        settings = try proposed.applied(to: settings)
         let report = await (try delivery.build(store: store, logger: logger)).checker(logger: logger)
             .check(domain: name, settings: settings, entries: entries)
         if json {

@@ -11,9 +11,7 @@ struct ImpactCommand: AsyncParsableCommand {
     @OptionGroup var db: DatabaseOption
     @Option(help: "The user whose mail is judged, with its settings and domain entries (default: every user's mail, default settings).")
     var user: String?
-    @Flag(help: "Judge with require_tls on.") var requireTls = false
-    @Flag(help: "Judge with require_valid_cert on.") var requireValidCert = false
-    @Option(help: "Judge with this minimum TLS version (1.1, 1.2 or 1.3).") var version: String?
+    @OptionGroup var proposed: ProposedSettingsOptions
     @Option(help: "Days of deliveries to look at (1-30, default 30).") var days: Int = TLSObservation.retentionDays
     @Flag(help: "Print the API's JSON instead of a table.") var json = false
 
@@ -30,12 +28,7 @@ struct ImpactCommand: AsyncParsableCommand {
             entries = try await store.domainTLSEntries(userID: u.id)
             userID = u.id
         }
-        if requireTls { settings.requireTLS = true }
-        if requireValidCert { settings.requireValidCert = true }
-        if let version {
-            guard let v = TLSVersion(rawValue: version) else { throw ValidationError("--version must be 1.1, 1.2 or 1.3") }
-            settings.version = v
-        }
+        settings = try proposed.applied(to: settings)
         let window = TLSImpactReport.window(days: days, now: Int(Date().timeIntervalSince1970))
         let report = TLSImpactReport.build(
             observations: try await store.tlsObservations(userID: userID, sinceDay: window.firstDay), settings: settings, entries: entries,
