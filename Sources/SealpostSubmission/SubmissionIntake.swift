@@ -49,7 +49,7 @@ public struct SubmissionIntake: SubmissionBackend {
     /// the event loop answers at once); refused while the server shuts down.
     public func admit(_ identity: SubmissionIdentity) -> SubmissionAuthorization {
         if gate.isDraining { return .refused(reply: "421 4.3.2 Service shutting down; try again later", signedOut: false) }
-        let decision = limiter.take(bucket: "key:\(identity.keyID) \(Self.endpoint)", now: Int(Date().timeIntervalSince1970))
+        let decision = limiter.take(bucket: "key:\(identity.keyID) \(Self.endpoint)")
         guard decision.allowed else {
             return .refused(reply: "451 4.7.0 Rate limit exceeded; try again after \(decision.reset)", signedOut: false)
         }

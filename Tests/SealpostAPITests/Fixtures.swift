@@ -47,11 +47,15 @@ struct World {
 
     func remove() { try? FileManager.default.removeItem(at: directory) }
 
-    func app(rateLimit: Int = 10_000) -> some ApplicationProtocol {
+    /// `clock` pins the rate limiter's time, so tests that count requests never straddle a
+    /// window boundary.
+    func app(rateLimit: Int = 10_000, clock: (@Sendable () -> Int)? = nil) -> some ApplicationProtocol {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
+        let limiter = clock.map { RateLimiter(limit: rateLimit, clock: $0) }
         return try! buildApplication(
-            store: store, configuration: APIConfiguration(host: "127.0.0.1", port: 0, rateLimit: rateLimit), logger: logger)
+            store: store, configuration: APIConfiguration(host: "127.0.0.1", port: 0, rateLimit: rateLimit), logger: logger,
+            limiter: limiter)
     }
 }
 

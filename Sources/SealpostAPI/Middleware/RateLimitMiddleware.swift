@@ -13,7 +13,7 @@ struct RateLimitMiddleware: RouterMiddleware {
         // Callers without a valid key share their IP's bucket, so guessing keys is limited too.
         let caller = context.principal.map { "key:\($0.key.id)" } ?? "ip:\(context.remoteIP ?? "unknown")"
         let bucket = "\(caller) \(context.endpointPath ?? request.uri.path)"
-        let decision = limiter.take(bucket: bucket, now: Int(Date().timeIntervalSince1970))
+        let decision = limiter.take(bucket: bucket)
         var response: Response
         if !decision.allowed {
             response = APIError.tooManyRequests.response()

@@ -55,7 +55,7 @@ struct TLSCheckRoutes {
         settings = try Self.proposed(
             settings, q["require_tls"].map(String.init), q["require_valid_cert"].map(String.init), q["version"].map(String.init))
         let entries = try await store.domainTLSEntries(userID: target.user.id)
-        let decision = limiter.take(bucket: "key:\(principal.key.id) check", now: Int(Date().timeIntervalSince1970))
+        let decision = limiter.take(bucket: "key:\(principal.key.id) check")
         guard decision.allowed else { throw APIError.tooManyRequests }
         let report = await checker.check(domain: domain, settings: settings, entries: entries)
         return try JSONResponse.make(encoding: report)

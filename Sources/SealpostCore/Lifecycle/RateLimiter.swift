@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// Fixed-window request counting: N requests per minute per (caller, endpoint).
@@ -20,13 +21,22 @@ public final class RateLimiter: Sendable {
 
     public let limit: Int
     public let windowSeconds: Int
+    /// Unix seconds. Injectable because a fixed window restarts on the minute: a test that
+    /// counts requests must not straddle that boundary by chance.
+    private let clock: @Sendable () -> Int
     private let windows = Mutex<[String: Window]>([:])
     private static let pruneThreshold = 4096
 
-    public init(limit: Int, windowSeconds: Int = 60) {
+    public init(
+        limit: Int, windowSeconds: Int = 60, clock: @escaping @Sendable () -> Int = { Int(Date().timeIntervalSince1970) }
+    ) {
         self.limit = limit
         self.windowSeconds = windowSeconds
+        self.clock = clock
     }
+
+    /// Counts one request against `bucket` at the limiter's clock.
+    public func take(bucket: String) -> Decision { take(bucket: bucket, now: clock()) }
 
     public func take(bucket: String, now: Int) -> Decision {
         let start = now - now % windowSeconds
