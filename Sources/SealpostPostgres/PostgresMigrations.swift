@@ -284,6 +284,8 @@ enum PostgresMigrations {
                 "CREATE INDEX tls_observations_day ON tls_observations(day)",
             ]
         ),
+        // RFC 8689: the message was submitted with REQUIRETLS.
+        ("v14-requiretls", ["ALTER TABLE messages ADD COLUMN require_tls BOOLEAN NOT NULL DEFAULT false"]),
     ]
 
     /// Any fixed number: the advisory lock that makes concurrent `migrate`s take turns.

@@ -11,9 +11,9 @@ extension PostgresStore {
             for m in messages {
                 try await tx.query(
                     """
-                    INSERT INTO messages (id, x_message_id, user_id, mail_from, smtp_id, content, categories, custom_args, created_at, smtputf8)
+                    INSERT INTO messages (id, x_message_id, user_id, mail_from, smtp_id, content, categories, custom_args, created_at, smtputf8, require_tls)
                     VALUES (\(m.id), \(m.xMessageID), \(m.userID), \(m.mailFrom), \(m.smtpID), \(Data(m.content)),
-                            \(try RowCoding.json(m.categories)), \(try RowCoding.json(m.customArgs)), \(now), \(m.smtpUTF8))
+                            \(try RowCoding.json(m.categories)), \(try RowCoding.json(m.customArgs)), \(now), \(m.smtpUTF8), \(m.requireTLS))
                     """, logger: logger)
                 let due = max(now, m.notBefore.timeIntervalSince1970)
                 let domains = m.recipients.map(RowCoding.domain(ofRecipient:))
@@ -60,14 +60,14 @@ extension PostgresStore {
             let ids = ClaimAssembly.messageIDs(claimed)
             if !ids.isEmpty {
                 let rows = try await c.query(
-                    "SELECT id, mail_from, smtp_id, content, categories, custom_args, smtputf8 FROM messages WHERE id = ANY(\(ids))",
+                    "SELECT id, mail_from, smtp_id, content, categories, custom_args, smtputf8, require_tls FROM messages WHERE id = ANY(\(ids))",
                     logger: logger)
-                for try await (id, from, smtpID, content, categories, args, smtpUTF8) in rows.decode(
-                    (String, String, String, Data, String, String, Bool).self)
+                for try await (id, from, smtpID, content, categories, args, smtpUTF8, requireTLS) in rows.decode(
+                    (String, String, String, Data, String, String, Bool, Bool).self)
                 {
                     messages[id] = try ClaimedMessage(
                         mailFrom: from, smtpID: smtpID, content: [UInt8](content),
-                        categoriesJSON: categories, customArgsJSON: args, smtpUTF8: smtpUTF8)
+                        categoriesJSON: categories, customArgsJSON: args, smtpUTF8: smtpUTF8, requireTLS: requireTLS)
                 }
             }
             return try ClaimAssembly.deliveries(claimed, messages: messages)

@@ -262,6 +262,11 @@ enum SQLiteMigrations {
                     CREATE INDEX tls_observations_day ON tls_observations(day);
                     """)
         }
+        migrator.registerMigration("v14-requiretls") { db in
+            // RFC 8689: the message was submitted with REQUIRETLS (an envelope flag, kept apart
+            // from the content).
+            try db.execute(sql: "ALTER TABLE messages ADD COLUMN require_tls INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 }

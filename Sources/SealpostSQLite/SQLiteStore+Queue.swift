@@ -44,12 +44,12 @@ extension SQLiteStore {
         for m in b.messages {
             try db.cachedStatement(
                 sql: """
-                    INSERT INTO messages (id, x_message_id, user_id, mail_from, smtp_id, content, categories, custom_args, created_at, smtputf8)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO messages (id, x_message_id, user_id, mail_from, smtp_id, content, categories, custom_args, created_at, smtputf8, require_tls)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             ).execute(arguments: [
                 m.id, m.xMessageID, m.userID, m.mailFrom, m.smtpID, Data(m.content),
-                try RowCoding.json(m.categories), try RowCoding.json(m.customArgs), now, m.smtpUTF8,
+                try RowCoding.json(m.categories), try RowCoding.json(m.customArgs), now, m.smtpUTF8, m.requireTLS,
             ])
             let due = max(now, m.notBefore.timeIntervalSince1970)
             let statement = try db.cachedStatement(
@@ -88,14 +88,15 @@ extension SQLiteStore {
                     expiresAt: Date(timeIntervalSince1970: row["expires_at"]))
             }
             let messageStatement = try db.cachedStatement(
-                sql: "SELECT mail_from, smtp_id, content, categories, custom_args, smtputf8 FROM messages WHERE id = ?")
+                sql: "SELECT mail_from, smtp_id, content, categories, custom_args, smtputf8, require_tls FROM messages WHERE id = ?")
             var messages: [String: ClaimedMessage] = [:]
             for id in ClaimAssembly.messageIDs(claimed) {
                 guard let m = try Row.fetchOne(messageStatement, arguments: [id]) else { continue }
                 messages[id] = try ClaimedMessage(
                     mailFrom: m["mail_from"], smtpID: m["smtp_id"],
                     content: [UInt8]((m["content"] as Data?) ?? Data()),
-                    categoriesJSON: m["categories"], customArgsJSON: m["custom_args"], smtpUTF8: m["smtputf8"])
+                    categoriesJSON: m["categories"], customArgsJSON: m["custom_args"], smtpUTF8: m["smtputf8"],
+                    requireTLS: m["require_tls"])
             }
             return try ClaimAssembly.deliveries(claimed, messages: messages)
         }

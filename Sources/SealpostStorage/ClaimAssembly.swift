@@ -11,12 +11,15 @@ public struct ClaimedMessage: Sendable {
     public var categories: [String]
     public var customArgs: [String: String]
     public var smtpUTF8: Bool
+    public var requireTLS: Bool
 
     /// From the stored columns (`categories` and `custom_args` are JSON text).
     public init(
-        mailFrom: String, smtpID: String, content: [UInt8], categoriesJSON: String, customArgsJSON: String, smtpUTF8: Bool
+        mailFrom: String, smtpID: String, content: [UInt8], categoriesJSON: String, customArgsJSON: String, smtpUTF8: Bool,
+        requireTLS: Bool
     ) throws {
         self.mailFrom = mailFrom
+        self.requireTLS = requireTLS
         self.smtpUTF8 = smtpUTF8
         self.smtpID = smtpID
         self.content = content
@@ -62,7 +65,8 @@ public enum ClaimAssembly {
             return QueuedDelivery(
                 id: row.id, messageID: row.messageID, userID: row.userID, recipient: row.recipient, domain: row.domain,
                 attempts: row.attempts, mailFrom: m.mailFrom, smtpID: m.smtpID, content: m.content, categories: m.categories,
-                customArgs: m.customArgs, expiresAt: row.expiresAt, smtpUTF8: m.smtpUTF8)
+                customArgs: m.customArgs, expiresAt: row.expiresAt, smtpUTF8: m.smtpUTF8,
+                requireTLS: m.requireTLS)
         }
     }
 }

@@ -16,5 +16,6 @@ public enum Schema {
         "v11-suppressions",
         "v12-domain-authentication",
         "v13-tls-observations",
+        "v14-requiretls",
     ]
 }

@@ -106,7 +106,7 @@ public struct SubmissionIntake: SubmissionBackend {
             notBefore: message.instructions.sendAt.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? now,
             // Postfix's rule: a message submitted with SMTPUTF8 and UTF-8 headers stays one; raw
             // 8-bit headers without it (legacy clients) are passed on as they came.
-            smtpUTF8: envelope.smtpUTF8 && SMTPUTF8.headersNeedIt(message.content))
+            smtpUTF8: envelope.smtpUTF8 && SMTPUTF8.headersNeedIt(message.content), requireTLS: envelope.requireTLS)
         do {
             // Recipients on the user's suppression lists get `dropped` and are not queued.
             let (kept, events) = try await SuppressionFilter.apply([queued], bypass: .none, store: store, now: now)

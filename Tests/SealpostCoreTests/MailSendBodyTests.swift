@@ -111,6 +111,20 @@ import Testing
         #expect(mail.attachments == [MailAttachment(content: bytes, filename: "Grüße.bin", disposition: .inline, contentID: "c1@x")])
     }
 
+    /// Sealpost's `mail_settings.require_tls` (REQUIRETLS, RFC 8689): a switch like SendGrid's.
+    @Test func requireTLSIsASwitch() throws {
+        func mail(_ settings: String) throws -> MailRequest {
+            let body = try JSONDecoder().decode(
+                MailSendBody.self, from: Data(("{" + Self.minimal + #","mail_settings":"# + settings + "}").utf8))
+            return try MailRequestValidator.validate(body, maxRecipients: 1000)
+        }
+        #expect(try mail(#"{"require_tls":{"enable":true}}"#).requireTLS)
+        #expect(try !mail(#"{"require_tls":{"enable":false}}"#).requireTLS)
+        #expect(try !mail(#"{}"#).requireTLS)
+        let e = try Self.errors("{" + Self.minimal + #","mail_settings":{"require_tls":{"enable":"yes"}}}"#)
+        #expect(e == [FieldError(field: "mail_settings.require_tls.enable", message: "enable must be a boolean")])
+    }
+
     @Test func unsupportedFieldsWithAnEffectAreRefusedByName() throws {
         let refused = try Self.fields(
             #"{"from":{"email":"a@b.test"},"# + Self.valid

@@ -338,4 +338,95 @@ import Testing
         #expect(refused == [.send("QUIT"), end])
         #expect(machine.connectionFailed("connection closed by the server") == [end])
     }
+
+    // MARK: REQUIRETLS (RFC 8689)
+
+    static let requireTLS = PolicySet([
+        PreparedRequireTLS(discovery: .found(secureHosts: ["mx.test"], stsPolicy: nil)), EnforcedTLSPolicy(settings: .default),
+    ])
+
+    static func requireTLSMessage() -> OutboundMessage {
+        var m = message("m", to: ["b@mx.test"])
+        m.requireTLS = true
+        return m
+    }
+
+    static func tlsServer(afterTLS: [String]) -> (SMTPClientStateMachine.Phase, [String]) -> Answer {
+        { phase, sent in
+            switch phase {
+            case .ehlo: sent.contains("<tls>") ? .reply(250, ["mx.test"] + afterTLS) : .reply(250, ["mx.test", "STARTTLS", "REQUIRETLS"])
+            case .startTLS: .reply(220, ["2.0.0 ready"])
+            default: good()(phase, sent)
+            }
+        }
+    }
+
+    @Test func requireTLSIsPassedOnToAVerifiedServerThatOffersItAfterTLS() {
+        let verified = TLSFacts(version: .v1_3, certificate: .valid)
+        let run = Self.converse(
+            [Self.requireTLSMessage()], policy: Self.requireTLS, tls: { verified }, server: Self.tlsServer(afterTLS: ["REQUIRETLS"]))
+        #expect(
+            run.sent == [
+                "EHLO client.test", "STARTTLS", "<tls>", "EHLO client.test", "MAIL FROM:<a@sender.test> REQUIRETLS", "RCPT TO:<b@mx.test>",
+                "DATA", "<data \(Self.n)>", "QUIT",
+            ])
+        #expect(run.reported[0] == [Self.accepted])
+    }
+
+    @Test func requireTLSOfferedOnlyBeforeTLSIsRefusedBeforeAnyMessage() {
+        let verified = TLSFacts(version: .v1_3, certificate: .valid)
+        let run = Self.converse(
+            [Self.requireTLSMessage()], policy: Self.requireTLS, tls: { verified }, server: Self.tlsServer(afterTLS: []))
+        #expect(run.sent == ["EHLO client.test", "STARTTLS", "<tls>", "EHLO client.test", "QUIT"])
+        guard case .outcome(.policyRefused(let refusal, _)) = run.end else {
+            Issue.record("not refused: \(String(describing: run.end))")
+            return
+        }
+        #expect(refusal.failure == .requireTLSNotSupported && refusal.policy == "requiretls")
+        #expect(refusal.permanence == .permanent && refusal.status == "5.7.30")
+        #expect(refusal.reason == "REQUIRETLS not met: mx.test does not offer REQUIRETLS")
+    }
+
+    @Test func requireTLSNeedsAVerifiedCertificateAndTLS() {
+        let untrusted = Self.converse(
+            [Self.requireTLSMessage()], policy: Self.requireTLS, tls: { Self.tls13 }, server: Self.tlsServer(afterTLS: ["REQUIRETLS"]))
+        #expect(untrusted.sent == ["EHLO client.test", "STARTTLS", "<tls>", "QUIT"])
+        guard case .outcome(.policyRefused(let refusal, _)) = untrusted.end else {
+            Issue.record("not refused")
+            return
+        }
+        #expect(refusal.failure == .certificateNotTrusted && refusal.status == "5.7.30")
+        let plain = Self.converse([Self.requireTLSMessage()], policy: Self.requireTLS, server: Self.good(["REQUIRETLS"]))
+        #expect(plain.sent == ["EHLO client.test", "QUIT"])
+        guard case .outcome(.policyRefused(let r2, _)) = plain.end else {
+            Issue.record("not refused")
+            return
+        }
+        #expect(r2.failure == .starttlsNotSupported && r2.reason == "REQUIRETLS not met: mx.test does not offer STARTTLS")
+        // A DANE-authenticated certificate counts as verified.
+        let dane = TLSFacts(version: .v1_2, certificate: .untrusted, dane: .endEntity)
+        let viaDANE = Self.converse(
+            [Self.requireTLSMessage()], policy: Self.requireTLS, tls: { dane }, server: Self.tlsServer(afterTLS: ["REQUIRETLS"]))
+        #expect(viaDANE.reported[0] == [Self.accepted])
+    }
+
+    @Test func requireTLSUsesOnlySecurelyFoundHosts() {
+        let found = PreparedRequireTLS(
+            discovery: .found(
+                secureHosts: ["mx1.test"],
+                stsPolicy: MTASTSPolicyText.parse("version: STSv1\nmode: testing\nmx: *.sts.test\nmax_age: 86400\n")))
+        #expect(found.checkMX("MX1.test.") == .use(required: .verify))
+        #expect(found.checkMX("a.sts.test") == .use(required: .verify), "an MTA-STS policy listing the host")
+        guard case .refuse(let r) = found.checkMX("mx2.test") else {
+            Issue.record("an insecure MX was used")
+            return
+        }
+        #expect(r.failure == .requireTLSNotSupported && r.permanence == .permanent && r.status == "5.7.30")
+        #expect(r.reason?.hasPrefix("REQUIRETLS not met: MX host mx2.test was not found securely") == true)
+        #expect(PreparedRequireTLS(discovery: .routed).checkMX("anything.test") == .use(required: .verify))
+        // A message without REQUIRETLS: no such policy in its set, MAIL FROM without the option.
+        let plain = Self.converse([Self.message("m", to: ["b@mx.test"])], server: Self.good(["REQUIRETLS"]))
+        #expect(plain.sent.contains("MAIL FROM:<a@sender.test>|RCPT TO:<b@mx.test>|DATA") == false)
+        #expect(plain.sent.first { $0.hasPrefix("MAIL") } == "MAIL FROM:<a@sender.test>")
+    }
 }

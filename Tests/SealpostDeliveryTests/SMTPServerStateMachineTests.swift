@@ -45,7 +45,9 @@ import Testing
         #expect(Self.send(&m, "STARTTLS") == [.reply("220 2.0.0 Ready to start TLS"), .startTLS])
         #expect(m.handle(.tlsEstablished) == [])
         #expect(Self.send(&m, "MAIL FROM:<a@b.test>") == [.reply("503 5.5.1 Send EHLO first")], "TLS forgets the EHLO")
-        #expect(Self.replies(Self.send(&m, "ehlo client.test"))[0].hasSuffix("250-ENHANCEDSTATUSCODES\r\n250 AUTH PLAIN LOGIN"))
+        #expect(
+            Self.replies(Self.send(&m, "ehlo client.test"))[0].hasSuffix(
+                "250-ENHANCEDSTATUSCODES\r\n250-REQUIRETLS\r\n250 AUTH PLAIN LOGIN"))
         #expect(Self.send(&m, "AUTH PLAIN \(Self.plain)") == [.authenticate(password: "SG.key")])
         #expect(!m.acceptsFrames, "frames wait while the key is checked")
         #expect(m.handle(.authenticated) == [.reply("235 2.7.0 Authentication successful")])
@@ -93,6 +95,36 @@ import Testing
         #expect(!plain.smtpUTF8)
         _ = m.handle(.submitted(queueID: "ghi"))
         #expect(Self.send(&m, "QUIT") == [.reply("221 2.0.0 Bye"), .close])
+    }
+
+    /// RFC 8689 §4.1: REQUIRETLS is offered, and its MAIL parameter taken, over TLS only.
+    @Test func requireTLSOnlyOverTLSAndForgottenWithTheTransaction() {
+        var m = SMTPServerStateMachine(configuration: Self.configuration(plaintextAuth: true))
+        _ = m.handle(.connected)
+        #expect(!Self.replies(Self.send(&m, "EHLO client.test"))[0].contains("REQUIRETLS"))
+        _ = Self.send(&m, "AUTH PLAIN \(Self.plain)")
+        _ = m.handle(.authenticated)
+        #expect(Self.send(&m, "MAIL FROM:<a@b.test> REQUIRETLS") == [.reply("555 5.5.4 Unsupported parameter REQUIRETLS")])
+        var t = SMTPServerStateMachine(configuration: Self.configuration())
+        _ = t.handle(.connected)
+        _ = Self.send(&t, "EHLO client.test")
+        _ = Self.send(&t, "STARTTLS")
+        _ = t.handle(.tlsEstablished)
+        #expect(Self.replies(Self.send(&t, "EHLO client.test"))[0].contains("\r\n250-REQUIRETLS\r\n"))
+        _ = Self.send(&t, "AUTH PLAIN \(Self.plain)")
+        _ = t.handle(.authenticated)
+        #expect(Self.send(&t, "MAIL FROM:<a@b.test> REQUIRETLS=yes") == [.reply("501 5.5.4 REQUIRETLS takes no value")])
+        func submit(_ mail: String) -> SMTPServerStateMachine.Envelope? {
+            #expect(Self.send(&t, mail) == [.authorize])
+            _ = t.handle(.authorized)
+            _ = Self.send(&t, "RCPT TO:<d@e.test>")
+            _ = Self.send(&t, "DATA")
+            guard case .submit(let envelope) = t.handle(.frame(.message(Array("Subject: s\r\n\r\nhi\r\n".utf8)))).first else { return nil }
+            _ = t.handle(.submitted(queueID: "q"))
+            return envelope
+        }
+        #expect(submit("MAIL FROM:<a@b.test> requiretls")?.requireTLS == true)
+        #expect(submit("MAIL FROM:<a@b.test>")?.requireTLS == false, "not carried over to the next transaction")
     }
 
     @Test func authLoginAsksForThePasswordEvenForAWrongUser() {

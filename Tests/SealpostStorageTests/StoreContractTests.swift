@@ -299,6 +299,7 @@ import Testing
                     group.addTask {
                         var m = Self.message(id, userID: acme.id, to: ["r-\(id)@one.test"])
                         m.smtpUTF8 = id == "c7"
+                        m.requireTLS = id == "c8"
                         do {
                             try await store.enqueue(
                                 [m], events: [Self.event(acme.id, "p-\(id)", "processed", "r-\(id)@one.test")], lifetime: 3600)
@@ -317,6 +318,7 @@ import Testing
             let claimed = try await store.claimDeliveries(now: Date(), limit: 100, lease: 60)
             #expect(claimed.count == 41)
             #expect(claimed.filter(\.smtpUTF8).map(\.recipient) == ["r-c7@one.test"])
+            #expect(claimed.filter(\.requireTLS).map(\.recipient) == ["r-c8@one.test"], "REQUIRETLS is kept with the message")
             #expect(try await store.events(userID: acme.id, limit: 100).count == 40, "the failed request left no event")
         }
     }

@@ -65,7 +65,8 @@ def test_starttls_auth_plain_delivers_exactly_what_was_sent(submission, postfix_
     s.starttls(context=tls_context(postfix_peers))
     code, ehlo = s.ehlo("client.test")
     lines = ehlo.decode().split("\n")
-    assert lines[1:] == ["PIPELINING", "SIZE 31457280", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES", "AUTH PLAIN LOGIN"]
+    assert lines[1:] == ["PIPELINING", "SIZE 31457280", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES", "REQUIRETLS",
+                         "AUTH PLAIN LOGIN"]
     assert s.login("apikey", submission.api_key) == (235, b"2.7.0 Authentication successful")
     api = b'X-SMTPAPI: {"category": ["newsletter", "smtp"],\r\n  "unique_args": {"campaign": "c-1"}}\r\n'
     s.mail("s@relay.test")

@@ -7,7 +7,8 @@
 #   NSD_PORT, UNBOUND_PORT   loopback ports
 #   MX_PORT      the delivery port of the lab's MX hosts (TLSA at _MX_PORT._tcp.<host>)
 #   CERTS        tests/peers/pf-peers.sh's certs folder (selfsigned, labmx, localhost, ca)
-# Zones (all MX hosts are the pf-peers lab receivers on 127.0.0.2x:MX_PORT):
+# Zones (all MX hosts are the pf-peers lab receivers on 127.0.0.2x:MX_PORT, but mx-rtls,
+# 127.0.0.25, where the REQUIRETLS tests run their own receiver):
 #   dane.test      signed: one recipient domain per DANE case (see the zone below)
 #   bogus.test     signed, the RRSIG over its TLSA RRset corrupted -> SERVFAIL for TLSA only
 #   insecure.test  unsigned, no DS: TLSA published but not DNSSEC-validated
@@ -70,6 +71,9 @@ alias CNAME mx-ee
 bench MX 10 mx-bench
 mx-bench A 127.0.0.24
 $T.mx-bench TLSA 3 1 1 $self
+rtls MX 10 mx-rtls
+mx-rtls A 127.0.0.25
+$T.mx-rtls TLSA 3 1 1 $self
 ZONE
     } > zones/dane.test.zone
     { soa bogus.test; printf '@ MX 10 mx\nmx A 127.0.0.21\n%s.mx TLSA 3 1 1 %s\n' "$T" "$self"; } > zones/bogus.test.zone
@@ -81,7 +85,7 @@ ZONE
       printf 'mx A 127.0.0.22\nmx-other A 127.0.0.23\nmx-wrong A 127.0.0.22\n'; } > zones/sts.test.zone
     cp zones/sts.test.zone zones/sts.test.zone.signed
     # insecure.test also holds a null MX (RFC 7505) domain, nullmx.insecure.test
-    { soa insecure.test; printf '@ MX 10 mx\nmx A 127.0.0.21\n%s.mx TLSA 3 1 1 %s\nnullmx MX 0 .\n' "$T" "$wrong"; } > zones/insecure.test.zone
+    { soa insecure.test; printf '@ MX 10 mx\nmx A 127.0.0.21\n%s.mx TLSA 3 1 1 %s\nnullmx MX 0 .\nrtls MX 10 mx-rtls\nmx-rtls A 127.0.0.25\n' "$T" "$wrong"; } > zones/insecure.test.zone
     key() { (cd keys && ldns-keygen -a ECDSAP256SHA256 -k -r /dev/urandom "$1"); }
     local KT KD KB
     KT=$(key test.); KD=$(key dane.test.); KB=$(key bogus.test.)

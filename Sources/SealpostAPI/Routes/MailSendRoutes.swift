@@ -83,7 +83,7 @@ struct MailSendRoutes {
                     id: id, xMessageID: xMessageID, userID: principal.user.id, mailFrom: (p.from ?? mail.from).email,
                     smtpID: "<\(headerID)>", content: content, categories: mail.categories, customArgs: args,
                     recipients: p.recipients.map(\.email), notBefore: sendAt.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? now,
-                    smtpUTF8: SMTPUTF8.headersNeedIt(content)))
+                    smtpUTF8: SMTPUTF8.headersNeedIt(content), requireTLS: mail.requireTLS))
         }
         // Sandbox mode: everything above ran exactly as for a real send (validation and
         // composition); nothing is queued and no event is stored. SendGrid answers 200.

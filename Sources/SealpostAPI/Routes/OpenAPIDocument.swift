@@ -797,6 +797,7 @@ enum OpenAPIDocument {
                   "mail_settings": {"type": "object", "properties": {
                     "sandbox_mode": {"$ref": "#/components/schemas/Switch"},
                     "bypass_list_management": {"$ref": "#/components/schemas/Switch"},
+                    "require_tls": {"$ref": "#/components/schemas/Switch", "description": "Sealpost's extension: send as with MAIL FROM:<...> REQUIRETLS (RFC 8689): only over verified TLS to securely found MX hosts that offer REQUIRETLS, else a block event with status 5.7.30."},
                     "bypass_spam_management": {"$ref": "#/components/schemas/Switch"},
                     "bypass_bounce_management": {"$ref": "#/components/schemas/Switch"},
                     "bypass_unsubscribe_management": {"$ref": "#/components/schemas/Switch"}},

@@ -95,6 +95,9 @@ public struct MailRequest: Sendable, Equatable, Codable {
     public var sandboxMode: Bool
     /// `mail_settings.bypass_*`: the suppression lists this send skips.
     public var bypass: SuppressionBypass = .none
+    /// `mail_settings.require_tls` (Sealpost's extension): the message is sent as with
+    /// `MAIL FROM:<…> REQUIRETLS` (RFC 8689).
+    public var requireTLS = false
 
     public init(
         personalizations: [MailPersonalization], from: MailAddress, replyTo: [MailAddress] = [], subject: String? = nil,

@@ -19,11 +19,16 @@ public struct NewMessage: Sendable, Equatable {
     public var notBefore: Date
     /// An internationalized message (RFC 6532 headers): every copy needs an SMTPUTF8 next hop.
     public var smtpUTF8: Bool
+    /// REQUIRETLS (RFC 8689): only over verified TLS to securely found MX hosts that pass the
+    /// option on; otherwise it bounces.
+    public var requireTLS: Bool
 
     public init(
         id: String, xMessageID: String, userID: Int64, mailFrom: String, smtpID: String, content: [UInt8],
-        categories: [String], customArgs: [String: String], recipients: [String], notBefore: Date, smtpUTF8: Bool = false
+        categories: [String], customArgs: [String: String], recipients: [String], notBefore: Date, smtpUTF8: Bool = false,
+        requireTLS: Bool = false
     ) {
+        self.requireTLS = requireTLS
         self.id = id
         self.xMessageID = xMessageID
         self.userID = userID
@@ -54,12 +59,15 @@ public struct QueuedDelivery: Sendable, Equatable {
     public var expiresAt: Date
     /// See `NewMessage.smtpUTF8`.
     public var smtpUTF8: Bool
+    /// See `NewMessage.requireTLS`.
+    public var requireTLS: Bool
 
     public init(
         id: Int64, messageID: String, userID: Int64, recipient: String, domain: String, attempts: Int, mailFrom: String,
         smtpID: String, content: [UInt8], categories: [String], customArgs: [String: String], expiresAt: Date,
-        smtpUTF8: Bool = false
+        smtpUTF8: Bool = false, requireTLS: Bool = false
     ) {
+        self.requireTLS = requireTLS
         self.id = id
         self.messageID = messageID
         self.userID = userID

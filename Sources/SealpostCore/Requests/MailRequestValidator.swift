@@ -248,6 +248,7 @@ public enum MailRequestValidator {
 
         var sandbox = false
         var bypass = SuppressionBypass.none
+        var requireTLS = false
         switch body.mailSettings {
         case .absent: break
         case .invalid: fail("mail_settings", "mail_settings must be an object")
@@ -268,6 +269,7 @@ public enum MailRequestValidator {
                     if case .value(let v) = s.value, case .value(true) = v.enable { return s.key }
                     return nil
                 })
+            requireTLS = on.contains("require_tls")
             bypass = SuppressionBypass(
                 all: on.contains("bypass_list_management"), bounces: on.contains("bypass_bounce_management"),
                 unsubscribes: on.contains("bypass_unsubscribe_management"))
@@ -298,6 +300,7 @@ public enum MailRequestValidator {
             attachments: attachments, headers: headers, categories: categories, customArgs: customArgs, sendAt: sendAt,
             sandboxMode: sandbox)
         request.bypass = bypass
+        request.requireTLS = requireTLS
         return request
     }
 

@@ -57,6 +57,8 @@ struct MailSettingsBody: Decodable, Sendable {
         "bypass_list_management", "bypass_spam_management", "bypass_bounce_management", "bypass_unsubscribe_management",
     ]
     static let unsupportedKeys = ["footer", "bcc", "spam_check"]
+    /// Sealpost's own: `require_tls` marks the message REQUIRETLS (RFC 8689).
+    static let extensionKeys = ["require_tls"]
     var sandboxMode: PatchField<SwitchBody> = .absent
     /// Every other setting by key, for the validator to check.
     var switches: [(key: String, value: PatchField<SwitchBody>)] = []
@@ -64,7 +66,7 @@ struct MailSettingsBody: Decodable, Sendable {
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: AnyCodingKey.self)
         sandboxMode = c.field(SwitchBody.self, AnyCodingKey("sandbox_mode"))
-        for key in Self.bypassKeys + Self.unsupportedKeys {
+        for key in Self.bypassKeys + Self.extensionKeys + Self.unsupportedKeys {
             let value = c.field(SwitchBody.self, AnyCodingKey(key))
             if case .absent = value { continue }
             switches.append((key, value))

@@ -159,6 +159,7 @@ public struct PreflightCheck: TLSChecking {
             case .stsPolicyInvalid: "the MTA-STS policy is invalid"
             case .stsWebpkiInvalid: "the MTA-STS policy host's certificate did not verify"
             case .stsPolicyFetchError: "the MTA-STS policy could not be fetched"
+            case .requireTLSNotSupported: "\(host) does not meet REQUIRETLS"
             }
         let outcome = refusal.permanence == .permanent ? "the mail would be blocked" : "the mail would be deferred and tried again"
         return "TLS policy \(refusal.policy) not met: \(what) (\(refusal.failure.rawValue)); \(outcome)."

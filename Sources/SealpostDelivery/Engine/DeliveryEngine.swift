@@ -56,6 +56,9 @@ public final class DeliveryEngine: Service, Sendable {
     let recorder: OutcomeRecorder
     /// The recipients' published policies (DANE, MTA-STS), applied with the sender's.
     let recipientPolicies: [any SecurityPolicy]
+    /// Added for messages submitted with REQUIRETLS (RFC 8689), made of the same resolver,
+    /// routes and MTA-STS policy as the rest.
+    let requireTLSPolicy: any SecurityPolicy
     /// Where each round's TLS findings go (`nil`: not recorded).
     let observationStore: (any TLSObservationStore)?
     let logger: Logger
@@ -73,6 +76,9 @@ public final class DeliveryEngine: Service, Sendable {
         observationStore: (any TLSObservationStore)? = nil
     ) {
         self.recipientPolicies = recipientPolicies
+        self.requireTLSPolicy = RequireTLSSecurityPolicy(
+            dns: resolver.dns, mtaSTS: recipientPolicies.first { $0.name == "mta-sts" }, port: resolver.mxPort,
+            routedDomains: Set(resolver.routes.keys))
         self.observationStore = observationStore
         self.gate = gate
         self.store = store
@@ -189,22 +195,15 @@ public final class DeliveryEngine: Service, Sendable {
             try await deferWithoutConnecting(
                 claimed.filter { unreadable.contains($0.userID) }, Self.settingsUnavailableReply, settings: nil)
         }
-        // A destination is a recipient domain under one policy: messages of senders with different
-        // Enforced TLS settings (or a per-domain entry, which replaces the setting) never share a session.
-        struct Destination: Hashable {
-            var domain: String
-            var sender: EnforcedTLSPolicy
-            /// `TLS-Required: No` (RFC 8689): the recipients' policies are not asked.
-            var waived = false
-        }
         var groups: [Destination: [QueuedDelivery]] = [:]
         var waives: [String: Bool] = [:]  // per message, read once per round
         for d in claimed {
             guard let settings = settingsByUser[d.userID], let entries = entriesByUser[d.userID] else { continue }
             let sender = EnforcedTLSPolicy.governing(account: settings, entries: entries, domain: d.domain)
-            let waived = waives[d.messageID] ?? TLSRequiredHeader.waivesRecipientPolicies(d.content)
+            // RFC 8689 §5: with REQUIRETLS, a `TLS-Required` header is ignored.
+            let waived = !d.requireTLS && (waives[d.messageID] ?? TLSRequiredHeader.waivesRecipientPolicies(d.content))
             waives[d.messageID] = waived
-            groups[Destination(domain: d.domain, sender: sender, waived: waived), default: []].append(d)
+            groups[Destination(domain: d.domain, sender: sender, waived: waived, requireTLS: d.requireTLS), default: []].append(d)
         }
         // Each message's DATA form, built once for all the sessions that carry it this round.
         var wire: [String: [UInt8]] = [:]
@@ -223,9 +222,7 @@ public final class DeliveryEngine: Service, Sendable {
                         return (
                             destination,
                             .success(
-                                try await PolicySet.prepare(
-                                    destination.waived ? [destination.sender] : self.policies(for: destination.sender),
-                                    domain: destination.domain))
+                                try await PolicySet.prepare(self.policies(for: destination), domain: destination.domain))
                         )
                     } catch {
                         return (destination, .failure(error))
@@ -316,10 +313,28 @@ public final class DeliveryEngine: Service, Sendable {
         try await record(deliveries.map { recorder.update(for: $0, deferred, settings: settings, now: now) })
     }
 
+    // A destination is a recipient domain under one policy: messages of senders with different
+    // Enforced TLS settings (or a per-domain entry, which replaces the setting) never share a session.
+    fileprivate struct Destination: Hashable {
+        var domain: String
+        var sender: EnforcedTLSPolicy
+        /// `TLS-Required: No` (RFC 8689): the recipients' policies are not asked.
+        var waived = false
+        /// REQUIRETLS (RFC 8689): secure MX, verified TLS, and a server that passes it on.
+        var requireTLS = false
+    }
+
     /// The policies that apply to mail under the sender's governing setting (the account's, or
     /// the recipient domain's entry), and the recipients' published ones (DANE, MTA-STS).
     func policies(for sender: EnforcedTLSPolicy) -> [any SecurityPolicy] {
         Self.policies(for: sender, recipient: recipientPolicies)
+    }
+
+    /// A destination's policies: REQUIRETLS first (its refusal, `5.7.30`, is the one its
+    /// sender asked about), the sender's, and the recipients' unless `TLS-Required: No` waives them.
+    private func policies(for destination: Destination) -> [any SecurityPolicy] {
+        let base = destination.waived ? [destination.sender] : policies(for: destination.sender)
+        return destination.requireTLS ? [requireTLSPolicy] + base : base
     }
 
     /// The one place the sender's and the recipients' policies are put together (deliveries and

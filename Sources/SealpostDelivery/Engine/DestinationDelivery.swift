@@ -167,7 +167,7 @@ struct DestinationDelivery: Sendable {
             let data = wire[id] ?? dotStuffed(group[0].content)
             let message = OutboundMessage(
                 id: id, mailFrom: group[0].mailFrom, recipients: group.map(\.recipient), data: data,
-                headersNeedSMTPUTF8: group[0].smtpUTF8)
+                headersNeedSMTPUTF8: group[0].smtpUTF8, requireTLS: group[0].requireTLS)
             return (message, group)
         }
     }

@@ -66,14 +66,13 @@ struct OutcomeRecorder: Sendable {
         case .blocked(let refusal):
             count("blocked", "none", policy: refusal.policy)
             let detail = failureDetail(refusal, r, settings: settings)
-            let blockFields = EventFields(
-                tls: 0, type: "blocked", reason: EventFactory.tlsBlockReason, status: refusal.status, tlsFailure: detail)
+            let reason = refusal.reason ?? EventFactory.tlsBlockReason
+            let blockFields = EventFields(tls: 0, type: "blocked", reason: reason, status: refusal.status, tlsFailure: detail)
             let event = EventFactory.make("bounce", subject, fields: blockFields, now: now)
             let block = BlockRecord(
-                userID: d.userID, email: d.recipient, reason: EventFactory.tlsBlockReason, status: refusal.status,
-                created: Int(now.timeIntervalSince1970))
+                userID: d.userID, email: d.recipient, reason: reason, status: refusal.status, created: Int(now.timeIntervalSince1970))
             return DeliveryUpdate(
-                deliveryID: d.id, resolution: .blocked, result: "\(EventFactory.tlsBlockReason) (\(refusal.failure.rawValue))",
+                deliveryID: d.id, resolution: .blocked, result: "\(reason) (\(refusal.failure.rawValue))",
                 event: event, listing: SuppressionListing(.blocks, block))
         case .deferred(let reply, let refusal):
             let delay = min(configuration.maxRetryDelay, configuration.retryBase * pow(2, Double(max(0, d.attempts - 1))))

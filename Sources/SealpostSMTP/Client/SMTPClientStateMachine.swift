@@ -85,6 +85,8 @@ public struct SMTPClientStateMachine: Sendable {
     private var ended: SessionEnd?
     private(set) var capabilities = SMTPCapabilities()
     private(set) var tls: SessionTLS = .plaintext
+    /// The handshake's facts, kept for the checks after the EHLO that follows it.
+    private var tlsFacts: TLSFacts?
     private var results: [[RecipientResult]]
 
     public init(messages: [OutboundMessage], heloName: String, mxHost: String, policy: PolicySet, useTLS: Bool = true) {
@@ -151,6 +153,7 @@ public struct SMTPClientStateMachine: Sendable {
         case .reconnectWithoutTLS:
             return [end(.retryWithoutTLS)]
         case .proceed(let reached):
+            tlsFacts = facts
             // swift-nio-ssl does not expose the negotiated cipher suite.
             tls = SessionTLS(
                 reached: reached, version: facts.version, cipher: facts.cipher, certificate: facts.certificate, summary: facts.summary,
@@ -195,7 +198,12 @@ public struct SMTPClientStateMachine: Sendable {
     }
 
     private mutating func afterHello(afterTLS: Bool) -> [Action] {
-        if afterTLS { return beginMessages() }
+        if afterTLS {
+            // The extensions after TLS are the ones that count (RFC 3207 §4.2): REQUIRETLS.
+            let facts = ConnectionFacts(starttlsOffered: true, tls: tlsFacts)
+            if let refusal = policy.afterSecureEHLO(capabilities, facts: facts, mxHost: mxHost) { return refuse(refusal, facts) }
+            return beginMessages()
+        }
         let decision =
             useTLS
             ? policy.afterEHLO(starttlsOffered: capabilities.startTLS, mxHost: mxHost)
@@ -251,6 +259,7 @@ public struct SMTPClientStateMachine: Sendable {
             var mail = "MAIL FROM:<\(m.mailFrom)>"
             if capabilities.sizeLimit != nil || capabilities.keywords.contains("SIZE") { mail += " SIZE=\(m.data.count)" }
             if m.needsSMTPUTF8 { mail += " SMTPUTF8" }
+            if m.requireTLS { mail += " REQUIRETLS" }
             let t = Transaction(index: i, pipelined: capabilities.pipelining)
             state = .transaction(t)
             if t.pipelined {

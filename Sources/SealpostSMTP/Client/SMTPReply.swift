@@ -117,6 +117,7 @@ public struct SMTPCapabilities: Sendable, Equatable {
     public var pipelining: Bool { keywords.contains("PIPELINING") }
     public var eightBitMIME: Bool { keywords.contains("8BITMIME") }
     public var smtpUTF8: Bool { keywords.contains("SMTPUTF8") }
+    public var requireTLS: Bool { keywords.contains("REQUIRETLS") }
 }
 
 extension Character {

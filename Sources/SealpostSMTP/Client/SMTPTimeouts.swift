@@ -59,8 +59,15 @@ public struct OutboundMessage: Sendable {
     /// An internationalized message (UTF-8 in its headers, RFC 6532): like a non-ASCII
     /// address, it is sent only with SMTPUTF8, and refused for a server that lacks it.
     public var headersNeedSMTPUTF8: Bool
+    /// RFC 8689: `MAIL FROM:<…> REQUIRETLS` is passed on. The session's policies (a
+    /// `RequireTLSPolicy`) make sure the server offers it before any message.
+    public var requireTLS: Bool
 
-    public init(id: String, mailFrom: String, recipients: [String], data: [UInt8], headersNeedSMTPUTF8: Bool = false) {
+    public init(
+        id: String, mailFrom: String, recipients: [String], data: [UInt8], headersNeedSMTPUTF8: Bool = false,
+        requireTLS: Bool = false
+    ) {
+        self.requireTLS = requireTLS
         self.id = id
         self.mailFrom = mailFrom
         self.recipients = recipients

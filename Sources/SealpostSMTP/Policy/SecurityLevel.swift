@@ -32,7 +32,7 @@ public enum ReachedLevel: String, Sendable, Equatable {
 }
 
 /// Why a connection did not meet a policy: RFC 8460 (TLS-RPT) result types, plus
-/// `tls-version-too-low`, which TLS-RPT has no name for.
+/// `tls-version-too-low` and `requiretls-not-supported`, which TLS-RPT has no name for.
 public enum TLSFailure: String, Sendable, Equatable, CaseIterable {
     case starttlsNotSupported = "starttls-not-supported"
     case certificateNotTrusted = "certificate-not-trusted"
@@ -40,6 +40,8 @@ public enum TLSFailure: String, Sendable, Equatable, CaseIterable {
     case certificateExpired = "certificate-expired"
     case validationFailure = "validation-failure"
     case tlsVersionTooLow = "tls-version-too-low"
+    /// REQUIRETLS (RFC 8689): the server does not offer it, or the MX host was not found securely.
+    case requireTLSNotSupported = "requiretls-not-supported"
     /// DANE: TLSA records exist but none is usable for SMTP (recorded; TLS goes on unauthenticated).
     case tlsaInvalid = "tlsa-invalid"
     /// DANE: a lookup the decision needs was bogus or failed under DNSSEC.

@@ -36,6 +36,9 @@ public protocol PreparedPolicy: Sendable {
     func wouldRefuse(mxHost: String, tls: SessionTLS?) -> TLSFailure?
     /// Steps aside for hosts with usable TLSA records (MTA-STS, RFC 8461 §2: DANE governs them).
     var yieldsToDANE: Bool { get }
+    /// After the EHLO that follows a handshake the policies accepted: whether the server's
+    /// extensions let the mail go (REQUIRETLS needs the server to offer REQUIRETLS).
+    func checkExtensions(_ capabilities: SMTPCapabilities, facts: ConnectionFacts, mxHost: String) -> PolicyRefusal?
 }
 
 extension PreparedPolicy {
@@ -45,6 +48,7 @@ extension PreparedPolicy {
     public func describe(mxHost: String) -> String? { nil }
     public func wouldRefuse(mxHost: String, tls: SessionTLS?) -> TLSFailure? { nil }
     public var yieldsToDANE: Bool { false }
+    public func checkExtensions(_ capabilities: SMTPCapabilities, facts: ConnectionFacts, mxHost: String) -> PolicyRefusal? { nil }
 }
 
 public enum MXVerdict: Sendable, Equatable {
@@ -69,8 +73,14 @@ public struct PolicyRefusal: Sendable, Equatable {
     /// The level the refusing policy asks for, when it refused a host before any connection
     /// (no level was fixed for it then): `tls_failure.required_level`.
     public var requiredLevel: SecurityLevel?
+    /// The block event's `reason` when it is not the Enforced TLS one (REQUIRETLS names itself).
+    public var reason: String?
 
-    public init(policy: String, failure: TLSFailure, permanence: Permanence, status: String, requiredLevel: SecurityLevel? = nil) {
+    public init(
+        policy: String, failure: TLSFailure, permanence: Permanence, status: String, requiredLevel: SecurityLevel? = nil,
+        reason: String? = nil
+    ) {
+        self.reason = reason
         self.policy = policy
         self.failure = failure
         self.permanence = permanence
@@ -243,6 +253,11 @@ public struct PolicySet: Sendable {
     public func plaintextRetry(mxHost: String) -> AfterEHLO {
         if let refusal = firstRefusal(ConnectionFacts(starttlsOffered: true, tls: nil), mxHost: mxHost) { return .refuse(refusal) }
         return .plaintext
+    }
+
+    /// After the EHLO over TLS: the first policy that refuses the server's extensions.
+    public func afterSecureEHLO(_ capabilities: SMTPCapabilities, facts: ConnectionFacts, mxHost: String) -> PolicyRefusal? {
+        active(mxHost).lazy.compactMap { $0.checkExtensions(capabilities, facts: facts, mxHost: mxHost) }.first
     }
 
     private func firstRefusal(_ facts: ConnectionFacts, mxHost: String) -> PolicyRefusal? {

@@ -43,6 +43,9 @@ public struct SMTPServerStateMachine: Sendable {
         public var tls: Bool
         /// MAIL carried `SMTPUTF8` (RFC 6531): UTF-8 in the headers is meant as such.
         public var smtpUTF8: Bool = false
+        /// MAIL carried `REQUIRETLS` (RFC 8689): delivered only over verified TLS to securely
+        /// found hosts that take the option, or bounced.
+        public var requireTLS: Bool = false
     }
 
     public enum Event: Equatable, Sendable {
@@ -99,6 +102,7 @@ public struct SMTPServerStateMachine: Sendable {
     private var mailFrom: String?
     private var recipients: [String] = []
     private var smtpUTF8 = false
+    private var requireTLS = false
     private var errors = 0
 
     public init(configuration: Configuration, implicitTLS: Bool = false) {
@@ -164,7 +168,8 @@ public struct SMTPServerStateMachine: Sendable {
         case (.data, .frame(.message(let bytes))):
             phase = .submitting
             let envelope = Envelope(
-                mailFrom: mailFrom ?? "", recipients: recipients, data: bytes, helo: helo ?? "", tls: tls, smtpUTF8: smtpUTF8)
+                mailFrom: mailFrom ?? "", recipients: recipients, data: bytes, helo: helo ?? "", tls: tls, smtpUTF8: smtpUTF8,
+                requireTLS: requireTLS)
             return [.submit(envelope)]
         case (.data, .frame(.messageTooLarge)):
             phase = .ready
@@ -196,6 +201,8 @@ public struct SMTPServerStateMachine: Sendable {
             var lines = [configuration.hostname, "PIPELINING", "SIZE \(configuration.maxMessageSize)", "8BITMIME", "SMTPUTF8"]
             lines.append("ENHANCEDSTATUSCODES")
             if !tls && configuration.startTLSAvailable { lines.append("STARTTLS") }
+            // RFC 8689 §4.1: only over TLS, so the option itself cannot be stripped in transit.
+            if tls { lines.append("REQUIRETLS") }
             if authOffered { lines.append("AUTH PLAIN LOGIN") }
             return [.reply(Self.multiline(250, lines))]
         case .helo(let name):
@@ -241,6 +248,8 @@ public struct SMTPServerStateMachine: Sendable {
                 case "BODY":
                     guard ["7BIT", "8BITMIME"].contains(value.uppercased()) else { return failure("501 5.5.4 Bad BODY parameter") }
                 case "SMTPUTF8", "AUTH": break
+                case "REQUIRETLS" where tls:
+                    guard value.isEmpty else { return failure("501 5.5.4 REQUIRETLS takes no value") }
                 default: return failure("555 5.5.4 Unsupported parameter \(keyword.prefix(32))")
                 }
             }
@@ -255,6 +264,7 @@ public struct SMTPServerStateMachine: Sendable {
                 address = normal
             }
             smtpUTF8 = parameters["SMTPUTF8"] != nil
+            requireTLS = parameters["REQUIRETLS"] != nil
             phase = .authorizing(from: address)
             return [.authorize]
         case .rcpt(let to, let parameters):
@@ -330,6 +340,7 @@ public struct SMTPServerStateMachine: Sendable {
         mailFrom = nil
         recipients = []
         smtpUTF8 = false
+        requireTLS = false
     }
 
     /// A reply to a bad command; after `maxErrors` of them the session ends.
