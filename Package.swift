@@ -75,6 +75,7 @@ let package = Package(
         ),
         // libresolv, for MX lookups (headers and library come with libc6-dev).
         .systemLibrary(name: "CResolv", path: "Sources/CResolv"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // The SMTP client: reply parsing, the conversation state machine, STARTTLS and
         // certificate judgement, and the TLS security policies it asks (pure).
         .target(
@@ -101,6 +102,7 @@ let package = Package(
                 "SealpostStorage",
                 "SealpostSMTP",
                 "CResolv",
+                "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

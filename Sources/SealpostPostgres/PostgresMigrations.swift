@@ -286,6 +286,46 @@ enum PostgresMigrations {
         ),
         // RFC 8689: the message was submitted with REQUIRETLS.
         ("v14-requiretls", ["ALTER TABLE messages ADD COLUMN require_tls BOOLEAN NOT NULL DEFAULT false"]),
+        // TLS reporting (RFC 8460): sessions per day, policy domain, policy and result; one
+        // leased report row per (day, policy domain).
+        (
+            "v15-tlsrpt",
+            [
+                """
+                CREATE TABLE tlsrpt_sessions (
+                    day BIGINT NOT NULL,
+                    domain TEXT NOT NULL,
+                    policy_type TEXT NOT NULL,
+                    policy_string TEXT NOT NULL,
+                    mx_host TEXT NOT NULL,
+                    result_type TEXT NOT NULL,
+                    sending_ip TEXT NOT NULL,
+                    receiving_mx TEXT NOT NULL,
+                    receiving_ip TEXT NOT NULL,
+                    reason_code TEXT NOT NULL,
+                    sessions BIGINT NOT NULL,
+                    PRIMARY KEY (day, domain, policy_type, policy_string, mx_host, result_type, sending_ip, receiving_mx,
+                                 receiving_ip, reason_code)
+                )
+                """,
+                """
+                CREATE TABLE tlsrpt_reports (
+                    day BIGINT NOT NULL,
+                    domain TEXT NOT NULL,
+                    report_id TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    attempts BIGINT NOT NULL DEFAULT 0,
+                    next_attempt_at DOUBLE PRECISION NOT NULL DEFAULT 0,
+                    lease_until DOUBLE PRECISION NOT NULL DEFAULT 0,
+                    lease_owner TEXT NOT NULL DEFAULT '',
+                    done TEXT NOT NULL DEFAULT '[]',
+                    last_error TEXT NOT NULL DEFAULT '',
+                    finished_at DOUBLE PRECISION,
+                    PRIMARY KEY (day, domain)
+                )
+                """,
+            ]
+        ),
     ]
 
     /// Any fixed number: the advisory lock that makes concurrent `migrate`s take turns.

@@ -267,6 +267,43 @@ enum SQLiteMigrations {
             // from the content).
             try db.execute(sql: "ALTER TABLE messages ADD COLUMN require_tls INTEGER NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("v15-tlsrpt") { db in
+            // TLS reporting (RFC 8460): sessions counted per day, policy domain, policy and result
+            // ('' for what a success has not); one report row per (day, policy domain), leased by
+            // whoever sends it, so that it goes out once.
+            try db.execute(
+                sql: """
+                    CREATE TABLE tlsrpt_sessions (
+                        day INTEGER NOT NULL,
+                        domain TEXT NOT NULL,
+                        policy_type TEXT NOT NULL,
+                        policy_string TEXT NOT NULL,
+                        mx_host TEXT NOT NULL,
+                        result_type TEXT NOT NULL,
+                        sending_ip TEXT NOT NULL,
+                        receiving_mx TEXT NOT NULL,
+                        receiving_ip TEXT NOT NULL,
+                        reason_code TEXT NOT NULL,
+                        sessions INTEGER NOT NULL,
+                        PRIMARY KEY (day, domain, policy_type, policy_string, mx_host, result_type, sending_ip, receiving_mx,
+                                     receiving_ip, reason_code)
+                    );
+                    CREATE TABLE tlsrpt_reports (
+                        day INTEGER NOT NULL,
+                        domain TEXT NOT NULL,
+                        report_id TEXT NOT NULL,
+                        state TEXT NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        next_attempt_at REAL NOT NULL DEFAULT 0,
+                        lease_until REAL NOT NULL DEFAULT 0,
+                        lease_owner TEXT NOT NULL DEFAULT '',
+                        done TEXT NOT NULL DEFAULT '[]',
+                        last_error TEXT NOT NULL DEFAULT '',
+                        finished_at REAL,
+                        PRIMARY KEY (day, domain)
+                    );
+                    """)
+        }
         return migrator
     }
 }

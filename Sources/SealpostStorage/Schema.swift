@@ -17,5 +17,6 @@ public enum Schema {
         "v12-domain-authentication",
         "v13-tls-observations",
         "v14-requiretls",
+        "v15-tlsrpt",
     ]
 }

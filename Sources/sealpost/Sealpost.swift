@@ -8,7 +8,7 @@ struct Sealpost: AsyncParsableCommand {
         abstract: "Self-hosted outbound mail relay with SendGrid-compatible Enforced TLS.",
         subcommands: [
             ServeCommand.self, CheckCommand.self, ImpactCommand.self, AccountsCommand.self, SubusersCommand.self, CustomersCommand.self,
-            KeysCommand.self, DomainsCommand.self, AuditCommand.self, EventsCommand.self, MigrateCommand.self,
+            KeysCommand.self, DomainsCommand.self, AuditCommand.self, EventsCommand.self, MigrateCommand.self, TLSRPTCommand.self,
         ]
     )
 }

@@ -554,6 +554,51 @@ import Testing
         }
     }
 
+    /// TLS reporting: sessions add up per key; a day's report rows are planned once per domain,
+    /// leased by one sender at a time (the other node claims nothing), finished only by the
+    /// lease holder, retried when due with the served `rua`s kept, and never planned again.
+    @Test(arguments: Backend.available) func tlsReportsArePlannedOnceAndLeasedToOneSender(backend: Backend) async throws {
+        try await withStore(backend) { nodeA, db in
+            let nodeB = try await db.open()
+            defer { nodeB.close() }
+            let tlsa = TLSRPTPolicy(kind: .tlsa, strings: ["3 1 1 ab"], mxHosts: ["mx.a.test"])
+            let fail = TLSRPTSession.Failure(
+                resultType: "validation-failure", sendingIP: "127.0.0.1", receivingMX: "mx.a.test", receivingIP: "127.0.0.2",
+                reasonCode: "tls-version-too-low")
+            try await nodeA.recordTLSRPTSessions([
+                TLSRPTSession(day: 100, domain: "a.test", policy: tlsa, failure: nil, sessions: 2),
+                TLSRPTSession(day: 100, domain: "a.test", policy: tlsa, failure: fail, sessions: 1),
+                TLSRPTSession(day: 100, domain: "b.test", policy: .none, failure: nil, sessions: 1),
+            ])
+            try await nodeB.recordTLSRPTSessions([TLSRPTSession(day: 100, domain: "a.test", policy: tlsa, failure: nil, sessions: 3)])
+            #expect(
+                Set(try await nodeB.tlsrptSessions(day: 100, domain: "a.test")) == [
+                    TLSRPTSession(day: 100, domain: "a.test", policy: tlsa, failure: nil, sessions: 5),
+                    TLSRPTSession(day: 100, domain: "a.test", policy: tlsa, failure: fail, sessions: 1),
+                ])
+            let t0 = Date(timeIntervalSince1970: 1_000_000)
+            try await nodeA.planTLSReports(day: 100, now: t0)
+            try await nodeB.planTLSReports(day: 100, now: t0)
+            let a = try await nodeA.claimTLSReports(day: 100, now: t0, lease: 60, limit: 10)
+            #expect(a.map(\.domain) == ["a.test", "b.test"] && a.allSatisfy { $0.attempts == 1 && $0.done.isEmpty })
+            #expect(try await nodeB.claimTLSReports(day: nil, now: t0, lease: 60, limit: 10).isEmpty, "leased to node A")
+            #expect(try await !nodeB.finishTLSReport(a[0], .sent(done: []), now: t0), "only the lease holder finishes")
+            #expect(try await nodeA.finishTLSReport(a[1], .noReportWanted, now: t0))
+            let later = t0.addingTimeInterval(300)
+            #expect(
+                try await nodeA.finishTLSReport(a[0], .retry(until: later, done: ["https://c.test/r"], error: "HTTP 500"), now: t0))
+            #expect(try await nodeB.claimTLSReports(day: 100, now: t0.addingTimeInterval(10), lease: 60, limit: 10).isEmpty, "not due")
+            let retry = try await nodeB.claimTLSReports(day: 100, now: later, lease: 60, limit: 10)
+            #expect(retry.map(\.domain) == ["a.test"] && retry[0].attempts == 2 && retry[0].done == ["https://c.test/r"])
+            #expect(retry[0].reportID == a[0].reportID, "every attempt sends the same report-id")
+            #expect(try await nodeB.finishTLSReport(retry[0], .sent(done: ["https://c.test/r", "mailto:x@a.test"]), now: later))
+            try await nodeA.planTLSReports(day: 100, now: later)
+            #expect(try await nodeA.claimTLSReports(day: nil, now: later.addingTimeInterval(3600), lease: 60, limit: 10).isEmpty)
+            let states = try await nodeA.tlsReportStates()
+            #expect(states.map { "\($0.day) \($0.domain) \($0.state)" } == ["100 a.test sent", "100 b.test none"])
+        }
+    }
+
     /// Delivery findings: the same finding on a day adds up, another finding gets its own row,
     /// days past the retention go, users are apart.
     @Test(arguments: Backend.available) func tlsObservationsAggregatePerDay(backend: Backend) async throws {

@@ -142,8 +142,9 @@ class DNSSECLab:
 
     def __init__(self, peers: Peers, workdir: Path):
         self.peers = peers
-        self.resolver_port = next(p for p in range(45301, 60000, 7) if ports_free(p, 2))
-        self.env = dict(os.environ, LAB_DIR=str(workdir), NSD_PORT=str(self.resolver_port + 1),
+        self.resolver_port = next(p for p in range(45301, 60000, 7) if ports_free(p, 3))
+        self.tlsrpt_port = self.resolver_port + 2  # the HTTPS collector of rua=https://tlsrpt.sts.test:PORT/v1/report
+        self.env = dict(os.environ, LAB_DIR=str(workdir), NSD_PORT=str(self.resolver_port + 1), TLSRPT_PORT=str(self.tlsrpt_port),
                         UNBOUND_PORT=str(self.resolver_port), MX_PORT=str(peers.port + LAB_OFFSET), CERTS=str(peers.base / "certs"))
 
     def run(self, action):

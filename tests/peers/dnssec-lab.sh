@@ -7,6 +7,7 @@
 #   NSD_PORT, UNBOUND_PORT   loopback ports
 #   MX_PORT      the delivery port of the lab's MX hosts (TLSA at _MX_PORT._tcp.<host>)
 #   CERTS        tests/peers/pf-peers.sh's certs folder (selfsigned, labmx, localhost, ca)
+#   TLSRPT_PORT  the port of the TLS-RPT tests' HTTPS collector, tlsrpt.sts.test (in rua= URIs)
 # Zones (all MX hosts are the pf-peers lab receivers on 127.0.0.2x:MX_PORT, but mx-rtls,
 # 127.0.0.25, where the REQUIRETLS tests run their own receiver):
 #   dane.test      signed: one recipient domain per DANE case (see the zone below)
@@ -40,6 +41,7 @@ make_zones() {
     wrong=$(spki_sha256 "$CERTS/localhost.crt")     # a real key no lab MX uses
     ca=$(cert_sha256 "$CERTS/ca.crt")               # the test CA (issuer of 127.0.0.22, labca)
     T="_$MX_PORT._tcp"
+    local RUA_HTTPS="https://tlsrpt.sts.test:${TLSRPT_PORT:-443}/v1/report"   # the TLS-RPT tests' collector
     rm -rf keys zones && mkdir -p keys zones
     soa() { printf '$ORIGIN %s.\n$TTL 300\n@ SOA ns hostmaster 1 3600 600 86400 300\n@ NS ns\nns A 127.0.0.1\n' "$1"; }
     { soa dane.test; cat <<ZONE
@@ -74,6 +76,11 @@ $T.mx-bench TLSA 3 1 1 $self
 rtls MX 10 mx-rtls
 mx-rtls A 127.0.0.25
 $T.mx-rtls TLSA 3 1 1 $self
+_smtp._tls.ee TXT "v=TLSRPTv1; rua=$RUA_HTTPS"
+_smtp._tls.eebad TXT "v=TLSRPTv1; rua=mailto:tlsrpt@ee.dane.test"
+_smtp._tls.plain TXT "v=TLSRPTv1; rua=$RUA_HTTPS,mailto:tlsrpt@ee.dane.test"
+_smtp._tls.notlsa TXT "v=TLSRPTv1; rua=$RUA_HTTPS"
+_smtp._tls.notlsa TXT "v=TLSRPTv1; rua=mailto:two-records-mean-none@ee.dane.test"
 ZONE
     } > zones/dane.test.zone
     { soa bogus.test; printf '@ MX 10 mx\nmx A 127.0.0.21\n%s.mx TLSA 3 1 1 %s\n' "$T" "$self"; } > zones/bogus.test.zone
@@ -82,10 +89,10 @@ ZONE
           case $d in notlisted) mx=mx-other ;; wrongname|testing) mx=mx-wrong ;; *) mx=mx ;; esac
           printf '%s MX 10 %s\n_mta-sts.%s TXT "v=STSv1; id=%s1;"\nmta-sts.%s A 127.0.0.1\n' "$d" "$mx" "$d" "$d" "$d"
       done
-      printf 'mx A 127.0.0.22\nmx-other A 127.0.0.23\nmx-wrong A 127.0.0.22\n'; } > zones/sts.test.zone
+      printf 'mx A 127.0.0.22\nmx-other A 127.0.0.23\nmx-wrong A 127.0.0.22\ntlsrpt A 127.0.0.1\n'; } > zones/sts.test.zone
     cp zones/sts.test.zone zones/sts.test.zone.signed
     # insecure.test also holds a null MX (RFC 7505) domain, nullmx.insecure.test
-    { soa insecure.test; printf '@ MX 10 mx\nmx A 127.0.0.21\n%s.mx TLSA 3 1 1 %s\nnullmx MX 0 .\nrtls MX 10 mx-rtls\nmx-rtls A 127.0.0.25\n' "$T" "$wrong"; } > zones/insecure.test.zone
+    { soa insecure.test; printf '@ MX 10 mx\nmx A 127.0.0.21\n%s.mx TLSA 3 1 1 %s\nnullmx MX 0 .\nrtls MX 10 mx-rtls\nmx-rtls A 127.0.0.25\n_smtp._tls TXT "v=TLSRPTv1; rua=%s"\n' "$T" "$wrong" "$RUA_HTTPS"; } > zones/insecure.test.zone
     key() { (cd keys && ldns-keygen -a ECDSAP256SHA256 -k -r /dev/urandom "$1"); }
     local KT KD KB
     KT=$(key test.); KD=$(key dane.test.); KB=$(key bogus.test.)

@@ -39,7 +39,7 @@ make_certs() { # test CA + leaf certs, all for loopback names
   # the DNSSEC lab's CA-signed MX (tests/peers/dnssec-lab.sh): DANE-TA and MTA-STS names, no IP
   leaf labmx "DNS:mx-ta.dane.test,DNS:mx.sts.test"
   # the lab's MTA-STS policy host: every mta-sts.<domain>.sts.test but badcert's
-  leaf stshost "$(printf 'DNS:mta-sts.%s.sts.test,' enforce notlisted wrongname testing nofetch cached | sed 's/,$//')"
+  leaf stshost "$(printf 'DNS:mta-sts.%s.sts.test,' enforce notlisted wrongname testing nofetch cached)DNS:tlsrpt.sts.test"
   openssl req -x509 -newkey rsa:2048 -nodes -keyout selfsigned.key -out selfsigned.crt -days 825 \
     -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1" 2>/dev/null
   # expired (back-dated) CA-signed cert for localhost: needs "openssl ca" (x509 -req cannot back-date in OpenSSL 3.0)

@@ -61,6 +61,8 @@ public final class DeliveryEngine: Service, Sendable {
     let requireTLSPolicy: any SecurityPolicy
     /// Where each round's TLS findings go (`nil`: not recorded).
     let observationStore: (any TLSObservationStore)?
+    /// Where each round's sessions go for TLS reporting (`nil`: `--tlsrpt off`).
+    let reportStore: (any TLSReportStore)?
     let logger: Logger
     private let wakeSignal = WakeSignal()
     /// When set (SIGTERM), no new work is claimed.
@@ -73,8 +75,9 @@ public final class DeliveryEngine: Service, Sendable {
         store: any MailQueueStore & EnforcedTLSSource, client: SMTPDeliveryClient, resolver: NextHopResolver,
         configuration: DeliveryConfiguration, logger: Logger, gate: ShutdownGate = ShutdownGate(),
         settingsSource: (any EnforcedTLSSource)? = nil, recipientPolicies: [any SecurityPolicy] = [],
-        observationStore: (any TLSObservationStore)? = nil
+        observationStore: (any TLSObservationStore)? = nil, reportStore: (any TLSReportStore)? = nil
     ) {
+        self.reportStore = reportStore
         self.recipientPolicies = recipientPolicies
         self.requireTLSPolicy = RequireTLSSecurityPolicy(
             dns: resolver.dns, mtaSTS: recipientPolicies.first { $0.name == "mta-sts" }, port: resolver.mxPort,
@@ -269,6 +272,7 @@ public final class DeliveryEngine: Service, Sendable {
         }
         let maxSessions = configuration.maxSessions
         let observed = ObservationCollector()
+        let reported = reportStore.map { _ in TLSRPTCollector() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             var running = 0
             for (domain, settings, policy, lane) in jobs {
@@ -279,20 +283,28 @@ public final class DeliveryEngine: Service, Sendable {
                 group.addTask {
                     for session in lane {
                         try await self.deliver(
-                            domain: domain, settings: settings, policy: policy, deliveries: session, wire: wireForms, observed: observed)
+                            domain: domain, settings: settings, policy: policy, deliveries: session, wire: wireForms, observed: observed,
+                            reported: reported)
                     }
                 }
                 running += 1
             }
             try await group.waitForAll()
         }
-        await flush(observed)
+        await flush(observed, reported)
         return true
     }
 
     /// Writes a round's findings, once per round: they inform reports, never a delivery, so a
     /// failed write is logged and the mail goes on.
-    private func flush(_ observed: ObservationCollector) async {
+    private func flush(_ observed: ObservationCollector, _ reported: TLSRPTCollector?) async {
+        if let reportStore, let sessions = reported?.drain(), !sessions.isEmpty {
+            do {
+                try await reportStore.recordTLSRPTSessions(sessions)
+            } catch {
+                logger.warning("TLS reporting sessions of a delivery round not recorded", metadata: ["error": "\(error)"])
+            }
+        }
         let found = observed.drain()
         guard let observationStore, !found.isEmpty else { return }
         do {
@@ -369,9 +381,10 @@ public final class DeliveryEngine: Service, Sendable {
     /// Delivers one session's chunk to one destination and stores every recipient's outcome.
     func deliver(
         domain: String, settings: EnforcedTLSSettings, policy: PolicySet, deliveries: [QueuedDelivery],
-        wire: [String: [UInt8]], observed: ObservationCollector? = nil
+        wire: [String: [UInt8]], observed: ObservationCollector? = nil, reported: TLSRPTCollector? = nil
     ) async throws {
-        let destination = DestinationDelivery(resolver: resolver, client: client, logger: logger, observations: observed)
+        let destination = DestinationDelivery(
+            resolver: resolver, client: client, logger: logger, observations: observed, reports: reported)
         let stored = await destination.run(domain: domain, policy: policy, deliveries: deliveries, wire: wire) { results in
             let now = Date()
             do {

@@ -16,6 +16,9 @@ struct DestinationDelivery: Sendable {
     let logger: Logger
     /// Where sessions that reached the TLS decision are noted (the impact report's data).
     var observations: ObservationCollector? = nil
+    /// Where sessions are noted for TLS reporting (not for `--route`d domains: their next hop
+    /// is the operator's, not the recipient domain's).
+    var reports: TLSRPTCollector? = nil
 
     /// Stores results; false when the store failed (they are offered again at the end).
     typealias Record = @Sendable ([(QueuedDelivery, DeliveryResult)]) async -> Bool
@@ -63,7 +66,9 @@ struct DestinationDelivery: Sendable {
                     }
                     if await record(done) { recorded.withLock { $0.formUnion(done.map(\.0.id)) } }
                 }
-                let outcome = await connect(messages.map(\.0), to: hop, policy: policy, onMessage: onMessage)
+                let endpoints = SessionEndpoints()
+                let outcome = await connect(messages.map(\.0), to: hop, policy: policy, onMessage: onMessage, endpoints: endpoints)
+                let reporting = resolver.routes[domain.lowercased()] == nil ? reports : nil
                 var stillPending: [QueuedDelivery] = []
                 switch outcome {
                 case .unreachable(let reason):
@@ -75,6 +80,12 @@ struct DestinationDelivery: Sendable {
                     log(domain, hop.host, nil, "unreachable: \(reason)", pending.count, policy: policy, level: level)
                 case .policyRefused(let refusal, let facts):
                     observations?.add(pending, domain: domain, starttls: facts.starttlsOffered, tls: facts.tls, now: Date())
+                    reporting?.add(
+                        TLSRPTJudge.session(
+                            domain: domain, mxHost: hop.host, policy: policy,
+                            failure: TLSRPTJudge.failure(
+                                refusal: refusal, starttlsOffered: facts.starttlsOffered, encrypted: facts.tls != nil, violation: nil,
+                                recorded: []), endpoints: endpoints, now: Date()))
                     for d in pending {
                         outcomes[d.id, default: []].append(.policyFailure(refusal))
                         last[d.id] = (nil, hop.host, level)
@@ -85,6 +96,13 @@ struct DestinationDelivery: Sendable {
                         policy: policy, level: level)
                 case .completed(let tls, let results):
                     observations?.add(pending, domain: domain, starttls: tls.reached != .none, tls: tls.facts, now: Date())
+                    reporting?.add(
+                        TLSRPTJudge.session(
+                            domain: domain, mxHost: hop.host, policy: policy,
+                            failure: TLSRPTJudge.failure(
+                                refusal: nil, starttlsOffered: false, encrypted: tls.reached != .none,
+                                violation: policy.violation(mxHost: hop.host, tls: tls), recorded: policy.recorded(mxHost: hop.host)),
+                            endpoints: endpoints, now: Date()))
                     for ((_, group), recipientResults) in zip(messages, results) {
                         for (d, result) in zip(group, recipientResults) {
                             last[d.id] = (tls, hop.host, level)
@@ -137,17 +155,18 @@ struct DestinationDelivery: Sendable {
     /// pre-flight check runs it with no message).
     func connect(
         _ messages: [OutboundMessage], to hop: NextHop, policy: PolicySet,
-        onMessage: SMTPDeliveryClient.MessageDone?
+        onMessage: SMTPDeliveryClient.MessageDone?, endpoints: SessionEndpoints? = nil
     ) async -> SessionOutcome {
         guard let addresses = await resolver.addresses(of: hop.host) else {
-            return await client.deliver(messages, host: hop.host, port: hop.port, policy: policy, logger: logger, onMessage: onMessage)
+            return await client.deliver(
+                messages, host: hop.host, port: hop.port, policy: policy, logger: logger, onMessage: onMessage, endpoints: endpoints)
         }
         if addresses.isEmpty { return .unreachable("\(hop.host) has no address") }
         var last: SessionOutcome = .unreachable("\(hop.host) has no address")
         for address in addresses {
             last = await client.deliver(
                 messages, host: hop.host, port: hop.port, connectAddress: address, policy: policy, logger: logger,
-                onMessage: onMessage)
+                onMessage: onMessage, endpoints: endpoints)
             if case .unreachable = last { continue }
             return last
         }

@@ -31,18 +31,20 @@ public struct SMTPDeliveryClient: Sendable {
     /// a crash later in the session then re-sends at most the message in flight.
     public typealias MessageDone = @Sendable (_ index: Int, _ results: [RecipientResult], _ tls: SessionTLS) async -> Void
 
+    /// `endpoints` learns the addresses of the last connection made (TLS reporting's
+    /// `sending-mta-ip` and `receiving-ip`).
     public func deliver(
         _ messages: [OutboundMessage], host: String, port: Int, connectAddress: String? = nil,
-        policy: PolicySet, logger: Logger, onMessage: MessageDone? = nil
+        policy: PolicySet, logger: Logger, onMessage: MessageDone? = nil, endpoints: SessionEndpoints? = nil
     ) async -> SessionOutcome {
         let first = await attempt(
             messages, host: host, port: port, connectAddress: connectAddress, policy: policy, useTLS: true,
-            logger: logger, onMessage: onMessage)
+            logger: logger, onMessage: onMessage, endpoints: endpoints)
         if case .retryWithoutTLS = first {
             logger.info("TLS handshake failed; opportunistic policy: retrying in plaintext", metadata: ["mx": "\(host)"])
             let second = await attempt(
                 messages, host: host, port: port, connectAddress: connectAddress, policy: policy, useTLS: false,
-                logger: logger, onMessage: onMessage)
+                logger: logger, onMessage: onMessage, endpoints: endpoints)
             if case .done(let outcome) = second { return outcome }
             return .unreachable("TLS handshake failed and plaintext retry failed")
         }
@@ -57,7 +59,7 @@ public struct SMTPDeliveryClient: Sendable {
 
     private func attempt(
         _ messages: [OutboundMessage], host: String, port: Int, connectAddress: String?, policy: PolicySet,
-        useTLS: Bool, logger: Logger, onMessage: MessageDone?
+        useTLS: Bool, logger: Logger, onMessage: MessageDone?, endpoints: SessionEndpoints?
     ) async -> Attempt {
         let channel: NIOAsyncChannel<SMTPReply, ByteBuffer>
         let injection = InjectionFlag()
@@ -75,6 +77,7 @@ public struct SMTPDeliveryClient: Sendable {
         } catch {
             return .done(.unreachable("connect to \(host):\(port) failed: \(error)"))
         }
+        endpoints?.set(local: channel.channel.localAddress?.ipAddress, remote: channel.channel.remoteAddress?.ipAddress)
         do {
             return try await channel.executeThenClose { inbound, outbound in
                 var conversation = Conversation(
@@ -290,4 +293,16 @@ extension String {
     public var isIPAddress: Bool {
         (try? SocketAddress(ipAddress: self, port: 0)) != nil
     }
+}
+
+/// The local and remote addresses of a session's connection, filled in once it is made.
+public final class SessionEndpoints: Sendable {
+    private let value = Mutex<(local: String?, remote: String?)>((nil, nil))
+
+    public init() {}
+
+    func set(local: String?, remote: String?) { value.withLock { $0 = (local, remote) } }
+
+    public var local: String? { value.withLock { $0.local } }
+    public var remote: String? { value.withLock { $0.remote } }
 }

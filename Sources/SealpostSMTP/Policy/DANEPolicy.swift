@@ -81,6 +81,15 @@ public struct PreparedDANE: PreparedPolicy, Sendable, Equatable {
         return []
     }
 
+    /// A `tlsa` policy for a host with TLSA records (usable or not), for TLS reporting.
+    public func reportPolicy(mxHost: String) -> TLSRPTPolicy? {
+        switch state(mxHost) {
+        case .usable(let e): TLSRPTPolicy(kind: .tlsa, strings: e.records.map(\.description), mxHosts: [Self.key(mxHost)])
+        case .unusable: TLSRPTPolicy(kind: .tlsa, mxHosts: [Self.key(mxHost)])
+        case .notApplicable, .lookupFailed: nil
+        }
+    }
+
     /// The host's DANE state for the per-attempt log line.
     public func describe(mxHost: String) -> String? {
         switch state(mxHost) {

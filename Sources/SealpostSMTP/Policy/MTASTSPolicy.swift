@@ -60,6 +60,14 @@ public struct PreparedMTASTS: PreparedPolicy, Sendable, Equatable {
 
     public func recorded(mxHost: String) -> [TLSFailure] { fetchFailure.map { [$0] } ?? [] }
 
+    /// An `sts` policy (its lines as `policy-string`, its `mx:` patterns as `mx-host`) while one
+    /// in `enforce` or `testing` mode is in force, for TLS reporting.
+    public func reportPolicy(mxHost: String) -> TLSRPTPolicy? {
+        guard let policy, policy.mode != .none else { return nil }
+        let lines = ["version: STSv1", "mode: \(policy.mode.rawValue)"] + policy.mx.map { "mx: \($0)" } + ["max_age: \(policy.maxAge)"]
+        return TLSRPTPolicy(kind: .sts, strings: lines, mxHosts: policy.mx)
+    }
+
     public func describe(mxHost: String) -> String? {
         guard let policy else { return fetchFailure.map { "none (\($0.rawValue))" } ?? "none" }
         return "\(policy.mode.rawValue)\(policy.mode == .none || policy.matches(mxHost: mxHost) ? "" : " (mx not in policy)")"

@@ -39,6 +39,9 @@ public protocol PreparedPolicy: Sendable {
     /// After the EHLO that follows a handshake the policies accepted: whether the server's
     /// extensions let the mail go (REQUIRETLS needs the server to offer REQUIRETLS).
     func checkExtensions(_ capabilities: SMTPCapabilities, facts: ConnectionFacts, mxHost: String) -> PolicyRefusal?
+    /// The published policy a session with `mxHost` is reported under (TLS-RPT): DANE's TLSA
+    /// records, MTA-STS's policy; `nil` for the sender's own policies.
+    func reportPolicy(mxHost: String) -> TLSRPTPolicy?
 }
 
 extension PreparedPolicy {
@@ -49,6 +52,7 @@ extension PreparedPolicy {
     public func wouldRefuse(mxHost: String, tls: SessionTLS?) -> TLSFailure? { nil }
     public var yieldsToDANE: Bool { false }
     public func checkExtensions(_ capabilities: SMTPCapabilities, facts: ConnectionFacts, mxHost: String) -> PolicyRefusal? { nil }
+    public func reportPolicy(mxHost: String) -> TLSRPTPolicy? { nil }
 }
 
 public enum MXVerdict: Sendable, Equatable {
@@ -253,6 +257,12 @@ public struct PolicySet: Sendable {
     public func plaintextRetry(mxHost: String) -> AfterEHLO {
         if let refusal = firstRefusal(ConnectionFacts(starttlsOffered: true, tls: nil), mxHost: mxHost) { return .refuse(refusal) }
         return .plaintext
+    }
+
+    /// What a session with `mxHost` is reported under: the first published policy that speaks
+    /// for it (DANE where it has TLSA records, else MTA-STS), or `no-policy-found`.
+    public func reportPolicy(mxHost: String) -> TLSRPTPolicy {
+        active(mxHost).lazy.compactMap { $0.reportPolicy(mxHost: mxHost) }.first ?? .none
     }
 
     /// After the EHLO over TLS: the first policy that refuses the server's extensions.

@@ -22,6 +22,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var db: DatabaseOption
     @OptionGroup var smtpSubmission: SubmissionOptions
     @OptionGroup var delivery: DeliveryOptions
+    @OptionGroup var tlsReports: TLSReportOptions
     @Option(help: "Requests per minute per API key per endpoint (env SEALPOST_RATE_LIMIT; default 600).")
     var rateLimit: Int?
     @Option(help: "Seconds a message may stay queued before it bounces (env SEALPOST_QUEUE_LIFETIME; default 259200 = 72 h).")
@@ -128,13 +129,25 @@ struct ServeCommand: AsyncParsableCommand {
             intake.requireAuthenticatedDomains = requireDomains
             doors.append(SubmissionService(configuration: submission, backend: intake, logger: logger))
         }
+        var reporting: [any Service] = []
+        if try tlsReports.enabled() {
+            let roots = Environment.value(flag: delivery.trustRoots, env: "SEALPOST_TRUST_ROOTS", default: "")
+            let reporter = TLSReporter(
+                store: store, dns: engine.dns,
+                configuration: try tlsReports.configuration(helo: helo, trustRoots: roots.isEmpty ? nil : roots),
+                logger: logger, queued: { engine.wake() })
+            reporting.append(TLSReportService(reporter: reporter, logger: logger))
+        } else {
+            logger.info("TLS reporting is off", metadata: ["reason": "--tlsrpt off"])
+        }
         // One service group for everything the process runs, stopped together on SIGTERM/SIGINT.
         let services = ServiceGroup(
             configuration: .init(
                 services: doors + [
                     engine, WebhookPoster(store: store, logger: logger),
+                ] + reporting + [
                     // Listed last, so it hears SIGTERM first: intake closes before anything stops.
-                    DrainService(gate: gate, engine: engine, grace: .milliseconds(Int64(grace * 1000)), logger: logger),
+                    DrainService(gate: gate, engine: engine, grace: .milliseconds(Int64(grace * 1000)), logger: logger)
                 ], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await services.run()
     }
@@ -149,7 +162,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.lease = try Self.seconds(lease, env: "SEALPOST_LEASE", default: configuration.lease, name: "lease")
         let engine = DeliveryEngine(
             store: store, client: stack.client, resolver: stack.resolver, configuration: configuration, logger: logger, gate: gate,
-            recipientPolicies: stack.policies, observationStore: store)
+            recipientPolicies: stack.policies, observationStore: store, reportStore: try tlsReports.enabled() ? store : nil)
         return (engine, stack)
     }
 
