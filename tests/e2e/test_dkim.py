@@ -30,10 +30,12 @@ class Dnsmasq:
 
     def __init__(self, tmp_path):
         self.port, self.dir, self.proc, self.records = free_port(), tmp_path, None, {}
+        self.extra = []  # more dnsmasq.conf lines (mx-host=, address=)
         self.start()
 
     def start(self):
         lines = [f"port={self.port}", "listen-address=127.0.0.1", "bind-interfaces", "no-resolv", "no-hosts", "local=/test/"]
+        lines += self.extra
         for name, value in self.records.items():
             chunks = [value[i:i + 255] for i in range(0, len(value), 255)]  # one TXT string holds 255 bytes
             lines.append(f"txt-record={name}," + ",".join(f'"{c}"' for c in chunks))

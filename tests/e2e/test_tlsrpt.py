@@ -18,8 +18,10 @@ import subprocess
 import time
 import uuid
 
+import dkim
 import requests
 from conftest import BIN
+from test_dkim import dnsmasq  # noqa: F401 (the fixture)
 from tlsrpt_collector import TLSRPTCollector
 
 BACKENDS = ["sqlite", "postgres"]
@@ -67,6 +69,11 @@ def test_tlsrpt_reports_once_with_the_sessions_made(sealpost, postfix_peers, dns
             while not any(e["email"] == to and e["event"] == outcome for e in sealpost.events()):
                 assert time.time() < deadline, f"no {outcome} for {to}: {sealpost.log()[-2000:]}"
                 time.sleep(0.2)
+
+        # A pre-flight check connects like a delivery, but is no session of the report.
+        check = requests.get(sealpost.url + "/v3/user/settings/enforced_tls/check", params={"domain": "ee.dane.test"},
+                             headers={"Authorization": f"Bearer {key}"}, timeout=60)
+        assert check.status_code == 200 and check.json()["would_deliver"] is True, check.text
 
         today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
         cli = [BIN, "tlsrpt", "send", "--database", sealpost.db, *lab, *report_args, "--date", today]
@@ -154,3 +161,48 @@ def test_tlsrpt_reports_once_with_the_sessions_made(sealpost, postfix_peers, dns
         time.sleep(2)
         assert len(collector.snapshot()) == 3
         assert len(new_reports("eebad.dane.test")) == 1 and len(new_reports("plain.dane.test")) == 1
+
+
+def test_mailed_reports_are_dkim_signed_when_the_from_domain_is_authenticated(sealpost, postfix_peers, dnsmasq):
+    """A `mailto:` report from an authenticated domain verifies with dkimpy; its session (a
+    receiver without STARTTLS, found by MX through dnsmasq) is reported as a failure."""
+    dnsmasq.extra = ["mx-host=rpt.test,mx.rpt.test,10", "address=/mx.rpt.test/127.0.0.1"]
+    dnsmasq.publish("_smtp._tls.rpt.test", "v=TLSRPTv1; rua=mailto:tlsrpt@rpt.test")
+    sealpost.cli("accounts", "create", "acme")
+    key = sealpost.key("acme")
+    args = ["--dns-server", f"127.0.0.1:{dnsmasq.port}", "--mx-port", str(postfix_peers.port_of("plain")),
+            "--tlsrpt-from", "tlsrpt@relay.test"]
+    sealpost.start(*args)
+    auth = {"Authorization": f"Bearer {key}"}
+    created = requests.post(sealpost.url + "/v3/whitelabel/domains", json={"domain": "relay.test"}, headers=auth, timeout=10).json()
+    dnsmasq.publish(created["dns"]["dkim"]["host"], created["dns"]["dkim"]["data"])
+    r = requests.post(sealpost.url + f"/v3/whitelabel/domains/{created['id']}/validate", headers=auth, timeout=10)
+    assert r.json()["valid"] is True, r.text
+    token = uuid.uuid4().hex[:8]
+    to = f"a-{token}@rpt.test"
+    assert requests.post(sealpost.url + "/v3/mail/send", headers=auth, timeout=10, json={
+        "personalizations": [{"to": [{"email": to}]}], "from": {"email": "s@acme.test"}, "subject": "rpt",
+        "content": [{"type": "text/plain", "value": f"to {to}"}]}).status_code == 202
+    assert sealpost.final_events({to}, timeout=60)[to]["event"] == "delivered"
+    mail_dir = postfix_peers.mail_dir("plain")
+    seen = {f.name for f in mail_dir.iterdir()} if mail_dir.exists() else set()
+    today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    out = subprocess.run([BIN, "tlsrpt", "send", "--database", sealpost.db, *args, "--date", today, "--include-unfinished"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.startswith("1 sent, 0 domains"), out
+    deadline, raw = time.time() + 60, None
+    while raw is None:
+        assert time.time() < deadline, sealpost.log()[-2000:]
+        raw = next((f.read_bytes() for f in mail_dir.iterdir()
+                    if f.name not in seen and b"TLS-Report-Domain: rpt.test" in f.read_bytes()), None)
+        time.sleep(0.2)
+    assert dkim.verify(raw, dnsfunc=dnsmasq.txt), "signed by relay.test"
+    assert b"d=relay.test" in raw and b"tls-report-domain:tls-report-submitter" in raw, "RFC 8460 5.3: both in h="
+    assert not dkim.verify(raw.replace(b"TLS-Report-Domain: rpt.test", b"TLS-Report-Domain: rpt.tesT"), dnsfunc=dnsmasq.txt)
+    (part,) = [p for p in email.message_from_bytes(raw).walk() if p.get_content_type() == "application/tlsrpt+gzip"]
+    (policy,) = json.loads(gzip.decompress(part.get_payload(decode=True)))["policies"]
+    assert policy == {
+        "policy": {"policy-type": "no-policy-found", "policy-domain": "rpt.test"},
+        "summary": {"total-successful-session-count": 0, "total-failure-session-count": 1},
+        "failure-details": [{"result-type": "starttls-not-supported", "sending-mta-ip": "127.0.0.1",
+                             "receiving-mx-hostname": "mx.rpt.test", "receiving-ip": "127.0.0.1", "failed-session-count": 1}]}

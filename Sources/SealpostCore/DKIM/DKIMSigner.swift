@@ -7,10 +7,11 @@ import Foundation
 /// care about; `From` is over-signed (named once more than it occurs) so that a second `From`
 /// added on the way breaks the signature instead of riding on it.
 public enum DKIMSigner {
-    /// The fields signed when present, in this order (`from` always, and once more).
+    /// The fields signed when present, in this order (`from` always, and once more); TLS
+    /// reports' own fields too (RFC 8460 §5.3 asks for them in `h=`).
     public static let signedFields = [
         "from", "to", "cc", "subject", "date", "message-id", "reply-to", "mime-version", "content-type", "list-unsubscribe",
-        "list-unsubscribe-post",
+        "list-unsubscribe-post", "tls-report-domain", "tls-report-submitter",
     ]
 
     /// A new RSA-2048 key: the private key as PKCS#1 DER (what the store keeps) and the public
