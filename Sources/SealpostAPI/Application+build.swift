@@ -96,6 +96,7 @@ public func buildRouter(
     SuppressionRoutes(store: store, tenants: tenants).register(on: router, known: known)
     DomainAuthenticationRoutes(store: store, tenants: tenants, txt: txt).register(on: router, known: known)
     WebhookRoutes(store: store, tenants: tenants).register(on: router, known: known)
+    StatsRoutes(store: store, tenants: tenants).register(on: router, known: known)
     router.add(middleware: MethodNotAllowedMiddleware(known: known))
     return router
 }

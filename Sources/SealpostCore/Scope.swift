@@ -24,6 +24,7 @@ public enum Scope {
     public static let whitelabelDelete = "whitelabel.delete"
     public static let webhookRead = "user.webhooks.event.settings.read"
     public static let webhookUpdate = "user.webhooks.event.settings.update"
+    public static let statsRead = "stats.read"
 
     /// Every scope Sealpost knows. A key created without scopes ("full access") is stored
     /// as such, not as this list, so it also gains scopes that later versions add.
@@ -34,6 +35,7 @@ public enum Scope {
         mailSend, blocksDelete, blocksRead, bouncesDelete, bouncesRead, invalidEmailsDelete, invalidEmailsRead, unsubscribesRead,
         globalSuppressionsCreate, globalSuppressionsDelete, globalSuppressionsRead,
         webhookRead, webhookUpdate,
+        statsRead,
         whitelabelCreate, whitelabelDelete, whitelabelRead, whitelabelUpdate,
     ]
 

@@ -326,6 +326,37 @@ enum PostgresMigrations {
                 """,
             ]
         ),
+        // Per-user, per-day counters for /v3/stats; SendGrid metrics of earlier events counted in.
+        (
+            "v16-stats",
+            [
+                """
+                CREATE TABLE stats_daily (
+                    user_id BIGINT NOT NULL,
+                    day BIGINT NOT NULL,
+                    metric TEXT NOT NULL,
+                    count BIGINT NOT NULL,
+                    PRIMARY KEY (user_id, day, metric)
+                )
+                """,
+                """
+                INSERT INTO stats_daily (user_id, day, metric, count)
+                SELECT user_id, d, metric, count(*) FROM (
+                    SELECT user_id, ((payload::jsonb)->>'timestamp')::bigint / 86400 AS d,
+                        unnest(CASE event
+                            WHEN 'processed' THEN ARRAY['requests', 'processed']
+                            WHEN 'dropped' THEN ARRAY['requests'] || CASE (payload::jsonb)->>'reason'
+                                WHEN 'Bounced Address' THEN ARRAY['bounce_drops'] WHEN 'Unsubscribed Address' THEN ARRAY['unsubscribe_drops']
+                                WHEN 'Invalid' THEN ARRAY['invalid_emails'] ELSE ARRAY[]::text[] END
+                            WHEN 'delivered' THEN ARRAY['delivered']
+                            WHEN 'deferred' THEN ARRAY['deferred']
+                            WHEN 'bounce' THEN CASE WHEN (payload::jsonb)->>'type' = 'blocked' THEN ARRAY['blocks'] ELSE ARRAY['bounces'] END
+                            ELSE ARRAY[]::text[] END) AS metric
+                    FROM events
+                ) t GROUP BY user_id, d, metric
+                """,
+            ]
+        ),
     ]
 
     /// Any fixed number: the advisory lock that makes concurrent `migrate`s take turns.

@@ -168,6 +168,31 @@ extension PostgresStore {
                         \(events.map(\.email))::text[], \(events.map(\.payload))::text[]) WITH ORDINALITY AS t(u, s, e, m, p, n)
             ORDER BY n
             """, logger: logger)
+        let c = StatCount.of(events)
+        guard !c.isEmpty else { return }
+        // Sorted by key (`StatCount.of`), so concurrent writers lock the rows in one order.
+        try await tx.query(
+            """
+            INSERT INTO stats_daily (user_id, day, metric, count)
+            SELECT * FROM unnest(\(c.map(\.userID))::bigint[], \(c.map { Int64($0.day) })::bigint[], \(c.map(\.metric))::text[],
+                                 \(c.map { Int64($0.count) })::bigint[])
+            ON CONFLICT (user_id, day, metric) DO UPDATE SET count = stats_daily.count + excluded.count
+            """, logger: logger)
+    }
+
+    public func statCounts(userID: Int64, fromDay: Int, toDay: Int) async throws -> [StatCount] {
+        try await withConnection { [logger] c in
+            var out: [StatCount] = []
+            for try await (day, metric, count) in try await c.query(
+                """
+                SELECT day, metric, count FROM stats_daily
+                WHERE user_id = \(userID) AND day BETWEEN \(Int64(fromDay)) AND \(Int64(toDay)) ORDER BY day, metric
+                """, logger: logger
+            ).decode((Int64, String, Int64).self) {
+                out.append(StatCount(userID: userID, day: Int(day), metric: metric, count: Int(count)))
+            }
+            return out
+        }
     }
 }
 

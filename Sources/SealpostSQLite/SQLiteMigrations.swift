@@ -304,6 +304,36 @@ enum SQLiteMigrations {
                     );
                     """)
         }
+        migrator.registerMigration("v16-stats") { db in
+            // Per-user, per-day counters for /v3/stats, kept as events are stored. The SendGrid
+            // metrics of events stored before are counted in from them; TLS levels (not in the
+            // stored events) count from here on.
+            try db.execute(
+                sql: """
+                    CREATE TABLE stats_daily (
+                        user_id INTEGER NOT NULL,
+                        day INTEGER NOT NULL,
+                        metric TEXT NOT NULL,
+                        count INTEGER NOT NULL,
+                        PRIMARY KEY (user_id, day, metric)
+                    );
+                    INSERT INTO stats_daily (user_id, day, metric, count)
+                    SELECT user_id, CAST(json_extract(payload, '$.timestamp') AS INTEGER) / 86400 AS d, metric, count(*)
+                    FROM (
+                        SELECT user_id, payload, 'requests' AS metric FROM events WHERE event IN ('processed', 'dropped')
+                        UNION ALL SELECT user_id, payload, 'processed' FROM events WHERE event = 'processed'
+                        UNION ALL SELECT user_id, payload, 'delivered' FROM events WHERE event = 'delivered'
+                        UNION ALL SELECT user_id, payload, 'deferred' FROM events WHERE event = 'deferred'
+                        UNION ALL SELECT user_id, payload, CASE WHEN json_extract(payload, '$.type') = 'blocked' THEN 'blocks' ELSE 'bounces' END
+                            FROM events WHERE event = 'bounce'
+                        UNION ALL SELECT user_id, payload, CASE json_extract(payload, '$.reason')
+                                WHEN 'Bounced Address' THEN 'bounce_drops' WHEN 'Unsubscribed Address' THEN 'unsubscribe_drops'
+                                ELSE 'invalid_emails' END
+                            FROM events WHERE event = 'dropped' AND json_extract(payload, '$.reason') IN ('Bounced Address', 'Unsubscribed Address', 'Invalid')
+                    )
+                    GROUP BY user_id, d, metric;
+                    """)
+        }
         return migrator
     }
 }

@@ -198,5 +198,20 @@ extension SQLiteStore {
         for e in events {
             try statement.execute(arguments: [e.userID, e.sgEventID, e.event, e.email, e.payload, now])
         }
+        let counter = try db.cachedStatement(
+            sql: """
+                INSERT INTO stats_daily (user_id, day, metric, count) VALUES (?, ?, ?, ?)
+                ON CONFLICT (user_id, day, metric) DO UPDATE SET count = count + excluded.count
+                """)
+        for c in StatCount.of(events) { try counter.execute(arguments: [c.userID, c.day, c.metric, c.count]) }
+    }
+
+    public func statCounts(userID: Int64, fromDay: Int, toDay: Int) async throws -> [StatCount] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT day, metric, count FROM stats_daily WHERE user_id = ? AND day BETWEEN ? AND ? ORDER BY day, metric",
+                arguments: [userID, fromDay, toDay]
+            ).map { StatCount(userID: userID, day: $0["day"], metric: $0["metric"], count: $0["count"]) }
+        }
     }
 }

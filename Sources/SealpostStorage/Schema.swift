@@ -18,5 +18,6 @@ public enum Schema {
         "v13-tls-observations",
         "v14-requiretls",
         "v15-tlsrpt",
+        "v16-stats",
     ]
 }

@@ -89,7 +89,7 @@ public protocol StoreLifecycle: Sendable {
 /// roles it uses). The SQLite implementation is the default; the PostgreSQL one (several nodes
 /// on one database) passes the same contract suite.
 public protocol SealpostStore: TenancyStore, SettingsStore, MailQueueStore, SuppressionStore, WebhookStore, MTASTSCacheStore,
-    DomainAuthenticationStore, TLSObservationStore, TLSReportStore, StoreLifecycle
+    DomainAuthenticationStore, TLSObservationStore, TLSReportStore, StatsStore, StoreLifecycle
 {
     /// Runs one request's reads against a state at least as new as the moment it starts,
     /// letting an implementation check for foreign changes once per request instead of per read.

@@ -46,6 +46,33 @@ struct TempDatabase {
         #expect(throws: StoreError.self) { try SQLiteStore(path: db.path) }
     }
 
+    /// v16 counts SendGrid's metrics of the events stored before it into the stats counters.
+    @Test func theStatsMigrationCountsTheEventsAlreadyStored() async throws {
+        let db = try TempDatabase(); defer { db.remove() }
+        do {
+            let queue = try DatabaseQueue(path: db.path)
+            try SQLiteMigrations.migrator.migrate(queue, upTo: "v15-tlsrpt")
+            try await queue.write { db in
+                let t = 20_000 * 86_400 + 5
+                for (i, (event, extra)) in [
+                    ("processed", ""), ("processed", ""), ("dropped", #","reason":"Unsubscribed Address""#), ("delivered", ""),
+                    ("bounce", #","type":"blocked""#), ("bounce", #","type":"bounce""#), ("deferred", ""), ("open", ""),
+                ].enumerated() {
+                    try db.execute(
+                        sql:
+                            "INSERT INTO events (user_id, sg_event_id, event, email, payload, created_at) VALUES (7, ?, ?, 'a@x.test', ?, 0)",
+                        arguments: ["e\(i)", event, #"{"event":"\#(event)","timestamp":\#(t)\#(extra)}"#])
+                }
+            }
+        }
+        let store = try SQLiteStore(path: db.path)
+        let counts = try await store.statCounts(userID: 7, fromDay: 20_000, toDay: 20_000)
+        #expect(
+            Dictionary(uniqueKeysWithValues: counts.map { ($0.metric, $0.count) }) == [
+                "requests": 3, "processed": 2, "unsubscribe_drops": 1, "delivered": 1, "blocks": 1, "bounces": 1, "deferred": 1,
+            ])
+    }
+
     @Test func usesWALAndFullSync() async throws {
         let db = try TempDatabase(); defer { db.remove() }
         let store = try SQLiteStore(path: db.path)

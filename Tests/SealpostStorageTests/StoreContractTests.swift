@@ -554,6 +554,57 @@ import Testing
         }
     }
 
+    /// Stats counters: every stored event adds to its user's day counters in the same write
+    /// (intake's and delivery's alike), and only there.
+    @Test(arguments: Backend.available) func eventsKeepTheStatsCounters(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            let acme = try await store.createAccount(name: "acme", email: nil)
+            let other = try await store.createAccount(name: "other", email: nil)
+            let day = 20_000
+            let now = Date(timeIntervalSince1970: TimeInterval(day * 86_400 + 60))
+            let m = Self.message("s1", userID: acme.id, to: ["a@x.test", "b@x.test"])
+            let subject = { (to: String) in EventFactory.Subject(m, recipient: to) }
+            var events = [
+                EventFactory.make("processed", subject("a@x.test"), now: now),
+                EventFactory.make("processed", subject("b@x.test"), now: now),
+            ]
+            events.append(EventFactory.make("dropped", subject("c@x.test"), fields: EventFields(reason: "Bounced Address"), now: now))
+            try await store.enqueue([m], events: events, lifetime: 3600)
+            try await store.enqueue(
+                [Self.message("s2", userID: other.id, to: ["z@x.test"])],
+                events: [
+                    EventFactory.make(
+                        "processed", EventFactory.Subject(Self.message("s2", userID: other.id, to: []), recipient: "z@x.test"), now: now)
+                ],
+                lifetime: 3600)
+            let claimed = try await store.claimDeliveries(now: Date(), limit: 10, lease: 60).filter { $0.userID == acme.id }
+            var fields = EventFields(tls: 1, tlsVersion: "1.3")
+            fields.tlsLevel = .dane
+            let later = now.addingTimeInterval(86_400)  // the next day
+            try await store.resolve([
+                DeliveryUpdate(
+                    deliveryID: claimed[0].id, resolution: .delivered, result: "250",
+                    event: EventFactory.make("delivered", EventFactory.Subject(claimed[0]), fields: fields, now: later)),
+                DeliveryUpdate(
+                    deliveryID: claimed[1].id, resolution: .blocked, result: "blocked",
+                    event: EventFactory.make("bounce", EventFactory.Subject(claimed[1]), fields: EventFields(type: "blocked"), now: later)),
+            ])
+            let counts = try await store.statCounts(userID: acme.id, fromDay: day, toDay: day + 1)
+            #expect(
+                Set(counts) == [
+                    StatCount(userID: acme.id, day: day, metric: "requests", count: 3),
+                    StatCount(userID: acme.id, day: day, metric: "processed", count: 2),
+                    StatCount(userID: acme.id, day: day, metric: "bounce_drops", count: 1),
+                    StatCount(userID: acme.id, day: day + 1, metric: "delivered", count: 1),
+                    StatCount(userID: acme.id, day: day + 1, metric: "tls_level:dane", count: 1),
+                    StatCount(userID: acme.id, day: day + 1, metric: "tls_version:1.3", count: 1),
+                    StatCount(userID: acme.id, day: day + 1, metric: "blocks", count: 1),
+                ])
+            #expect(try await store.statCounts(userID: acme.id, fromDay: day + 1, toDay: day + 1).count == 4)
+            #expect(try await store.statCounts(userID: other.id, fromDay: day, toDay: day).map(\.count) == [1, 1])
+        }
+    }
+
     /// TLS reporting: sessions add up per key; a day's report rows are planned once per domain,
     /// leased by one sender at a time (the other node claims nothing), finished only by the
     /// lease holder, retried when due with the served `rua`s kept, and never planned again.

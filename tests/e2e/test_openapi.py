@@ -97,6 +97,12 @@ def exchanges(sealpost, ids, keys):
         ("GET", "/v3/user/settings/enforced_tls/impact?days=31", keys["acme"], None, None),  # 400
         ("GET", "/v3/user/settings/enforced_tls/impact", keys["acme-cust"], "acme-sub", None),  # 403
         ("GET", "/v3/user/settings/enforced_tls/check?domain=nowhere.test", keys["acme-cust"], "acme-sub", None),  # 403
+        ("GET", "/v3/stats?start_date=2026-01-01&end_date=2026-01-03", keys["acme"], None, None),  # 200
+        ("GET", "/v3/stats?start_date=2026-01-01&end_date=2026-03-03&aggregated_by=month", keys["acme"], "acme-sub", None),  # 200
+        ("GET", "/v3/stats", keys["acme"], None, None),  # 400
+        ("GET", "/v3/stats?start_date=2026-01-01", keys["acme-cust"], "acme-sub", None),  # 403
+        ("GET", "/v3/user/settings/enforced_tls/stats?start_date=2026-01-01&end_date=2026-01-02", keys["acme"], None, None),  # 200
+        ("GET", "/v3/user/settings/enforced_tls/stats?start_date=2026-02-30", keys["acme"], None, None),  # 400
         ("POST", "/v3/whitelabel/domains", keys["acme"], None, {"domain": "example.test"}),  # 201
         ("POST", "/v3/whitelabel/domains", keys["acme"], None, {"domain": "example.test"}),  # 409
         ("POST", "/v3/whitelabel/domains", keys["acme"], None, {"domain": "192.0.2.1"}),  # 400
@@ -200,3 +206,23 @@ def test_enforced_tls_answers_match_sendgrids_own_description(sealpost, tenants)
     # SendGrid's 404 for an unknown path has the same error schema.
     r = send(sealpost, "GET", "/v3/user/settings/enforced_tlsx", keys["acme"], None, None)
     assert r.status_code == 404 and r.json() == {"errors": [{"field": None, "message": "resource not found"}]}
+
+
+def test_stats_answers_match_sendgrids_own_description(sealpost, tenants):
+    """`GET /v3/stats` against SendGrid's tsg_stats_v3.yaml: every answer, each aggregation."""
+    ids, keys = tenants
+    official = nullable_as_31(yaml.safe_load((FIXTURES / "sendgrid-oai" / "tsg_stats_v3.yaml").read_text()))
+    api = spec_for(official, sealpost.url)
+    for path, obo, status in [
+        ("/v3/stats?start_date=2026-01-01&end_date=2026-01-10", None, 200),
+        ("/v3/stats?start_date=2026-01-01&end_date=2026-02-10&aggregated_by=week", "acme-sub", 200),
+        ("/v3/stats?start_date=2026-01-15&end_date=2026-03-01&aggregated_by=month", f"account-id {ids['acme-cust']}", 200),
+    ]:
+        r = send(sealpost, "GET", path, keys["acme"], obo, None)
+        assert r.status_code == status, r.text
+        api.validate_response(RequestsOpenAPIRequest(r.request), RequestsOpenAPIResponse(r))
+    weeks = send(sealpost, "GET", "/v3/stats?start_date=2026-01-01&end_date=2026-01-20&aggregated_by=week", keys["acme"], None, None)
+    # 2026-01-01 is a Thursday: the first bucket is dated by start_date, then Mondays.
+    assert [d["date"] for d in weeks.json()] == ["2026-01-01", "2026-01-05", "2026-01-12", "2026-01-19"]
+    months = send(sealpost, "GET", "/v3/stats?start_date=2026-01-15&end_date=2026-03-01&aggregated_by=month", keys["acme"], None, None)
+    assert [d["date"] for d in months.json()] == ["2026-01-15", "2026-02-01", "2026-03-01"]

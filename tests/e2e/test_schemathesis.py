@@ -107,6 +107,7 @@ def test_sendgrid_descriptions_of_suppressions_domains_and_webhooks(sealpost, te
         ("tsg_domain_authentication_v3.yaml", [
             "/v3/whitelabel/domains", "/v3/whitelabel/domains/{domain_id}", "/v3/whitelabel/domains/{id}/validate"]),
         ("tsg_webhooks_v3.yaml", ["/v3/user/webhooks/event/settings"]),
+        ("tsg_stats_v3.yaml", ["/v3/stats"]),
     ]:
         spec = sendgrid_subset(name, paths)
         spec["servers"] = [{"url": sealpost.url}]

@@ -556,6 +556,53 @@ enum OpenAPIDocument {
                 }
               }
             },
+            "/v3/stats": {
+              "get": {
+                "operationId": "ListStat",
+                "summary": "Retrieve global email statistics (SendGrid's): per day, week or month, counted per recipient from the stored events; metrics Sealpost cannot know (opens, clicks, spam reports, unsubscribes) are 0.",
+                "tags": ["Stats"],
+                "parameters": [
+                  {"$ref": "#/components/parameters/OnBehalfOf"},
+                  {"name": "start_date", "in": "query", "required": true, "schema": {"type": "string", "format": "date"}},
+                  {"name": "end_date", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "Defaults to today (UTC); not before start_date, at most 1095 days after it (1096 days in all)."},
+                  {"name": "aggregated_by", "in": "query", "schema": {"type": "string", "enum": ["day", "week", "month"]}}
+                ],
+                "responses": {
+                  "200": {"description": "One entry per bucket of the period (weeks start on Monday, months on the 1st; a partial first bucket is dated by start_date).", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object", "required": ["date", "stats"], "properties": {
+                    "date": {"type": "string"},
+                    "stats": {"type": "array", "items": {"type": "object", "required": ["metrics"], "properties": {"metrics": {"type": "object",
+                      "required": ["blocks", "bounce_drops", "bounces", "clicks", "deferred", "delivered", "invalid_emails", "opens", "processed", "requests", "spam_report_drops", "spam_reports", "unique_clicks", "unique_opens", "unsubscribe_drops", "unsubscribes"],
+                      "additionalProperties": {"type": "integer"}}}}}}}}}}},
+                  "400": {"$ref": "#/components/responses/Error400"},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              }
+            },
+            "/v3/user/settings/enforced_tls/stats": {
+              "get": {
+                "operationId": "EnforcedTlsStats",
+                "summary": "Sealpost's extension: delivered messages per day by the highest TLS level reached (none, encrypted, verified: a PKIX-verified certificate, dane: DANE-authenticated) and by TLS version.",
+                "tags": ["Enforced TLS"],
+                "parameters": [
+                  {"$ref": "#/components/parameters/OnBehalfOf"},
+                  {"name": "start_date", "in": "query", "required": true, "schema": {"type": "string", "format": "date"}},
+                  {"name": "end_date", "in": "query", "schema": {"type": "string", "format": "date"}},
+                  {"name": "aggregated_by", "in": "query", "schema": {"type": "string", "enum": ["day", "week", "month"]}}
+                ],
+                "responses": {
+                  "200": {"description": "One entry per day (or bucket).", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object", "required": ["date", "levels", "versions"], "properties": {
+                    "date": {"type": "string"},
+                    "levels": {"type": "object", "required": ["none", "encrypted", "verified", "dane"], "additionalProperties": {"type": "integer"}},
+                    "versions": {"type": "object", "required": ["1.1", "1.2", "1.3"], "additionalProperties": {"type": "integer"}}}}}}}},
+                  "400": {"$ref": "#/components/responses/Error400"},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              }
+            },
             "/v3/whitelabel/domains": {
               "get": {
                 "operationId": "ListAuthenticatedDomain",
@@ -754,7 +801,7 @@ enum OpenAPIDocument {
             "schemas": {
               "Version": {"type": "number", "enum": [1.1, 1.2, 1.3]},
               "Address": {"type": "object", "required": ["email"], "properties": {"email": {"type": "string", "format": "email", "pattern": "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"}, "name": {"type": "string"}}},
-              "Scope": {"type": "string", "enum": ["api_keys.create", "api_keys.delete", "api_keys.read", "subusers.create", "subusers.read", "user.settings.enforced_tls.read", "user.settings.enforced_tls.update", "mail.send", "suppression.blocks.delete", "suppression.blocks.read", "suppression.bounces.delete", "suppression.bounces.read", "suppression.invalid_emails.delete", "suppression.invalid_emails.read", "suppression.unsubscribes.read", "asm.suppressions.global.create", "asm.suppressions.global.delete", "asm.suppressions.global.read", "whitelabel.create", "whitelabel.delete", "whitelabel.read", "whitelabel.update", "user.webhooks.event.settings.read", "user.webhooks.event.settings.update"]},
+              "Scope": {"type": "string", "enum": ["api_keys.create", "api_keys.delete", "api_keys.read", "subusers.create", "subusers.read", "user.settings.enforced_tls.read", "user.settings.enforced_tls.update", "mail.send", "suppression.blocks.delete", "suppression.blocks.read", "suppression.bounces.delete", "suppression.bounces.read", "suppression.invalid_emails.delete", "suppression.invalid_emails.read", "suppression.unsubscribes.read", "asm.suppressions.global.create", "asm.suppressions.global.delete", "asm.suppressions.global.read", "whitelabel.create", "whitelabel.delete", "whitelabel.read", "whitelabel.update", "user.webhooks.event.settings.read", "user.webhooks.event.settings.update", "stats.read"]},
               "MailRequest": {
                 "description": "subject may be left out when every personalization has one (documented here as required for simplicity). One address may appear only once across to, cc and bcc of a personalization (SendGrid's rule). SendGrid fields Sealpost does not implement (template_id, sections, asm, batch_id, ip_pool_name, substitutions, dynamic_template_data, tracking_settings.*, mail_settings.footer/bcc/spam_check) are refused with 400 when they would have an effect; see docs/api.md.",
                 "type": "object", "required": ["personalizations", "from", "content", "subject"],

@@ -40,9 +40,12 @@ public enum EventFactory {
         let payload = EventPayload(
             event: event, subject: s, timestamp: Int(now.timeIntervalSince1970), sgEventID: newEventID(), fields: fields)
         let data = (try? encoder.encode(payload)) ?? Data("{}".utf8)
-        return EventRecord(
+        var record = EventRecord(
             userID: s.userID, sgEventID: payload.sgEventID, event: event, email: s.email,
             payload: String(decoding: data, as: UTF8.self))
+        record.counters = EventCounters.counters(event: event, fields: fields)
+        record.day = Int(now.timeIntervalSince1970) / 86_400
+        return record
     }
 
     static let encoder: JSONEncoder = {
@@ -82,6 +85,8 @@ public struct EventFields: Sendable, Equatable {
     /// RFC 8460 result types recorded on a delivery that went ahead anyway (`tlsa-invalid`,
     /// `sts-policy-fetch-error`): what a TLS report would list for it.
     public var tlsRecorded: [String]?
+    /// On `delivered`: the level reached, for the stats (not part of the event's JSON).
+    public var tlsLevel: DeliveredTLSLevel?
 
     public init(
         response: String? = nil, attempt: String? = nil, tls: Int? = nil, tlsVersion: String? = nil, tlsCipher: String? = nil,

@@ -92,6 +92,15 @@ public struct EventRecord: Sendable, Equatable {
     public var email: String
     /// The JSON object exactly as it will be posted.
     public var payload: String
+    /// The stats counters the event adds to when stored (`EventCounters`), on `day` (UTC days
+    /// since the epoch). Not read back with the event.
+    public var counters: [String] = []
+    public var day = 0
+
+    /// Equal when the stored event is: the counters are what storing it did, not part of it.
+    public static func == (a: EventRecord, b: EventRecord) -> Bool {
+        (a.userID, a.sgEventID, a.event, a.email, a.payload) == (b.userID, b.sgEventID, b.event, b.email, b.payload)
+    }
 
     public init(userID: Int64, sgEventID: String, event: String, email: String, payload: String) {
         self.userID = userID

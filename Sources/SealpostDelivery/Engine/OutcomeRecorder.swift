@@ -48,6 +48,7 @@ struct OutcomeRecorder: Sendable {
             fields.response = reply.summary
             fields.tlsPolicy = r.tlsPolicy ?? "opportunistic"
             fields.tlsPolicyViolation = r.violation?.rawValue
+            fields.tlsLevel = Self.level(r.tls)
             return DeliveryUpdate(
                 deliveryID: d.id, resolution: .delivered, result: reply.summary,
                 event: EventFactory.make("delivered", subject, fields: fields, now: now))
@@ -128,6 +129,14 @@ struct OutcomeRecorder: Sendable {
         fields.status = status
         return DeliveryUpdate(
             deliveryID: d.id, resolution: .bounced, result: reason, event: EventFactory.make("bounce", subject, fields: fields, now: now))
+    }
+
+    /// The highest level a delivered message reached: DANE above a PKIX-verified certificate
+    /// above encryption alone.
+    static func level(_ tls: SessionTLS?) -> DeliveredTLSLevel {
+        guard let tls, tls.reached != .none else { return .none }
+        if tls.daneAuthenticated { return .dane }
+        return tls.certificate == .valid ? .verified : .encrypted
     }
 
     /// The reply's enhanced status (RFC 3463), or its class's generic one when the server gave
