@@ -78,6 +78,7 @@ public func buildRouter(
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: DrainMiddleware(gate: intake.gate))
     SystemRoutes(registry: registry).register(on: router, known: known)
+    ConsoleRoutes().register(on: router, known: known)
 
     // Everything below authenticates and counts against the caller's rate limit.
     router.add(middleware: AuthMiddleware(store: store))
@@ -97,6 +98,7 @@ public func buildRouter(
     DomainAuthenticationRoutes(store: store, tenants: tenants, txt: txt).register(on: router, known: known)
     WebhookRoutes(store: store, tenants: tenants).register(on: router, known: known)
     StatsRoutes(store: store, tenants: tenants).register(on: router, known: known)
+    AuditRoutes(store: store, tenants: tenants).register(on: router, known: known)
     router.add(middleware: MethodNotAllowedMiddleware(known: known))
     return router
 }

@@ -100,6 +100,9 @@ def exchanges(sealpost, ids, keys):
         ("GET", "/v3/stats?start_date=2026-01-01&end_date=2026-01-03", keys["acme"], None, None),  # 200
         ("GET", "/v3/stats?start_date=2026-01-01&end_date=2026-03-03&aggregated_by=month", keys["acme"], "acme-sub", None),  # 200
         ("GET", "/v3/stats", keys["acme"], None, None),  # 400
+        ("GET", "/v3/user/settings/enforced_tls/audit", keys["acme"], None, None),  # 200
+        ("GET", "/v3/user/settings/enforced_tls/audit?limit=5", keys["acme"], "acme-sub", None),  # 200
+        ("GET", "/v3/user/settings/enforced_tls/audit?limit=0", keys["acme"], None, None),  # 400
         ("GET", "/v3/stats?start_date=2026-01-01", keys["acme-cust"], "acme-sub", None),  # 403
         ("GET", "/v3/user/settings/enforced_tls/stats?start_date=2026-01-01&end_date=2026-01-02", keys["acme"], None, None),  # 200
         ("GET", "/v3/user/settings/enforced_tls/stats?start_date=2026-02-30", keys["acme"], None, None),  # 400

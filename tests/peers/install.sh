@@ -41,7 +41,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-if ! python3 -c "import sendgrid, openapi_core, pytest, yaml, schemathesis, dkim, dns.resolver" 2>/dev/null; then
+if ! python3 -c "import sendgrid, openapi_core, pytest, yaml, schemathesis, dkim, dns.resolver, aiosmtpd" 2>/dev/null; then
     echo "==> installing Python test peers (tests/requirements.txt)"
     python3 -m pip install -q -r tests/requirements.txt
 fi

@@ -556,6 +556,29 @@ enum OpenAPIDocument {
                 }
               }
             },
+            "/v3/user/settings/enforced_tls/audit": {
+              "get": {
+                "operationId": "EnforcedTlsAudit",
+                "summary": "Sealpost's extension: the Enforced TLS audit trail (the setting, domain null, and per-domain entries; old null: created, new null: deleted), newest first.",
+                "tags": ["Enforced TLS"],
+                "parameters": [
+                  {"$ref": "#/components/parameters/OnBehalfOf"},
+                  {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}}
+                ],
+                "responses": {
+                  "200": {"description": "The changes.", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object",
+                    "required": ["at", "domain", "old", "new", "via", "key_id", "on_behalf_of"], "properties": {
+                      "at": {"type": "integer"}, "domain": {"type": ["string", "null"]},
+                      "old": {"oneOf": [{"$ref": "#/components/schemas/EnforcedTlsResponse"}, {"type": "null"}]},
+                      "new": {"oneOf": [{"$ref": "#/components/schemas/EnforcedTlsResponse"}, {"type": "null"}]},
+                      "via": {"type": "string"}, "key_id": {"type": ["string", "null"]}, "on_behalf_of": {"type": ["string", "null"]}}}}}}},
+                  "400": {"$ref": "#/components/responses/Error400"},
+                  "401": {"$ref": "#/components/responses/Error401"},
+                  "403": {"$ref": "#/components/responses/Error403"},
+                  "429": {"$ref": "#/components/responses/Error429"}
+                }
+              }
+            },
             "/v3/stats": {
               "get": {
                 "operationId": "ListStat",
