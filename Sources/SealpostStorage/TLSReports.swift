@@ -79,11 +79,7 @@ extension TLSReportJob {
     /// A report's `report-id`, fixed when the row is planned so that every attempt sends the
     /// same one: the day, the domain and a random part (RFC 8460 §4.4: unique per report).
     public static func newReportID(day: Int, domain: String) -> String {
-        let date = Date(timeIntervalSince1970: TimeInterval(day * 86_400))
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withFullDate]
-        f.timeZone = TimeZone(identifier: "UTC")
-        return "\(f.string(from: date))-\(domain)-\(UUID().uuidString.lowercased().prefix(8))"
+        "\(StatsQuery.date(day))-\(domain)-\(UUID().uuidString.lowercased().prefix(8))"
     }
 }
 

@@ -21,7 +21,7 @@ struct StatsRoutes {
 
     /// The counters of the caller (or its subuser or customer, `on-behalf-of`) for the query.
     func counts(
-        _ request: Request, context: SealpostRequestContext, aggregation: Bool
+        _ request: Request, context: SealpostRequestContext
     ) async throws -> (
         [(day: Int, metric: String, count: Int)], StatsQuery
     ) {
@@ -30,18 +30,18 @@ struct StatsRoutes {
         let q = request.uri.queryParameters
         let query = try StatsQuery.parse(
             startDate: q["start_date"].map(String.init), endDate: q["end_date"].map(String.init),
-            aggregatedBy: aggregation ? q["aggregated_by"].map(String.init) : nil, today: Int(Date().timeIntervalSince1970) / 86_400)
+            aggregatedBy: q["aggregated_by"].map(String.init), today: Int(Date().timeIntervalSince1970) / 86_400)
         let rows = try await store.statCounts(userID: target.user.id, fromDay: query.startDay, toDay: query.endDay)
         return (rows.map { (day: $0.day, metric: $0.metric, count: $0.count) }, query)
     }
 
     @Sendable func global(_ request: Request, context: SealpostRequestContext) async throws -> Response {
-        let (rows, query) = try await counts(request, context: context, aggregation: true)
+        let (rows, query) = try await counts(request, context: context)
         return try JSONResponse.make(encoding: GlobalStatsEntry.build(rows, query: query))
     }
 
     @Sendable func tls(_ request: Request, context: SealpostRequestContext) async throws -> Response {
-        let (rows, query) = try await counts(request, context: context, aggregation: true)
+        let (rows, query) = try await counts(request, context: context)
         return try JSONResponse.make(encoding: TLSStatsEntry.build(rows, query: query))
     }
 }

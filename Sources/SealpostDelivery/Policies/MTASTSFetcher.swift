@@ -60,17 +60,7 @@ public final class HTTPSPolicyFetcher: MTASTSFetching {
         fetches.add(1, ordering: .relaxed)
         Counter(label: "sealpost_mta_sts_fetches_total").increment()
         let ip = rdata.map(String.init).joined(separator: ".")
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.minimumTLSVersion = .tlsv12
-        tls.certificateVerification = .fullVerification
-        if let trustRoots { tls.trustRoots = .file(trustRoots) }
-        var configuration = HTTPClient.Configuration(
-            tlsConfiguration: tls, redirectConfiguration: .disallow, timeout: .init(connect: timeout, read: timeout))
-        configuration.dnsOverride = [host: ip]
-        // One attempt: a policy host that fails its handshake fails the fetch now, instead of
-        // being retried with backoff until the connect timeout while the destination waits.
-        configuration.connectionPool.retryConnectionEstablishment = false
-        let client = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: configuration)
+        let client = VerifyingHTTPSClient.make(host: host, ip: ip, trustRoots: trustRoots, timeout: timeout)
         let result = await Self.get(client, url: "https://\(host):\(port)/.well-known/mta-sts.txt", timeout: timeout)
         try? await client.shutdown()
         return result

@@ -2,8 +2,6 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
-import NIOPosix
-import NIOSSL
 import SealpostCore
 import SealpostStorage
 
@@ -138,16 +136,10 @@ public struct TLSReporter: Sendable {
     /// RFC 8460 §5.3.2: POST, `Content-Type: application/tlsrpt+gzip`; any 2xx is success.
     func post(_ payload: [UInt8], to url: String) async throws {
         guard let parsed = URL(string: url), let host = parsed.host else { throw CollectorError(description: "not a URL") }
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.minimumTLSVersion = .tlsv12
-        tls.certificateVerification = .fullVerification
-        if let roots = configuration.trustRoots { tls.trustRoots = .file(roots) }
-        var http = HTTPClient.Configuration(
-            tlsConfiguration: tls, redirectConfiguration: .disallow, timeout: .init(connect: .seconds(10), read: .seconds(30)))
         // The collector's name goes through the same resolver as every delivery lookup.
         let a = await dns.query(host, type: DNSClient.typeA)
-        if let rdata = a.records.first?.rdata, rdata.count == 4 { http.dnsOverride = [host: rdata.map(String.init).joined(separator: ".")] }
-        let client = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: http)
+        let ip = a.records.first.flatMap { $0.rdata.count == 4 ? $0.rdata.map(String.init).joined(separator: ".") : nil }
+        let client = VerifyingHTTPSClient.make(host: host, ip: ip, trustRoots: configuration.trustRoots, timeout: .seconds(30))
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/tlsrpt+gzip")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SealpostCore
 import SealpostDelivery
 
 /// `sealpost tlsrpt send`: one day's TLS reports now, exactly as the server would send them
@@ -19,17 +20,8 @@ struct TLSRPTCommand: AsyncParsableCommand {
         @Flag(help: "Report a day that has not ended, up to now (its reports are then marked sent like a finished day's).")
         var includeUnfinished = false
 
-        static func day(_ text: String) -> Int? {
-            let f = DateFormatter()
-            f.locale = Locale(identifier: "en_US_POSIX")
-            f.timeZone = TimeZone(identifier: "UTC")
-            f.dateFormat = "yyyy-MM-dd"
-            guard text.count == 10, let d = f.date(from: text) else { return nil }
-            return Int(d.timeIntervalSince1970) / 86_400
-        }
-
         func run() async throws {
-            guard let day = Self.day(date) else { throw ValidationError("--date must be YYYY-MM-DD, got \(date)") }
+            guard let day = StatsQuery.day(date) else { throw ValidationError("--date must be YYYY-MM-DD, got \(date)") }
             let now = Date()
             let today = Int(now.timeIntervalSince1970) / 86_400
             if day >= today && !(includeUnfinished && day == today) {
