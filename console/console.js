@@ -209,7 +209,7 @@
       const r = await api("GET", "/v3/user/settings/enforced_tls/check?domain=" + encodeURIComponent($("c-domain").value.trim()));
       $("check-summary").textContent = `${r.domain}: ${r.would_deliver ? "would deliver" : "would not deliver"}${r.reason ? " — " + r.reason : ""}`;
       table("check", ["MX host", "Addresses", "STARTTLS", "TLS", "Certificate", "DANE", "MTA-STS", "Verdict"], r.mx.map((m) =>
-        el("tr", { "data-host": m.host }, el("td", {}, `${m.host} (${m.preference})`), el("td", {}, (m.addresses || []).join(" ")),
+        el("tr", { "data-host": m.host }, el("td", {}, m.preference === null ? m.host : `${m.host} (${m.preference})`), el("td", {}, (m.addresses || []).join(" ")),
           el("td", {}, m.starttls ? "yes" : "no"), el("td", {}, m.tls_version || "-"), el("td", {}, m.certificate ? m.certificate.verdict : "-"),
           el("td", {}, m.dane || "-"), el("td", {}, m.mta_sts || "-"),
           el("td", {}, (m.would_deliver ? "would deliver" : "would not deliver") + (m.reason ? ": " + m.reason : "")))));

@@ -329,7 +329,7 @@ enum ConsoleAssets {
       const r = await api("GET", "/v3/user/settings/enforced_tls/check?domain=" + encodeURIComponent($("c-domain").value.trim()));
       $("check-summary").textContent = `${r.domain}: ${r.would_deliver ? "would deliver" : "would not deliver"}${r.reason ? " — " + r.reason : ""}`;
       table("check", ["MX host", "Addresses", "STARTTLS", "TLS", "Certificate", "DANE", "MTA-STS", "Verdict"], r.mx.map((m) =>
-        el("tr", { "data-host": m.host }, el("td", {}, `${m.host} (${m.preference})`), el("td", {}, (m.addresses || []).join(" ")),
+        el("tr", { "data-host": m.host }, el("td", {}, m.preference === null ? m.host : `${m.host} (${m.preference})`), el("td", {}, (m.addresses || []).join(" ")),
           el("td", {}, m.starttls ? "yes" : "no"), el("td", {}, m.tls_version || "-"), el("td", {}, m.certificate ? m.certificate.verdict : "-"),
           el("td", {}, m.dane || "-"), el("td", {}, m.mta_sts || "-"),
           el("td", {}, (m.would_deliver ? "would deliver" : "would not deliver") + (m.reason ? ": " + m.reason : "")))));
@@ -474,5 +474,6 @@ td.num, th.num { text-align: right; }
 .s-none { background: var(--none); } .s-encrypted { background: var(--encrypted); } .s-verified { background: var(--verified); } .s-dane { background: var(--dane); }
 ul { padding-left: 1.2rem; }
 code { word-break: break-all; }
+#audit li, #settings-saved, #check-summary, td { overflow-wrap: anywhere; }
 """####
 }
