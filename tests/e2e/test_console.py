@@ -1,6 +1,6 @@
 """The console's static side against a live server: the redirect, the three assets, the security
 headers on every answer under /console (404s too), and no asset naming an outside host (the SVG
-namespace URI aside). The browser-driven test of the page itself is not written yet (issue 14)."""
+namespace URI aside). The page itself is driven in a real browser by test_console_browser.py."""
 import re
 
 import requests

@@ -19,6 +19,9 @@ declare -A PACKAGES=(
     [unbound]=unbound
     [ldns-signzone]=ldnsutils
     [dig]=bind9-dnsutils
+    # the console's browser test (tests/e2e/test_console_browser.py): headless Chromium, Selenium's driver
+    [chromium]=chromium
+    [chromedriver]=chromium-driver
 )
 missing=()
 for probe in "${!PACKAGES[@]}"; do
@@ -41,7 +44,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-if ! python3 -c "import sendgrid, openapi_core, pytest, yaml, schemathesis, dkim, dns.resolver, aiosmtpd" 2>/dev/null; then
+if ! python3 -c "import sendgrid, openapi_core, pytest, yaml, schemathesis, dkim, dns.resolver, aiosmtpd, selenium" 2>/dev/null; then
     echo "==> installing Python test peers (tests/requirements.txt)"
     python3 -m pip install -q -r tests/requirements.txt
 fi
