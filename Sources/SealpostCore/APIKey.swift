@@ -26,14 +26,21 @@ public struct APIKeyToken: Sendable, Equatable {
     }
 
     /// Parses a presented key; `nil` for anything that is not exactly SendGrid's shape.
+    ///
+    /// Works on the UTF-8 bytes: the shape is ASCII, and splitting a generic `StringProtocol`
+    /// by `Character` (grapheme breaking) was 7% of an authenticated request's CPU (perf, issue 15).
     public init?(presented: some StringProtocol) {
-        let parts = presented.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == "SG",
-            parts[1].utf8.count == Self.idLength, parts[2].utf8.count == Self.secretLength,
-            parts[1].utf8.allSatisfy(Self.isBase64URL), parts[2].utf8.allSatisfy(Self.isBase64URL)
+        let bytes = Array(presented.utf8)
+        let dot = UInt8(ascii: ".")
+        let idRange = 3..<(3 + Self.idLength)
+        let secretRange = (idRange.upperBound + 1)..<(idRange.upperBound + 1 + Self.secretLength)
+        guard bytes.count == secretRange.upperBound,
+            bytes[0] == UInt8(ascii: "S"), bytes[1] == UInt8(ascii: "G"), bytes[2] == dot,
+            bytes[idRange.upperBound] == dot,
+            bytes[idRange].allSatisfy(Self.isBase64URL), bytes[secretRange].allSatisfy(Self.isBase64URL)
         else { return nil }
-        self.id = String(parts[1])
-        self.secret = String(parts[2])
+        self.id = String(decoding: bytes[idRange], as: UTF8.self)
+        self.secret = String(decoding: bytes[secretRange], as: UTF8.self)
     }
 
     private init(id: String, secret: String) {

@@ -10,6 +10,7 @@ import Testing
         #expect(text.hasPrefix("SG."))
         #expect(token.id.count == 22 && token.secret.count == 43)
         #expect(APIKeyToken(presented: text) == token)
+        #expect(APIKeyToken(presented: "Bearer \(text)".dropFirst(7)) == token, "a Substring of the header parses the same")
     }
 
     /// 1 in 64 ids would begin with `-` and be taken for an option by `sealpost keys revoke`.
@@ -28,6 +29,10 @@ import Testing
         "SG.aaaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.x",
         "SG.aaaaaaaaaaaaaaaaaaaa+a.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
         "XX.aaaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "SG.aaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",  // the dot one early
+        "SG.aaaaaaaaaaaaaaaaaaaaaa.\u{301}aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",  // a combining mark after the dot
+        "SG.aaaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\u{e9}",  // a non-ASCII last letter
+        " SG.aaaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
     ])
     func malformedKeysAreRejected(text: String) {
         #expect(APIKeyToken(presented: text) == nil)
