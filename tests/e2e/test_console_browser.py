@@ -44,8 +44,8 @@ def browser():
 class Page:
     """The console as a user sees it, with the waits a slow call needs."""
 
-    def __init__(self, driver, base):
-        self.d, self.base = driver, base
+    def __init__(self, driver):
+        self.d = driver
 
     def js(self, script, *args):
         return self.d.execute_script(script, *args)
@@ -79,15 +79,17 @@ class Page:
         field.send_keys(key, Keys.ENTER)  # the form submits from the keyboard
 
     def view(self, name):
+        """Opened from the keyboard: the view's button takes focus and Enter activates it."""
         button = self.el(f'nav button[data-view="{name}"]')
-        button.send_keys(Keys.ENTER) if self.js("arguments[0].focus(); return document.activeElement === arguments[0]", button) \
-            else button.click()
+        assert self.js("arguments[0].focus(); return document.activeElement === arguments[0]", button), name
+        button.send_keys(Keys.ENTER)
         self.wait(lambda: self.visible("view-" + name) and self.text("status") == "", f"the {name} view")
 
     def rows(self, table_id, attr):
         return self.js(f"return [...document.querySelectorAll('#{table_id} tbody tr')].map(r => r.getAttribute('{attr}'))")
 
-    def no_horizontal_scroll(self):
+    def widths(self):
+        """The page's scroll width and the viewport's: equal when nothing scrolls sideways."""
         return self.js("return [document.documentElement.scrollWidth, window.innerWidth]")
 
     def shot(self, name):
@@ -112,8 +114,7 @@ def test_console_in_a_real_browser(sealpost, postfix_peers, dnssec_lab, browser)
         headers = {"Authorization": f"Bearer {k}"}
         if on_behalf_of:
             headers["on-behalf-of"] = on_behalf_of
-        r = requests.request(method, url + path, headers=headers, timeout=60, **kw)
-        return r
+        return requests.request(method, url + path, headers=headers, timeout=60, **kw)
 
     # Deliveries beforehand: two in plaintext, one each encrypted, verified and DANE for the parent;
     # the subuser requires TLS, so its mail to the plaintext receiver is blocked.
@@ -135,7 +136,7 @@ def test_console_in_a_real_browser(sealpost, postfix_peers, dnssec_lab, browser)
     today = stats[-1]
     assert today["levels"] == {"none": 2, "encrypted": 1, "verified": 1, "dane": 1}, today
     # The impact findings are written at the end of each delivery round.
-    page = Page(browser, url)
+    page = Page(browser)
     page.wait(lambda: api("GET", "/v3/user/settings/enforced_tls/impact").json()["messages_seen"] >= len(parent_mail),
               "the impact findings")
 
@@ -315,19 +316,19 @@ def test_console_at_phone_width(sealpost, browser):
     assert requests.put(f"{sealpost.url}/v3/user/settings/enforced_tls/domains/{long_domain}", json={"require_tls": True},
                         headers=headers, timeout=10).status_code == 200
     browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True})
-    page = Page(browser, sealpost.url)
+    page = Page(browser)
     browser.get(sealpost.url + "/console/")
     assert page.js("return window.innerWidth") == 390
     page.sign_in("SG.wrong")
     page.wait(lambda: page.text("signin-error") == "authorization required", "the sign-in error")
-    width, viewport = page.no_horizontal_scroll()
+    width, viewport = page.widths()
     assert width <= viewport, ("sign-in", width)
     page.sign_in(key)
     page.wait(lambda: page.visible("app"), "the app")
     page.idle()
     for view in ("overview", "whatif", "domains", "lists"):
         page.view(view)
-        width, viewport = page.no_horizontal_scroll()
+        width, viewport = page.widths()
         assert width <= viewport, (view, width, viewport)
         page.shot(f"phone-{view}")
     assert page.rows("domains", "data-domain") == [long_domain]

@@ -60,7 +60,7 @@ public final class HTTPSPolicyFetcher: MTASTSFetching {
         fetches.add(1, ordering: .relaxed)
         Counter(label: "sealpost_mta_sts_fetches_total").increment()
         let ip = rdata.map(String.init).joined(separator: ".")
-        let client = VerifyingHTTPSClient.make(host: host, ip: ip, trustRoots: trustRoots, timeout: timeout)
+        let client = VerifyingHTTPSClient.make(host: host, ip: ip, trustRoots: trustRoots, connect: timeout, read: timeout)
         let result = await Self.get(client, url: "https://\(host):\(port)/.well-known/mta-sts.txt", timeout: timeout)
         try? await client.shutdown()
         return result

@@ -139,7 +139,8 @@ public struct TLSReporter: Sendable {
         // The collector's name goes through the same resolver as every delivery lookup.
         let a = await dns.query(host, type: DNSClient.typeA)
         let ip = a.records.first.flatMap { $0.rdata.count == 4 ? $0.rdata.map(String.init).joined(separator: ".") : nil }
-        let client = VerifyingHTTPSClient.make(host: host, ip: ip, trustRoots: configuration.trustRoots, timeout: .seconds(30))
+        let client = VerifyingHTTPSClient.make(
+            host: host, ip: ip, trustRoots: configuration.trustRoots, connect: .seconds(10), read: .seconds(30))
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/tlsrpt+gzip")
