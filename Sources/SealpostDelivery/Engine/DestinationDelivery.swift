@@ -19,9 +19,12 @@ struct DestinationDelivery: Sendable {
     /// Where sessions are noted for TLS reporting (not for `--route`d domains: their next hop
     /// is the operator's, not the recipient domain's).
     var reports: TLSRPTCollector? = nil
+    /// How many messages a session may send ahead of its stored outcomes (`RecordWindow`).
+    var unconfirmedPerSession = 0
 
-    /// Stores results; false when the store failed (they are offered again at the end).
-    typealias Record = @Sendable ([(QueuedDelivery, DeliveryResult)]) async -> Bool
+    /// Hands results to the store, which calls back with false when it failed (they are
+    /// offered again at the end). Called on a session's event loop: it must not block.
+    typealias Record = @Sendable (_ results: [(QueuedDelivery, DeliveryResult)], _ stored: @escaping @Sendable (Bool) -> Void) -> Void
 
     /// False when the last results could not be stored (the caller's round fails; the
     /// deliveries' leases lapse and they are tried again).
@@ -59,15 +62,24 @@ struct DestinationDelivery: Sendable {
                 }
                 let messages = Self.outbound(pending, wire: wire)
                 let earlier = outcomes
-                let onMessage: SMTPDeliveryClient.MessageDone = { index, results, tls in
+                let window = RecordWindow(limit: unconfirmedPerSession)
+                let onMessage: SMTPDeliveryClient.MessageDone = { index, results, tls, eventLoop in
                     let done = zip(messages[index].1, results).map { d, result in
                         let fate = RecipientFate.combine((earlier[d.id] ?? []) + [Self.hostOutcome(result)])
                         return (d, Self.result(fate, tls: tls, mx: hop.host, level: level, policy: policy))
                     }
-                    if await record(done) { recorded.withLock { $0.formUnion(done.map(\.0.id)) } }
+                    return window.submit(on: eventLoop) { answered in
+                        record(done) { stored in
+                            if stored { recorded.withLock { $0.formUnion(done.map(\.0.id)) } }
+                            answered()
+                        }
+                    }
                 }
                 let endpoints = SessionEndpoints()
                 let outcome = await connect(messages.map(\.0), to: hop, policy: policy, onMessage: onMessage, endpoints: endpoints)
+                // Every outcome handed over during the session is stored before the next hop
+                // or the final results are decided.
+                await window.drain()
                 let reporting = resolver.routes[domain.lowercased()] == nil ? reports : nil
                 var stillPending: [QueuedDelivery] = []
                 switch outcome {
@@ -126,7 +138,8 @@ struct DestinationDelivery: Sendable {
                     policy: policy, invalidDomain: invalidDomain)
             )
         }
-        return rest.isEmpty ? true : await record(rest)
+        if rest.isEmpty { return true }
+        return await withCheckedContinuation { continuation in record(rest) { continuation.resume(returning: $0) } }
     }
 
     /// A recipient's result with what the policies say about the host that decided it.

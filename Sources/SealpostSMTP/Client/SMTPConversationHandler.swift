@@ -1,0 +1,322 @@
+import Logging
+import NIOCore
+import NIOSSL
+import SealpostCore
+
+/// Carries out `SMTPClientStateMachine`'s actions on the connection's event loop: commands
+/// are written and replies fed to the machine where they arrive, without leaving the loop.
+///
+/// The earlier driver was an async task reading an `NIOAsyncChannel`: every reply and every
+/// write crossed between the event loop and the task pool, about fourteen thread switches per
+/// delivered message, which made the kernel's context switching the largest cost of a
+/// delivery. Here only what must leave the loop does: a message's outcome (handed to
+/// `onMessage`, which may make the session wait: the bounded window of unstored outcomes),
+/// and the certificate's judgement after STARTTLS (async, once per session).
+///
+/// Every decision stays the machine's; this type has no protocol logic of its own.
+final class SMTPConversationHandler: ChannelInboundHandler {
+    typealias InboundIn = SMTPReply
+    typealias OutboundOut = ByteBuffer
+
+    /// What the handshake learnt, judged off the loop: the certificate's verdict and DANE.
+    typealias JudgeTLS = @Sendable (_ version: SealpostCore.TLSVersion?, _ chain: [[UInt8]]) async -> TLSFacts
+
+    private var machine: SMTPClientStateMachine
+    private let timeouts: SMTPTimeouts
+    private let host: String
+    private let injection: InjectionFlag
+    private let onMessage: SMTPDeliveryClient.MessageDone?
+    private let judgeTLS: JudgeTLS
+    private let logger: Logger
+    let result: EventLoopPromise<SMTPDeliveryClient.Attempt>
+
+    private var context: ChannelHandlerContext?
+    /// Actions not carried out yet, in order.
+    private var queue: [SMTPClientStateMachine.Action] = []
+    /// Replies that arrived while the session waited for something else (its window, TLS).
+    private var replies: [SMTPReply] = []
+    /// The reply being waited for, with its deadline.
+    private var awaiting: SMTPClientStateMachine.Phase?
+    private var timer: Scheduled<Void>?
+    private var timedOut: String?
+    /// Waiting for `onMessage`'s future, the TLS handshake or a writable socket.
+    private var suspended = false
+    /// A large message being written in slices as the socket drains.
+    private var pendingData: (bytes: [UInt8], offset: Int)?
+    private var needsFlush = false
+    private var finished = false
+
+    static let slice = 64 * 1024
+
+    init(
+        machine: SMTPClientStateMachine, timeouts: SMTPTimeouts, host: String, injection: InjectionFlag,
+        onMessage: SMTPDeliveryClient.MessageDone?, judgeTLS: @escaping JudgeTLS, logger: Logger,
+        result: EventLoopPromise<SMTPDeliveryClient.Attempt>
+    ) {
+        self.machine = machine
+        self.timeouts = timeouts
+        self.host = host
+        self.injection = injection
+        self.onMessage = onMessage
+        self.judgeTLS = judgeTLS
+        self.logger = logger
+        self.result = result
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { begin() }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        begin()
+        context.fireChannelActive()
+    }
+
+    private var begun = false
+    private func begin() {
+        guard !begun else { return }
+        begun = true
+        queue = machine.start()
+        run()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !finished else { return }
+        replies.append(unwrapInboundIn(data))
+        run()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if pendingData != nil && context.channel.isWritable {
+            suspended = false
+            run()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        failed(SMTPDeliveryClient.describe(error))
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        failed(timedOut.map { SMTPClientError.timeout($0).description } ?? SMTPClientError.connectionClosed.description)
+        // Whatever happened, the caller gets an answer (the machine has ended by now).
+        result.succeed(.done(.unreachable(SMTPClientError.connectionClosed.description)))
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        result.succeed(.done(.unreachable(SMTPClientError.connectionClosed.description)))
+        self.context = nil
+    }
+
+    /// The connection broke, or a read timed out: the machine decides what that means.
+    private func failed(_ reason: String) {
+        guard !finished else { return }
+        cancelTimer()
+        awaiting = nil
+        suspended = false
+        pendingData = nil
+        replies = []
+        queue = machine.connectionFailed(reason)
+        run()
+    }
+
+    // MARK: Carrying out actions
+
+    /// Carries out actions until the session must wait (a reply, the window, TLS) or ends.
+    private func run() {
+        guard let context else { return }
+        while !finished && !suspended {
+            if awaiting != nil {
+                guard !replies.isEmpty else { break }
+                cancelTimer()
+                awaiting = nil
+                queue += machine.replied(replies.removeFirst())
+                continue
+            }
+            if pendingData != nil {
+                writeData(context)
+                continue
+            }
+            guard !queue.isEmpty else {
+                // Every step ends in a read, a handshake or the end; anything else would stall.
+                queue = [.finish(.outcome(.unreachable("the SMTP conversation stalled")))]
+                continue
+            }
+            carryOut(queue.removeFirst(), context)
+        }
+        flushIfNeeded(context)
+    }
+
+    private func carryOut(_ action: SMTPClientStateMachine.Action, _ context: ChannelHandlerContext) {
+        switch action {
+        case .send(let line):
+            // Nothing may follow the 220 to STARTTLS in plaintext: the decoder guards from here on.
+            if line == "STARTTLS" {
+                try? context.pipeline.syncOperations.handler(type: SMTPReplyDecoder.self).awaitingStartTLSReply = true
+            }
+            write(line + "\r\n", context)
+        case .sendPipelined(let lines):
+            write(lines.joined(separator: "\r\n") + "\r\n", context)
+        case .sendData(let bytes):
+            pendingData = (bytes, 0)
+        case .awaitReply(let phase):
+            awaiting = phase
+            flushIfNeeded(context)
+            armTimer(timeouts.limit(for: phase), phase.description, context)
+        case .startTLS:
+            flushIfNeeded(context)
+            startTLS(context)
+        case .messageDone(let index, let results, let tls):
+            guard let wait = onMessage?(index, results, tls, context.eventLoop) else { return }
+            flushIfNeeded(context)
+            suspended = true
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            wait.hop(to: context.eventLoop).whenComplete { _ in
+                bound.value.suspended = false
+                bound.value.run()
+            }
+        case .finish(let end):
+            finished = true
+            cancelTimer()
+            flushIfNeeded(context)
+            switch end {
+            case .retryWithoutTLS: result.succeed(.retryWithoutTLS)
+            case .outcome(let outcome): result.succeed(.done(outcome))
+            }
+            context.close(promise: nil)
+        }
+    }
+
+    private func write(_ text: String, _ context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: text.utf8.count)
+        buffer.writeString(text)
+        context.write(wrapOutboundOut(buffer), promise: nil)
+        needsFlush = true
+    }
+
+    /// Writes the message in slices while the socket takes them, so a large message is never
+    /// copied whole into the channel's buffers; waits for writability in between.
+    private func writeData(_ context: ChannelHandlerContext) {
+        guard var data = pendingData else { return }
+        while data.offset < data.bytes.count {
+            let end = min(data.offset + Self.slice, data.bytes.count)
+            var buffer = context.channel.allocator.buffer(capacity: end - data.offset)
+            buffer.writeBytes(data.bytes[data.offset..<end])
+            context.write(wrapOutboundOut(buffer), promise: nil)
+            needsFlush = true
+            data.offset = end
+            if data.offset < data.bytes.count && !context.channel.isWritable {
+                pendingData = data
+                flushIfNeeded(context)
+                // The flush may have drained the socket already.
+                if context.channel.isWritable { continue }
+                suspended = true
+                return
+            }
+        }
+        pendingData = nil
+    }
+
+    private func flushIfNeeded(_ context: ChannelHandlerContext) {
+        guard needsFlush else { return }
+        needsFlush = false
+        context.flush()
+    }
+
+    private func armTimer(_ limit: TimeAmount, _ phase: String, _ context: ChannelHandlerContext) {
+        cancelTimer()
+        let channel = context.channel
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(in: limit) {
+            bound.value.timedOut = phase
+            channel.close(promise: nil)
+        }
+    }
+
+    private func cancelTimer() {
+        timer?.cancel()
+        timer = nil
+    }
+
+    // MARK: STARTTLS
+
+    /// Puts TLS under the line framer and waits for the handshake. Plaintext already received
+    /// after the `220` (an injection) is discarded, never parsed (see `SMTPReplyDecoder`).
+    private func startTLS(_ context: ChannelHandlerContext) {
+        suspended = true
+        let chain = ChainBox()
+        let handshake = context.eventLoop.makePromise(of: Void.self)
+        do {
+            let tlsContext = try ClientTLSContext.shared.get()
+            let sni = host.isIPAddress ? nil : host
+            let pipeline = context.pipeline.syncOperations
+            let framer = try pipeline.handler(type: SMTPLineFramer.self)
+            let decoder = try pipeline.handler(type: SMTPReplyDecoder.self)
+            if framer.discardBuffered() { injection.raise() }
+            let ssl = try NIOSSLClientHandler(context: tlsContext, serverHostname: sni) { certificates, promise in
+                chain.set(certificates.compactMap { try? $0.toDERBytes() })
+                promise.succeed(.certificateVerified)
+            }
+            try pipeline.addHandler(ssl, position: .first)
+            try pipeline.addHandler(HandshakeWaiter(promise: handshake), position: .after(ssl))
+            decoder.sealed = false
+        } catch {
+            // Every promise must be completed, also when the upgrade is refused (injection).
+            handshake.fail(error)
+        }
+        let channel = context.channel
+        let deadline = context.eventLoop.scheduleTask(in: timeouts.startTLS) {
+            handshake.fail(SMTPClientError.timeout("TLS handshake"))
+            channel.close(promise: nil)
+        }
+        let judge = judgeTLS
+        let eventLoop = context.eventLoop
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        handshake.futureResult.hop(to: eventLoop).whenComplete { outcome in
+            deadline.cancel()
+            let handler = bound.value
+            guard !handler.finished else { return }
+            switch outcome {
+            case .failure(let error):
+                handler.logger.info("TLS handshake failed", metadata: ["mx": "\(handler.host)", "error": "\(error)"])
+                handler.resume(handler.machine.tlsFailed(injected: handler.injection.isRaised))
+            case .success:
+                if handler.injection.isRaised {
+                    handler.logger.warning(
+                        "plaintext sent after the server's 220 to STARTTLS was discarded unread (response injection)",
+                        metadata: ["mx": "\(handler.host)"])
+                }
+                let version = Self.version(channel)
+                let presented = chain.value
+                Task {
+                    let facts = await judge(version, presented)
+                    eventLoop.execute { bound.value.resume(bound.value.machine.tlsEstablished(facts)) }
+                }
+            }
+        }
+    }
+
+    private func resume(_ actions: [SMTPClientStateMachine.Action]) {
+        guard !finished else { return }
+        suspended = false
+        queue += actions
+        run()
+    }
+
+    /// The negotiated protocol version; `nil` below TLS 1.1.
+    private static func version(_ channel: any Channel) -> SealpostCore.TLSVersion? {
+        switch try? channel.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self).tlsVersion {
+        case .tlsv11: .v1_1
+        case .tlsv12: .v1_2
+        case .tlsv13: .v1_3
+        default: nil
+        }
+    }
+}
