@@ -146,6 +146,19 @@ extension PostgresStore {
         }
     }
 
+    public func nextDueAfter(_ now: Date) async throws -> Date? {
+        let t = now.timeIntervalSince1970
+        return try await withConnection { [self] c in
+            for try await at in try await c.query(
+                "SELECT next_attempt_at FROM deliveries WHERE state = 'queued' AND next_attempt_at > \(t) ORDER BY next_attempt_at LIMIT 1",
+                logger: logger
+            ).decode(Double.self) {
+                return Date(timeIntervalSince1970: at)
+            }
+            return nil
+        }
+    }
+
     public func queueCounts() async throws -> [String: Int] {
         try await withConnection { [self] c in
             var counts: [String: Int] = [:]

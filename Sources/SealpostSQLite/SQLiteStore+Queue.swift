@@ -180,6 +180,18 @@ extension SQLiteStore {
         }
     }
 
+    public func nextDueAfter(_ now: Date) async throws -> Date? {
+        try await pool.read { db in
+            try Double.fetchOne(
+                db.cachedStatement(
+                    sql:
+                        "SELECT next_attempt_at FROM deliveries WHERE state = 'queued' AND next_attempt_at > ? ORDER BY next_attempt_at LIMIT 1"
+                ),
+                arguments: [now.timeIntervalSince1970]
+            ).map { Date(timeIntervalSince1970: $0) }
+        }
+    }
+
     public func queueCounts() async throws -> [String: Int] {
         try await pool.read { db in
             var counts: [String: Int] = [:]

@@ -21,4 +21,8 @@ public protocol MailQueueStore: Sendable {
     /// Events, oldest first (for inspection and tests).
     func events(userID: Int64?, limit: Int) async throws -> [EventRecord]
     func queueCounts() async throws -> [String: Int]
+    /// When the earliest queued delivery that is not due yet at `now` becomes due (`nil`:
+    /// none): the engine sleeps until then rather than a whole poll interval, so mail
+    /// scheduled with `send_at` goes out on time. One step of the due-time index.
+    func nextDueAfter(_ now: Date) async throws -> Date?
 }

@@ -39,3 +39,52 @@ struct SplitMix: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+@Suite struct EventJSONTests {
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return e
+    }()
+
+    /// The hand-written event JSON equals Foundation's encoding of the same payload, byte for
+    /// byte, over seeded random payloads: custom args with hostile keys and values (quotes,
+    /// backslashes, slashes, control characters, non-ASCII, keys that collide with reserved
+    /// ones), every optional field set or not, categories and a `tls_failure`.
+    @Test func equalsFoundationsEncoding() throws {
+        let seed = UInt64.random(in: 0...UInt64.max)
+        print("EventJSONTests seed \(seed)")
+        var rng = SplitMix(state: seed)
+        let pieces = [
+            "a", "Z", "_", "-", "9", "10", "\"", "\\", "/", "\n", "\r", "\t", "\u{8}", "\u{c}", "\u{1}", "\u{1f}", "\u{7f}",
+            "é", "ß", "\u{2028}", "😀", "event", "email", "tls", " ", "<>&",
+        ]
+        func text(_ max: Int) -> String {
+            (0..<Int.random(in: 0...max, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+        }
+        func maybe(_ s: @autoclosure () -> String) -> String? { Bool.random(using: &rng) ? s() : nil }
+        for _ in 0..<400 {
+            var args: [String: String] = [:]
+            for _ in 0..<Int.random(in: 0...5, using: &rng) { args[text(4)] = text(6) }
+            let subject = EventFactory.Subject(
+                userID: 1, email: text(5), messageID: text(3), smtpID: text(3),
+                categories: (0..<Int.random(in: 0...3, using: &rng)).map { _ in text(3) }, customArgs: args)
+            var fields = EventFields(
+                response: maybe(text(5)), attempt: maybe("2"), tls: Bool.random(using: &rng) ? Int.random(in: 0...1, using: &rng) : nil,
+                tlsVersion: maybe("TLSv1.3"), tlsCipher: maybe(text(2)), mx: maybe(text(3)), type: maybe("blocked"),
+                reason: maybe(text(5)), status: maybe("5.7.1"))
+            if Bool.random(using: &rng) {
+                fields.tlsFailure = TLSFailureDetail(
+                    resultType: text(2), policy: "dane", requiredLevel: "verify", minimumVersion: maybe("1.2"), mxHost: maybe(text(2)))
+            }
+            fields.tlsPolicy = maybe("dane")
+            fields.tlsPolicyViolation = maybe(text(2))
+            fields.tlsRecorded = Bool.random(using: &rng) ? [text(2), text(2)] : nil
+            let payload = EventPayload(
+                event: text(2), subject: subject, timestamp: Int.random(in: 0...2_000_000_000, using: &rng), sgEventID: text(2),
+                fields: fields)
+            let expected = String(decoding: try Self.encoder.encode(payload), as: UTF8.self)
+            #expect(payload.json() == expected)
+        }
+    }
+}

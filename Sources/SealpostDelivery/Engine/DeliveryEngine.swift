@@ -25,13 +25,14 @@ public struct DeliveryConfiguration: Sendable {
     /// Sessions in flight at once, in all.
     public var maxSessions = 32
     /// Sessions in flight at once to one destination (domain and policy); Postfix's default is 20.
-    public var maxSessionsPerDestination = 10
+    public var maxSessionsPerDestination = 20
     /// Messages sent over one SMTP session before it is closed.
     public var messagesPerSession = 100
-    /// Messages a session may send while the outcomes of earlier ones are still being stored
-    /// (group commit behind the session instead of an fsync before each `MAIL FROM`); a crash
-    /// sends at most this many more again per session.
-    public var unconfirmedPerSession = 8
+    /// Messages a session may send while the outcomes of earlier ones are still being stored.
+    /// 0 (the default) keeps the crash guarantee at one message in doubt per session: the next
+    /// `MAIL FROM` waits until the last message's outcome is committed (group-committed with
+    /// every other session's). Each step up lets a crash re-send one more per session.
+    public var unconfirmedPerSession = 0
     /// Deliveries claimed per scheduling round.
     public var claimBatch = 1000
     /// How long a claimed delivery stays leased to this node without a heartbeat. The engine
@@ -48,6 +49,13 @@ public struct DeliveryConfiguration: Sendable {
 final class LeasedDeliveries: Sendable {
     private let ids = Mutex(Set<Int64>())
     func withLock<T: Sendable>(_ body: (inout Set<Int64>) -> T) -> T { ids.withLock { body(&$0) } }
+}
+
+/// Whoever wants to know that delivery results were stored.
+final class StoredListeners: Sendable {
+    private let listeners = Mutex<[@Sendable () -> Void]>([])
+    func add(_ listener: @escaping @Sendable () -> Void) { listeners.withLock { $0.append(listener) } }
+    func notify() { for listener in listeners.withLock({ $0 }) { listener() } }
 }
 
 /// The scheduler: claims due deliveries from the durable queue, groups them by destination and
@@ -82,6 +90,8 @@ public final class DeliveryEngine: Service, Sendable {
     private let leased = LeasedDeliveries()
     /// Where the sessions' results go: as few transactions as the disk allows.
     private let sink: OutcomeSink
+    /// Called after results (and so events) were stored: the webhook poster's wake-up.
+    private let stored = StoredListeners()
 
     public init(
         store: any MailQueueStore & EnforcedTLSSource, client: SMTPDeliveryClient, resolver: NextHopResolver,
@@ -104,10 +114,12 @@ public final class DeliveryEngine: Service, Sendable {
         self.recorder = OutcomeRecorder(configuration: configuration)
         self.logger = logger
         let leased = self.leased
+        let stored = self.stored
         self.sink = OutcomeSink { [store, logger] updates in
             do {
                 try await store.resolve(updates)
                 leased.withLock { $0.subtract(updates.map(\.deliveryID)) }
+                stored.notify()
                 return true
             } catch {
                 logger.error(
@@ -119,6 +131,9 @@ public final class DeliveryEngine: Service, Sendable {
 
     /// Intake calls this after queueing, so new mail goes out without waiting for a poll.
     public func wake() { wakeSignal.signal() }
+
+    /// `listener` is called after each write of delivery results (their events are stored).
+    public func whenResultsStored(_ listener: @escaping @Sendable () -> Void) { stored.add(listener) }
 
     public func run() async throws {
         logger.info("delivery engine started", metadata: ["max_sessions": "\(configuration.maxSessions)"])
@@ -170,11 +185,18 @@ public final class DeliveryEngine: Service, Sendable {
     private func record(_ updates: [DeliveryUpdate]) async throws {
         try await store.resolve(updates)
         leased.withLock { $0.subtract(updates.map(\.deliveryID)) }
+        stored.notify()
     }
 
-    /// Waits for a wake-up or the poll interval, whichever comes first.
+    /// Waits for a wake-up, the next queued delivery's due time or the poll interval,
+    /// whichever comes first (the poll still finds mail queued by other nodes, and leases
+    /// that lapsed). At least a millisecond, so a clock step cannot make it spin.
     private func idle() async {
-        await wakeSignal.wait(timeout: configuration.pollInterval)
+        var wait = configuration.pollInterval
+        if let at = try? await store.nextDueAfter(Date()) {
+            wait = min(wait, .milliseconds(max(1, Int64((at.timeIntervalSinceNow * 1000).rounded(.up)))))
+        }
+        await wakeSignal.wait(timeout: wait)
     }
 
     /// True once no scheduling round is running, or false after `timeout`.

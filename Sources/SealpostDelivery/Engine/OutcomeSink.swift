@@ -21,7 +21,9 @@ final class OutcomeSink: Sendable {
     private let state = Mutex(State())
     private let write: Write
     /// With fewer than this many outcomes waiting, the writer waits `gather` once before
-    /// writing, so that a few sessions' results share one fsync.
+    /// writing, so that a few sessions' results share one fsync. Off (0) by default: sessions
+    /// wait for their outcome's commit, so a delay here would slow every one of them; while a
+    /// write is under way the next batch gathers by itself.
     private let gatherBelow: Int
     private let gather: Duration
 

@@ -1,16 +1,14 @@
 import NIOCore
 import Synchronization
 
-/// Lets a session send its next message while the outcomes of its last ones are still being
-/// made durable, by at most `limit` messages.
+/// How far a session may run ahead of its stored outcomes: by at most `limit` messages.
 ///
-/// Waiting for each message's commit (an fsync, group-committed with other sessions) before
-/// the next `MAIL FROM` made every session as slow as the disk: ten sessions shared ~1.6
-/// results per fsync. Behind a window the writes of all sessions meet in larger group
-/// commits and no session stalls on one. What a crash can cost stays bounded: a message is in
-/// flight from its `MAIL FROM` until its outcome is stored, so at most `limit + 1` messages
-/// per session are sent again after a crash, and all of a session's results are stored
-/// before it counts as done (`drain`).
+/// With `limit` 0 (the engine's default) the session's next `MAIL FROM` waits until the last
+/// message's outcome is committed, so a crash re-sends at most one message per session; the
+/// wait is a future on the session's event loop, not a task, and the commit is shared with
+/// every other session's (`OutcomeSink`). A larger limit trades that guarantee (`limit + 1`
+/// messages in doubt per session) for not waiting on the disk at all. Either way all of a
+/// session's outcomes are stored before it counts as done (`drain`).
 final class RecordWindow: Sendable {
     private struct State {
         var unstored = 0

@@ -34,6 +34,12 @@ public final class WebhookPoster: Service, Sendable {
     let limits: Limits
     let interval: Duration
     let maxBackoff: Duration
+    /// Ends the idle wait early when new events were stored (the engine calls `wake()`), so a
+    /// burst's last events go out at once rather than after the rest of an idle interval.
+    private let newEvents = WakeSignal()
+
+    /// New events were stored: post them now if the poster is idle.
+    public func wake() { newEvents.signal() }
 
     public init(
         store: any WebhookStore, logger: Logger, limits: Limits = Limits(), interval: Duration = .milliseconds(500),
@@ -58,7 +64,7 @@ public final class WebhookPoster: Service, Sendable {
                 } catch {
                     self.logger.error("webhook round failed", metadata: ["error": "\(error)"])
                 }
-                if !posted { try? await Task.sleep(for: self.interval) }
+                if !posted { await self.newEvents.wait(timeout: self.interval) }
             }
         }
         try? await client.shutdown()

@@ -10,8 +10,8 @@ import SealpostCore
 /// write crossed between the event loop and the task pool, about fourteen thread switches per
 /// delivered message, which made the kernel's context switching the largest cost of a
 /// delivery. Here only what must leave the loop does: a message's outcome (handed to
-/// `onMessage`, which may make the session wait: the bounded window of unstored outcomes),
-/// and the certificate's judgement after STARTTLS (async, once per session).
+/// `onMessage`; the next message's final `.` waits until it is stored), and the
+/// certificate's judgement after STARTTLS (async, once per session).
 ///
 /// Every decision stays the machine's; this type has no protocol logic of its own.
 final class SMTPConversationHandler: ChannelInboundHandler {
@@ -39,8 +39,12 @@ final class SMTPConversationHandler: ChannelInboundHandler {
     private var awaiting: SMTPClientStateMachine.Phase?
     private var timer: Scheduled<Void>?
     private var timedOut: String?
-    /// Waiting for `onMessage`'s future, the TLS handshake or a writable socket.
+    /// Waiting for the TLS handshake, a writable socket, or earlier outcomes to be stored.
     private var suspended = false
+    /// Outcomes handed to `onMessage` whose future has not completed: the next message's final
+    /// `.` waits for them (see `writeData`).
+    private var unstored = 0
+    private var heldForStore = false
     /// A large message being written in slices as the socket drains.
     private var pendingData: (bytes: [UInt8], offset: Int)?
     private var needsFlush = false
@@ -121,6 +125,7 @@ final class SMTPConversationHandler: ChannelInboundHandler {
         cancelTimer()
         awaiting = nil
         suspended = false
+        heldForStore = false
         pendingData = nil
         replies = []
         queue = machine.connectionFailed(reason)
@@ -175,13 +180,9 @@ final class SMTPConversationHandler: ChannelInboundHandler {
             startTLS(context)
         case .messageDone(let index, let results, let tls):
             guard let wait = onMessage?(index, results, tls, context.eventLoop) else { return }
-            flushIfNeeded(context)
-            suspended = true
+            unstored += 1
             let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            wait.hop(to: context.eventLoop).whenComplete { _ in
-                bound.value.suspended = false
-                bound.value.run()
-            }
+            wait.hop(to: context.eventLoop).whenComplete { _ in bound.value.stored() }
         case .finish(let end):
             finished = true
             cancelTimer()
@@ -201,18 +202,44 @@ final class SMTPConversationHandler: ChannelInboundHandler {
         needsFlush = true
     }
 
+    /// An outcome handed over earlier is stored: a `.` held back for it may go.
+    private func stored() {
+        unstored -= 1
+        guard unstored == 0, heldForStore, !finished else { return }
+        heldForStore = false
+        suspended = false
+        run()
+    }
+
+    static let terminator = Array(".\r\n".utf8)
+
     /// Writes the message in slices while the socket takes them, so a large message is never
     /// copied whole into the channel's buffers; waits for writability in between.
+    ///
+    /// The final `.` that makes the server take the message is written only once the outcomes
+    /// of this session's earlier messages are stored: everything before it (MAIL, RCPT, DATA
+    /// and the body) goes out while the last commit is under way, so a session does not stop
+    /// for the disk, and yet at most one message per session (the one whose `.` was written)
+    /// is in doubt after a crash.
     private func writeData(_ context: ChannelHandlerContext) {
         guard var data = pendingData else { return }
-        while data.offset < data.bytes.count {
-            let end = min(data.offset + Self.slice, data.bytes.count)
+        let holdBack = unstored > 0 && data.bytes.count >= 3 && Array(data.bytes.suffix(3)) == Self.terminator ? 3 : 0
+        let upTo = data.bytes.count - holdBack
+        if data.offset >= upTo && holdBack > 0 {
+            pendingData = data
+            flushIfNeeded(context)
+            heldForStore = true
+            suspended = true
+            return
+        }
+        while data.offset < upTo {
+            let end = min(data.offset + Self.slice, upTo)
             var buffer = context.channel.allocator.buffer(capacity: end - data.offset)
             buffer.writeBytes(data.bytes[data.offset..<end])
             context.write(wrapOutboundOut(buffer), promise: nil)
             needsFlush = true
             data.offset = end
-            if data.offset < data.bytes.count && !context.channel.isWritable {
+            if data.offset < upTo && !context.channel.isWritable {
                 pendingData = data
                 flushIfNeeded(context)
                 // The flush may have drained the socket already.
@@ -220,6 +247,10 @@ final class SMTPConversationHandler: ChannelInboundHandler {
                 suspended = true
                 return
             }
+        }
+        if holdBack > 0 {
+            pendingData = data  // the `.` waits for `stored()`
+            return
         }
         pendingData = nil
     }

@@ -140,11 +140,13 @@ struct ServeCommand: AsyncParsableCommand {
         } else {
             logger.info("TLS reporting is off", metadata: ["reason": "--tlsrpt off"])
         }
+        let poster = WebhookPoster(store: store, logger: logger)
+        engine.whenResultsStored { poster.wake() }
         // One service group for everything the process runs, stopped together on SIGTERM/SIGINT.
         let services = ServiceGroup(
             configuration: .init(
                 services: doors + [
-                    engine, WebhookPoster(store: store, logger: logger),
+                    engine, poster,
                 ] + reporting + [
                     // Listed last, so it hears SIGTERM first: intake closes before anything stops.
                     DrainService(gate: gate, engine: engine, grace: .milliseconds(Int64(grace * 1000)), logger: logger)
