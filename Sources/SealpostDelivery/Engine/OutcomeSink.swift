@@ -33,6 +33,9 @@ final class OutcomeSink: Sendable {
         self.write = write
     }
 
+    /// How many submissions wait for the next write.
+    var waiting: Int { state.withLock { $0.pending.count } }
+
     func add(_ updates: [DeliveryUpdate], done: @escaping Done) {
         let start = state.withLock { s -> Bool in
             s.pending.append((updates, done))
