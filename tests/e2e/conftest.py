@@ -49,7 +49,16 @@ class PostgresDatabase:
             raise AssertionError(f"sealpost migrate failed: {r.stderr}")
 
     def drop(self):
-        psql(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+        # FORCE ends the sessions still in it; an autovacuum worker among them needs
+        # pg_signal_backend (granted by tests/peers/pg.sh) or a moment to finish, so retry briefly.
+        for attempt in range(10):
+            try:
+                psql(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+                return
+            except AssertionError:
+                if attempt == 9:
+                    raise
+                time.sleep(0.5)
 
 
 class Sealpost:

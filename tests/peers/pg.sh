@@ -31,6 +31,9 @@ start)
     if [ "$(psql -c "SELECT 1 FROM pg_roles WHERE rolname = 'sealpost'")" != 1 ]; then
         psql -c "CREATE ROLE sealpost LOGIN CREATEDB PASSWORD 'sealpost'" -c "CREATE DATABASE sealpost OWNER sealpost"
     fi
+    # The tests drop their databases WITH (FORCE), which must also end an autovacuum worker that
+    # happens to be in one: that takes pg_signal_backend (autovacuum's backends belong to no role).
+    psql -c "GRANT pg_signal_backend TO sealpost" >/dev/null
     echo "$url"
     ;;
 stop)

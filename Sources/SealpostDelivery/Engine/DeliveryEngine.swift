@@ -29,9 +29,10 @@ public struct DeliveryConfiguration: Sendable {
     /// Messages sent over one SMTP session before it is closed.
     public var messagesPerSession = 100
     /// Messages a session may send while the outcomes of earlier ones are still being stored.
-    /// 0 (the default) keeps the crash guarantee at one message in doubt per session: the next
-    /// `MAIL FROM` waits until the last message's outcome is committed (group-committed with
-    /// every other session's). Each step up lets a crash re-send one more per session.
+    /// 0 (the default) keeps the crash guarantee at one message in doubt per session: the final
+    /// `.` of the next message waits until the last message's outcome is committed
+    /// (group-committed with every other session's; its envelope and body go out meanwhile).
+    /// Each step up lets a crash re-send one more per session.
     public var unconfirmedPerSession = 0
     /// Deliveries claimed per scheduling round.
     public var claimBatch = 1000

@@ -3,10 +3,11 @@ import Synchronization
 
 /// How far a session may run ahead of its stored outcomes: by at most `limit` messages.
 ///
-/// With `limit` 0 (the engine's default) the session's next `MAIL FROM` waits until the last
-/// message's outcome is committed, so a crash re-sends at most one message per session; the
-/// wait is a future on the session's event loop, not a task, and the commit is shared with
-/// every other session's (`OutcomeSink`). A larger limit trades that guarantee (`limit + 1`
+/// With `limit` 0 (the engine's default) the final `.` of the session's next message waits until
+/// the last message's outcome is committed (`SMTPConversationHandler` sends everything before
+/// it meanwhile), so a crash re-sends at most one message per session; the wait is a future on
+/// the session's event loop, not a task, and the commit is shared with every other session's
+/// (`OutcomeSink`). A larger limit trades that guarantee (`limit + 1`
 /// messages in doubt per session) for not waiting on the disk at all. Either way all of a
 /// session's outcomes are stored before it counts as done (`drain`).
 final class RecordWindow: Sendable {
