@@ -89,7 +89,8 @@ public final class DeliveryEngine: Service, Sendable {
     private let inFlight = Mutex(0)
     /// Claimed deliveries whose result is not recorded yet: their leases get renewed.
     private let leased = LeasedDeliveries()
-    /// Where the sessions' results go: as few transactions as the disk allows.
+    /// Where every result goes (the sessions' and the deferrals without a connection): as few
+    /// transactions as the disk allows; a stored result's delivery needs no heartbeat any more.
     private let sink: OutcomeSink
     /// Called after results (and so events) were stored: the webhook poster's wake-up.
     private let stored = StoredListeners()
@@ -180,13 +181,6 @@ public final class DeliveryEngine: Service, Sendable {
                 logger.error("could not renew delivery leases", metadata: ["error": "\(error)"])
             }
         }
-    }
-
-    /// Stores results; their deliveries need no heartbeat any more.
-    private func record(_ updates: [DeliveryUpdate]) async throws {
-        try await store.resolve(updates)
-        leased.withLock { $0.subtract(updates.map(\.deliveryID)) }
-        stored.notify()
     }
 
     /// Waits for a wake-up, the next queued delivery's due time or the poll interval,
@@ -369,7 +363,8 @@ public final class DeliveryEngine: Service, Sendable {
     ) async throws {
         let now = Date()
         let deferred = DeliveryResult(fate: .deferred(reply, refusal), requiredLevel: level)
-        try await record(deliveries.map { recorder.update(for: $0, deferred, settings: settings, now: now) })
+        let updates = deliveries.map { recorder.update(for: $0, deferred, settings: settings, now: now) }
+        guard await sink.store(updates) else { throw DeliveryEngineError.resultsNotRecorded(deliveries.first?.domain ?? "") }
     }
 
     // A destination is a recipient domain under one policy: messages of senders with different

@@ -21,9 +21,9 @@ final class OutcomeSink: Sendable {
     private let state = Mutex(State())
     private let write: Write
     /// With fewer than this many outcomes waiting, the writer waits `gather` once before
-    /// writing, so that a few sessions' results share one fsync. Off (0) by default: sessions
-    /// wait for their outcome's commit, so a delay here would slow every one of them; while a
-    /// write is under way the next batch gathers by itself.
+    /// writing, so that more sessions' results share one fsync (16 and 2 ms by default: a
+    /// waiting session has its next envelope and body in flight meanwhile, and the fsyncs for
+    /// 10,000 messages fell from 5,715 to 1,823). 0 writes at once.
     private let gatherBelow: Int
     private let gather: Duration
 

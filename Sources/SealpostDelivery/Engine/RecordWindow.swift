@@ -7,13 +7,13 @@ import Synchronization
 /// the last message's outcome is committed (`SMTPConversationHandler` sends everything before
 /// it meanwhile), so a crash re-sends at most one message per session; the wait is a future on
 /// the session's event loop, not a task, and the commit is shared with every other session's
-/// (`OutcomeSink`). A larger limit trades that guarantee (`limit + 1`
-/// messages in doubt per session) for not waiting on the disk at all. Either way all of a
-/// session's outcomes are stored before it counts as done (`drain`).
+/// (`OutcomeSink`). A larger limit trades that guarantee (`limit + 1` messages in doubt per
+/// session) for less waiting on the disk. Either way all of a session's outcomes are stored
+/// before it counts as done (`drain`).
 final class RecordWindow: Sendable {
     private struct State {
         var unstored = 0
-        /// The session waiting for room (one at most: it waits before its next command).
+        /// The session waiting for room (one at most: it waits before its next final `.`).
         var waiting: [EventLoopPromise<Void>] = []
         var drained: [CheckedContinuation<Void, Never>] = []
     }

@@ -33,7 +33,7 @@ final class SMTPConversationHandler: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     /// Actions not carried out yet, in order.
     private var queue: [SMTPClientStateMachine.Action] = []
-    /// Replies that arrived while the session waited for something else (its window, TLS).
+    /// Replies that arrived while the session waited for something else (a store, TLS).
     private var replies: [SMTPReply] = []
     /// The reply being waited for, with its deadline.
     private var awaiting: SMTPClientStateMachine.Phase?
@@ -134,7 +134,7 @@ final class SMTPConversationHandler: ChannelInboundHandler {
 
     // MARK: Carrying out actions
 
-    /// Carries out actions until the session must wait (a reply, the window, TLS) or ends.
+    /// Carries out actions until the session must wait (a reply, a store, TLS, the socket) or ends.
     private func run() {
         guard let context else { return }
         while !finished && !suspended {
@@ -324,7 +324,12 @@ final class SMTPConversationHandler: ChannelInboundHandler {
                         "plaintext sent after the server's 220 to STARTTLS was discarded unread (response injection)",
                         metadata: ["mx": "\(handler.host)"])
                 }
-                let version = Self.version(channel)
+                // Without the version the policy cannot judge the connection: it ends, as a
+                // broken one does (deferred or tried elsewhere), never judged without it.
+                guard let version = try? Self.version(channel) else {
+                    handler.failed("the negotiated TLS version could not be read")
+                    return
+                }
                 let presented = chain.value
                 Task {
                     let facts = await judge(version, presented)
@@ -342,8 +347,8 @@ final class SMTPConversationHandler: ChannelInboundHandler {
     }
 
     /// The negotiated protocol version; `nil` below TLS 1.1.
-    private static func version(_ channel: any Channel) -> SealpostCore.TLSVersion? {
-        switch try? channel.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self).tlsVersion {
+    private static func version(_ channel: any Channel) throws -> SealpostCore.TLSVersion? {
+        switch try channel.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self).tlsVersion {
         case .tlsv11: .v1_1
         case .tlsv12: .v1_2
         case .tlsv13: .v1_3

@@ -29,7 +29,8 @@ public struct SMTPDeliveryClient: Sendable {
     /// Called on the connection's event loop after each message's transaction, so its outcome
     /// can be made durable at once: a crash later in the session then re-sends at most the
     /// messages whose outcome is not stored yet. Answers `nil` to go on at once, or a future
-    /// the session waits for before its next command (the bounded window of unstored outcomes).
+    /// that the final `.` of the session's next message waits for (everything before it goes
+    /// out meanwhile).
     public typealias MessageDone =
         @Sendable (_ index: Int, _ results: [RecipientResult], _ tls: SessionTLS, _ eventLoop: any EventLoop) ->
         EventLoopFuture<Void>?
