@@ -59,6 +59,8 @@ let package = Package(
                 "SealpostCore",
                 "SealpostStorage",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The C API, for the wal-index header (SQLiteCache's change detection).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -82,6 +82,37 @@ struct TempDatabase {
         #expect(mode == "wal")
         #expect(sync == 2, "synchronous = FULL")
     }
+
+    /// The cache's fast path: while nothing commits, a request reads the wal-index header and
+    /// asks SQLite nothing; any commit, by this store or another connection to the file, moves
+    /// the header, and the next request asks SQLite again and sees the change.
+    @Test func theCacheAsksSQLiteOnlyAfterACommit() async throws {
+        let db = try TempDatabase(); defer { db.remove() }
+        let server = try SQLiteStore(path: db.path)
+        #expect(server.cache.readsWALIndex, "the wal-index of a WAL database on the unix VFS is mapped")
+        let acme = try await server.createAccount(name: "acme", email: nil)
+        #expect(try await server.enforcedTLS(userID: acme.id) == .default)
+
+        let before = server.cache.probes.load(ordering: .relaxed)
+        for _ in 0..<50 { #expect(try await server.enforcedTLS(userID: acme.id) == .default) }
+        #expect(server.cache.probes.load(ordering: .relaxed) == before, "no commit, no question to SQLite")
+
+        // A plain connection that is not a SQLiteStore: the header is SQLite's, not ours.
+        let other = try DatabaseQueue(path: db.path)
+        try await other.write { db in
+            try db.execute(sql: "UPDATE enforced_tls SET require_tls = 1 WHERE user_id = ?", arguments: [acme.id])
+            try SQLiteCache.record(db, [.settings(acme.id)])
+        }
+        #expect(try await server.enforcedTLS(userID: acme.id).requireTLS, "another connection's commit is seen at once")
+        #expect(server.cache.probes.load(ordering: .relaxed) == before + 1)
+        #expect(try await server.enforcedTLS(userID: acme.id).requireTLS)
+        #expect(server.cache.probes.load(ordering: .relaxed) == before + 1, "caught up: the fast path again")
+
+        // A commit that changes nothing the cache holds still moves the header: one question.
+        try await other.write { db in try db.execute(sql: "CREATE TABLE unrelated (x)") }
+        #expect(try await server.enforcedTLS(userID: acme.id).requireTLS)
+        #expect(server.cache.probes.load(ordering: .relaxed) == before + 2)
+    }
 }
 
 /// The change-log pruning rule both backends apply in their write transactions.
