@@ -103,6 +103,64 @@ import Testing
         #expect(run.end == .outcome(.completed(.plaintext, [[Self.accepted, Self.accepted], [Self.accepted]])))
     }
 
+    /// RFC 2920 §3.1: the next message's MAIL, RCPT and DATA follow a message's content in
+    /// the same group, so they are sent before the reply to its `.` is awaited; the last
+    /// message's `.` is followed by nothing, and QUIT comes after its reply.
+    @Test func theNextEnvelopeIsPipelinedAfterTheDot() {
+        let messages = [
+            Self.message("m1", to: ["b@mx.test"]), Self.message("m2", to: ["c@mx.test", "d@mx.test"]),
+            Self.message("m3", to: ["e@mx.test"]),
+        ]
+        var sentBeforeDotReply: [[String]] = []
+        let run = Self.converse(messages) { phase, sent in
+            if phase == .dataTermination { sentBeforeDotReply.append(sent) }
+            return Self.good()(phase, sent)
+        }
+        let envelopes = [
+            "MAIL FROM:<a@sender.test>|RCPT TO:<b@mx.test>|DATA", "MAIL FROM:<a@sender.test>|RCPT TO:<c@mx.test>|RCPT TO:<d@mx.test>|DATA",
+            "MAIL FROM:<a@sender.test>|RCPT TO:<e@mx.test>|DATA",
+        ]
+        let data = "<data \(Self.n)>"
+        #expect(
+            sentBeforeDotReply == [
+                ["EHLO client.test", envelopes[0], data, envelopes[1]],
+                ["EHLO client.test", envelopes[0], data, envelopes[1], data, envelopes[2]],
+                ["EHLO client.test", envelopes[0], data, envelopes[1], data, envelopes[2], data],
+            ])
+        #expect(run.sent.last == "QUIT")
+        #expect(run.reported == [0: [Self.accepted], 1: [Self.accepted, Self.accepted], 2: [Self.accepted]])
+    }
+
+    /// The end of data closes the transaction whatever its reply (RFC 5321 §4.1.1.4): a
+    /// rejected message before a pipelined envelope needs no RSET, and the next one goes on.
+    @Test func aRejectedDotBeforeAPipelinedEnvelopeNeedsNoRSET() {
+        var dots = 0
+        let run = Self.converse([Self.message("m1", to: ["b@mx.test"]), Self.message("m2", to: ["c@mx.test"])]) { phase, sent in
+            if phase == .dataTermination {
+                dots += 1
+                if dots == 1 { return .reply(554, ["5.7.1 content rejected"]) }
+            }
+            return Self.good()(phase, sent)
+        }
+        #expect(!run.sent.contains("RSET"))
+        #expect(run.reported == [0: [.permanent(SMTPReply(code: 554, lines: ["5.7.1 content rejected"]))], 1: [Self.accepted]])
+    }
+
+    /// A message that cannot be offered at all (too large) is not pipelined ahead: it is
+    /// reported without a command, and the one after it gets its own group.
+    @Test func aMessageRefusedLocallyIsNotPipelinedAhead() {
+        let big = Self.message("big", to: ["x@mx.test"], body: String(repeating: "x", count: 200))
+        var sentBeforeDotReply: [[String]] = []
+        let run = Self.converse([Self.message("m1", to: ["b@mx.test"]), big, Self.message("m3", to: ["c@mx.test"])]) {
+            phase, sent in
+            if phase == .dataTermination { sentBeforeDotReply.append(sent) }
+            return Self.good(["SIZE 100", "PIPELINING"])(phase, sent)
+        }
+        #expect(sentBeforeDotReply.first?.last == "<data \(Self.n)>", "nothing follows the first `.`")
+        #expect(run.reported[1] == [.permanent(.local(552, "5.3.4", "message size 205 exceeds the server's limit 100"))])
+        #expect(run.reported[0] == [Self.accepted] && run.reported[2] == [Self.accepted])
+    }
+
     @Test func oneCommandAtATimeWithoutPipelining() {
         let run = Self.converse([Self.message("m", to: ["b@mx.test", "c@mx.test"])], server: Self.good(["SIZE 1000000"]))
         #expect(

@@ -71,6 +71,8 @@ public struct SMTPClientStateMachine: Sendable {
         /// although no recipient was (pipelining) or the MAIL failed.
         var aborting = false
         var bodySent = false
+        /// The next message's MAIL, RCPT and DATA were sent after this one's `.`.
+        var nextSent = false
     }
 
     let messages: [OutboundMessage]
@@ -239,39 +241,47 @@ public struct SMTPClientStateMachine: Sendable {
         var actions: [Action] = []
         var i = index
         while i < messages.count {
-            let m = messages[i]
             // Refusals decided before any command: this message is reported, the next one tried.
-            if let limit = capabilities.sizeLimit, m.data.count > limit {
-                let r = SMTPReply.local(552, "5.3.4", "message size \(m.data.count) exceeds the server's limit \(limit)")
-                actions += report(i, m.recipients.map { _ in .permanent(r) })
+            if let refusal = localRefusal(messages[i]) {
+                actions += report(i, messages[i].recipients.map { _ in .permanent(refusal) })
                 i += 1
                 continue
             }
-            if m.needsSMTPUTF8 && !capabilities.smtpUTF8 {
-                let r =
-                    m.addressesNeedSMTPUTF8
-                    ? SMTPReply.local(553, "5.6.7", "non-ASCII address and the server lacks SMTPUTF8")
-                    : SMTPReply.local(553, "5.6.7", "the message has UTF-8 headers (a non-ASCII address) and the server lacks SMTPUTF8")
-                actions += report(i, m.recipients.map { _ in .permanent(r) })
-                i += 1
-                continue
-            }
-            var mail = "MAIL FROM:<\(m.mailFrom)>"
-            if capabilities.sizeLimit != nil || capabilities.keywords.contains("SIZE") { mail += " SIZE=\(m.data.count)" }
-            if m.needsSMTPUTF8 { mail += " SMTPUTF8" }
-            if m.requireTLS { mail += " REQUIRETLS" }
             let t = Transaction(index: i, pipelined: capabilities.pipelining)
             state = .transaction(t)
+            let commands = envelope(messages[i])
             if t.pipelined {
-                actions.append(.sendPipelined([mail] + m.recipients.map { "RCPT TO:<\($0)>" } + ["DATA"]))
+                actions.append(.sendPipelined(commands))
             } else {
-                actions.append(.send(mail))
+                actions.append(.send(commands[0]))
             }
             actions.append(.awaitReply(.mailFrom))
             return actions
         }
         state = .quitting
         return actions + [.send("QUIT"), .awaitReply(.quit)]
+    }
+
+    /// Why `m` cannot be offered to this server at all, decided before any command.
+    private func localRefusal(_ m: OutboundMessage) -> SMTPReply? {
+        if let limit = capabilities.sizeLimit, m.data.count > limit {
+            return SMTPReply.local(552, "5.3.4", "message size \(m.data.count) exceeds the server's limit \(limit)")
+        }
+        if m.needsSMTPUTF8 && !capabilities.smtpUTF8 {
+            return m.addressesNeedSMTPUTF8
+                ? SMTPReply.local(553, "5.6.7", "non-ASCII address and the server lacks SMTPUTF8")
+                : SMTPReply.local(553, "5.6.7", "the message has UTF-8 headers (a non-ASCII address) and the server lacks SMTPUTF8")
+        }
+        return nil
+    }
+
+    /// MAIL, one RCPT per recipient and DATA: the pipelined group of one message.
+    private func envelope(_ m: OutboundMessage) -> [String] {
+        var mail = "MAIL FROM:<\(m.mailFrom)>"
+        if capabilities.sizeLimit != nil || capabilities.keywords.contains("SIZE") { mail += " SIZE=\(m.data.count)" }
+        if m.needsSMTPUTF8 { mail += " SMTPUTF8" }
+        if m.requireTLS { mail += " REQUIRETLS" }
+        return [mail] + m.recipients.map { "RCPT TO:<\($0)>" } + ["DATA"]
     }
 
     private mutating func report(_ index: Int, _ r: [RecipientResult]) -> [Action] {
@@ -298,7 +308,13 @@ public struct SMTPClientStateMachine: Sendable {
                 ? .delivered(reply)
                 : reply.isPermanentFailure ? .permanent(reply) : .temporary(reply)
             let r = zip(t.rcptReplies, m.recipients).map { rcpt, _ in rcpt.isPositiveCompletion ? accepted : Self.failure(rcpt) }
-            return end(t, r, reset: !reply.isPositiveCompletion)
+            guard t.nextSent else { return end(t, r, reset: !reply.isPositiveCompletion) }
+            // The next message's MAIL, RCPT and DATA followed this `.`: its replies come next.
+            // Whatever this reply was, the end of data closed the transaction (RFC 5321
+            // §4.1.1.4), so no RSET stands between the two.
+            let done = report(t.index, r)
+            state = .transaction(Transaction(index: t.index + 1, pipelined: true))
+            return done + [.awaitReply(.mailFrom)]
         }
         if t.aborting {
             // The reply to the empty message that ended an unwanted DATA.
@@ -343,6 +359,15 @@ public struct SMTPClientStateMachine: Sendable {
             return end(t, r, reset: true)
         }
         t.bodySent = true
+        // With PIPELINING the next message's envelope follows the `.` in the same write (RFC
+        // 2920 §3.1: message content may begin a group, DATA ends it): one round trip per
+        // message instead of two, for this client and for the server alike.
+        let next = t.index + 1
+        if t.pipelined, next < messages.count, localRefusal(messages[next]) == nil {
+            t.nextSent = true
+            state = .transaction(t)
+            return [.sendData(m.data), .sendPipelined(envelope(messages[next])), .awaitReply(.dataTermination)]
+        }
         state = .transaction(t)
         return [.sendData(m.data), .awaitReply(.dataTermination)]
     }

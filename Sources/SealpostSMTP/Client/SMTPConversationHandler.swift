@@ -47,6 +47,11 @@ final class SMTPConversationHandler: ChannelInboundHandler {
     private var heldForStore = false
     /// A large message being written in slices as the socket drains.
     private var pendingData: (bytes: [UInt8], offset: Int)?
+    /// What is written until the next flush, gathered in one buffer: one write, and under
+    /// TLS one record, so a server that reads a record at a time sees a message's end and the
+    /// next envelope together (replying to them in one packet, not two that Nagle's algorithm
+    /// and a delayed ACK hold up for 40 ms).
+    private var outbound: ByteBuffer?
     private var needsFlush = false
     private var finished = false
 
@@ -127,6 +132,7 @@ final class SMTPConversationHandler: ChannelInboundHandler {
         suspended = false
         heldForStore = false
         pendingData = nil
+        outbound = nil
         replies = []
         queue = machine.connectionFailed(reason)
         run()
@@ -196,10 +202,16 @@ final class SMTPConversationHandler: ChannelInboundHandler {
     }
 
     private func write(_ text: String, _ context: ChannelHandlerContext) {
-        var buffer = context.channel.allocator.buffer(capacity: text.utf8.count)
-        buffer.writeString(text)
-        context.write(wrapOutboundOut(buffer), promise: nil)
+        if outbound == nil { outbound = context.channel.allocator.buffer(capacity: max(text.utf8.count, 1024)) }
+        outbound!.writeString(text)
         needsFlush = true
+    }
+
+    /// Hands what was gathered to the channel (not yet flushed).
+    private func pushOutbound(_ context: ChannelHandlerContext) {
+        guard let buffer = outbound else { return }
+        outbound = nil
+        context.write(wrapOutboundOut(buffer), promise: nil)
     }
 
     /// An outcome handed over earlier is stored: a `.` held back for it may go.
@@ -217,13 +229,16 @@ final class SMTPConversationHandler: ChannelInboundHandler {
     /// copied whole into the channel's buffers; waits for writability in between.
     ///
     /// The final `.` that makes the server take the message is written only once the outcomes
-    /// of this session's earlier messages are stored: everything before it (MAIL, RCPT, DATA
-    /// and the body) goes out while the last commit is under way, so a session does not stop
-    /// for the disk, and yet at most one message per session (the one whose `.` was written)
-    /// is in doubt after a crash.
+    /// of this session's earlier messages are stored: what comes before it (MAIL, RCPT and
+    /// DATA, pipelined after the previous `.`, and a large body) goes out while the last commit
+    /// is under way, so a session does not stop for the disk, and yet at most one message per
+    /// session (the one whose `.` was written) is in doubt after a crash. A body of one slice
+    /// waits whole instead: it then leaves with its `.` and the next envelope in one write.
     private func writeData(_ context: ChannelHandlerContext) {
         guard var data = pendingData else { return }
-        let holdBack = unstored > 0 && data.bytes.count >= 3 && Array(data.bytes.suffix(3)) == Self.terminator ? 3 : 0
+        let terminated = data.bytes.count >= 3 && data.bytes[(data.bytes.count - 3)...].elementsEqual(Self.terminator)
+        let holdBack =
+            unstored > 0 && terminated ? (data.offset == 0 && data.bytes.count <= Self.slice ? data.bytes.count : 3) : 0
         let upTo = data.bytes.count - holdBack
         if data.offset >= upTo && holdBack > 0 {
             pendingData = data
@@ -234,11 +249,13 @@ final class SMTPConversationHandler: ChannelInboundHandler {
         }
         while data.offset < upTo {
             let end = min(data.offset + Self.slice, upTo)
-            var buffer = context.channel.allocator.buffer(capacity: end - data.offset)
-            buffer.writeBytes(data.bytes[data.offset..<end])
-            context.write(wrapOutboundOut(buffer), promise: nil)
+            if outbound == nil { outbound = context.channel.allocator.buffer(capacity: end - data.offset + 256) }
+            outbound!.writeBytes(data.bytes[data.offset..<end])
             needsFlush = true
             data.offset = end
+            // A slice with more to come goes to the channel now, for its backpressure; the
+            // last one waits for what follows it (the next envelope) to share its write.
+            if data.offset < upTo { pushOutbound(context) }
             if data.offset < upTo && !context.channel.isWritable {
                 pendingData = data
                 flushIfNeeded(context)
@@ -258,6 +275,7 @@ final class SMTPConversationHandler: ChannelInboundHandler {
     private func flushIfNeeded(_ context: ChannelHandlerContext) {
         guard needsFlush else { return }
         needsFlush = false
+        pushOutbound(context)
         context.flush()
     }
 

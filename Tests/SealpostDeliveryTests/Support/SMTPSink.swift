@@ -8,6 +8,10 @@ import Synchronization
 /// in the end-to-end tests; this one exists so engine tests can count connections exactly.
 final class SinkLog: Sendable {
     let state = Mutex<(connections: Int, bytes: [UInt8])>((0, []))
+    /// Every read as it arrived, with what `mark` said at that moment.
+    let reads = Mutex<[(bytes: [UInt8], mark: Int)]>([])
+    /// Set by a test (e.g. how many outcomes were stored), recorded with each read.
+    let mark = Atomic<Int>(0)
 }
 
 final class SMTPSink: Sendable {
@@ -47,6 +51,8 @@ private final class SinkHandler: ChannelInboundHandler, @unchecked Sendable {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = Array(buffer: unwrapInboundIn(data))
         log.state.withLock { $0.bytes += bytes }
+        let mark = log.mark.load(ordering: .sequentiallyConsistent)
+        log.reads.withLock { $0.append((bytes, mark)) }
         pending += bytes
         while let lf = pending.firstIndex(of: 0x0A) {
             let line = String(decoding: pending[..<lf], as: UTF8.self).trimmingCharacters(in: .newlines)
