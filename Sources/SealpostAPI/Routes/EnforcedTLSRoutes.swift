@@ -8,6 +8,10 @@ struct EnforcedTLSRoutes {
     static let path: RouterPath = "/v3/user/settings/enforced_tls"
     let store: any SealpostStore
     let tenants: TenantResolver
+    /// Made once (on the first PATCH, after `serve` bootstrapped the metrics system), not per
+    /// request: a counter's creation is a locked lookup in the metrics registry.
+    private static let changed = Counter(label: "sealpost_enforced_tls_updates_total", dimensions: [("changed", "true")])
+    private static let unchanged = Counter(label: "sealpost_enforced_tls_updates_total", dimensions: [("changed", "false")])
 
     func register(on router: Router<SealpostRequestContext>, known: KnownPaths) {
         router.get(Self.path, use: get)
@@ -35,7 +39,7 @@ struct EnforcedTLSRoutes {
                     "user": "\(target.user.name)", "key_id": "\(principal.key.id)", "old": "\(old.json)", "new": "\(new.json)",
                 ])
         }
-        Counter(label: "sealpost_enforced_tls_updates_total", dimensions: [("changed", old != new ? "true" : "false")]).increment()
+        (old != new ? Self.changed : Self.unchanged).increment()
         return JSONResponse.make(json: new.json)
     }
 }
