@@ -70,8 +70,7 @@ def run(sealpost, peers, kills, duration_between, seed=1):
         time.sleep(0.5)
     final = {}
     # Every stored event, not the CLI's default first 10,000 (two per message: a long run has more).
-    lines = sealpost.cli("events", "--limit", str(10**9)).stdout.splitlines()
-    for line in lines:
+    for line in sealpost.cli("events", "--limit", str(10**9)).stdout.splitlines():
         e = json.loads(line)
         if e["event"] in ("delivered", "bounce"):
             final[e["email"]] = e["event"]
