@@ -54,14 +54,16 @@ final class SMTPConversationHandler: ChannelInboundHandler {
     private var outbound: ByteBuffer?
     private var needsFlush = false
     private var finished = false
+    private let endpoints: SessionEndpoints?
 
     static let slice = 64 * 1024
 
     init(
         machine: SMTPClientStateMachine, timeouts: SMTPTimeouts, host: String, injection: InjectionFlag,
         onMessage: SMTPDeliveryClient.MessageDone?, judgeTLS: @escaping JudgeTLS, logger: Logger,
-        result: EventLoopPromise<SMTPDeliveryClient.Attempt>
+        result: EventLoopPromise<SMTPDeliveryClient.Attempt>, endpoints: SessionEndpoints? = nil
     ) {
+        self.endpoints = endpoints
         self.machine = machine
         self.timeouts = timeouts
         self.host = host
@@ -88,6 +90,10 @@ final class SMTPConversationHandler: ChannelInboundHandler {
     private func begin() {
         guard !begun else { return }
         begun = true
+        // Read here, on the active channel: once the session has ended and the channel is
+        // closed, NIO answers `nil` for both, and a refusal can end it before the waiting task
+        // runs again.
+        endpoints?.set(local: context?.channel.localAddress?.ipAddress, remote: context?.channel.remoteAddress?.ipAddress)
         queue = machine.start()
         run()
     }

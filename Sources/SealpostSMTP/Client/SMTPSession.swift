@@ -95,14 +95,13 @@ public struct SMTPDeliveryClient: Sendable {
                         try ch.pipeline.syncOperations.addHandler(
                             SMTPConversationHandler(
                                 machine: machine, timeouts: timeouts, host: host, injection: injection, onMessage: onMessage,
-                                judgeTLS: judge, logger: logger, result: result))
+                                judgeTLS: judge, logger: logger, result: result, endpoints: endpoints))
                         return (ch, result.futureResult)
                     }
                 }
         } catch {
             return .done(.unreachable("connect to \(host):\(port) failed: \(error)"))
         }
-        endpoints?.set(local: channel.localAddress?.ipAddress, remote: channel.remoteAddress?.ipAddress)
         let attempt: Attempt
         do {
             attempt = try await ended.get()
