@@ -84,7 +84,8 @@ def test_starttls_auth_plain_delivers_exactly_what_was_sent(submission, postfix_
     assert msg["Message-ID"] == f"<{x_message_id}.0@{msg['Message-ID'].split('@')[1]}"
     assert msg["Date"] is not None
     assert msg.get_content() == f"body {token}\n.leading dot line\n"
-    assert "with ESMTPSA" in str(msg.get_all("Received")[-1])
+    ours = str(msg.get_all("Received")[-1])
+    assert "with ESMTPSA" in ours and " ([127.0.0.1]) by " in ours, ours
     event = submission.final_events({f"r-{token}@plain.test"})[f"r-{token}@plain.test"]
     assert event["event"] == "delivered"
     assert event["sg_message_id"].split(".")[0] == x_message_id

@@ -55,6 +55,9 @@ final class SubmissionSession: ChannelInboundHandler {
     private var awaitingHandshake = false
     private var idleTimer: Scheduled<Void>?
     private var readPaused = false
+    /// The client's address, taken when it connects: NIO forgets it once the channel closes,
+    /// and a pipelined message may be submitted after that.
+    private var peer: String?
     private static let maxBufferedWhileWaiting = 256 * 1024
 
     init(
@@ -84,6 +87,7 @@ final class SubmissionSession: ChannelInboundHandler {
             return
         }
         counted = true
+        peer = context.channel.remoteAddress?.ipAddress
         perform(machine.handle(.connected))
         context.flush()
         resetTimer()
@@ -182,7 +186,7 @@ final class SubmissionSession: ChannelInboundHandler {
                     perform(machine.handle(.submitFailed(reply: "530 5.7.0 Authentication required")))
                     continue
                 }
-                let peer = context.channel.remoteAddress?.ipAddress
+                let peer = self.peer
                 ask { backend in
                     let result = await backend.submit(envelope, from: identity, peer: peer)
                     return { session in
