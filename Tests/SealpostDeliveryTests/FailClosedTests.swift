@@ -30,51 +30,49 @@ final class FaultySettings: EnforcedTLSSource {
 /// goes out under the real setting.
 @Suite struct FailClosedTests {
     @Test func aSettingsReadErrorDefersAndNeverLowersTheLevel() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sealpost-failclosed-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try SQLiteStore(path: directory.appendingPathComponent("s.sqlite").path)
-        let strict = try await store.createAccount(name: "strict", email: nil)
-        let lax = try await store.createAccount(name: "lax", email: nil)
-        _ = try await store.updateEnforcedTLS(
-            userID: strict.id, patch: EnforcedTLSPatch(requireTLS: true), actor: AuditActor(keyID: nil, onBehalfOf: nil, via: "cli"))
-        let sink = try await SMTPSink()
-        defer { Task { await sink.close() } }
+        try await withTemporaryStore("failclosed") { store in
+            let strict = try await store.createAccount(name: "strict", email: nil)
+            let lax = try await store.createAccount(name: "lax", email: nil)
+            _ = try await store.updateEnforcedTLS(
+                userID: strict.id, patch: EnforcedTLSPatch(requireTLS: true), actor: AuditActor(keyID: nil, onBehalfOf: nil, via: "cli"))
+            let sink = try await SMTPSink()
+            defer { Task { await sink.close() } }
 
-        try await store.enqueue([sinkMessage(strict, "strictmsg"), sinkMessage(lax, "laxmsg")], events: [], lifetime: 3600)
+            try await store.enqueue([sinkMessage(strict, "strictmsg"), sinkMessage(lax, "laxmsg")], events: [], lifetime: 3600)
 
-        let faulty = FaultySettings(store)
-        var configuration = DeliveryConfiguration()
-        configuration.retryBase = 60
-        let engine = DeliveryEngine(
-            store: store, client: SMTPDeliveryClient(heloName: "engine.test", evaluator: .system),
-            resolver: NextHopResolver(routes: ["sink.test": NextHop(host: "127.0.0.1", port: sink.port)]),
-            configuration: configuration, logger: Logger(label: "test"), settingsSource: faulty)
+            let faulty = FaultySettings(store)
+            var configuration = DeliveryConfiguration()
+            configuration.retryBase = 60
+            let engine = DeliveryEngine(
+                store: store, client: SMTPDeliveryClient(heloName: "engine.test", evaluator: .system),
+                resolver: NextHopResolver(routes: ["sink.test": NextHop(host: "127.0.0.1", port: sink.port)]),
+                configuration: configuration, logger: Logger(label: "test"), settingsSource: faulty)
 
-        // The read fails: both deferred, with an event each, and no connection at all.
-        #expect(try await engine.runOnce())
-        #expect(sink.connections == 0)
-        let deferred = try await store.events(userID: nil, limit: 100)
-        #expect(deferred.map(\.event) == ["deferred", "deferred"])
-        for event in deferred {
-            #expect(
-                event.payload.contains(
-                    #""response":"451 4.3.0 the sender's Enforced TLS setting could not be read; nothing was sent, will retry""#))
+            // The read fails: both deferred, with an event each, and no connection at all.
+            #expect(try await engine.runOnce())
+            #expect(sink.connections == 0)
+            let deferred = try await store.events(userID: nil, limit: 100)
+            #expect(deferred.map(\.event) == ["deferred", "deferred"])
+            for event in deferred {
+                #expect(
+                    event.payload.contains(
+                        #""response":"451 4.3.0 the sender's Enforced TLS setting could not be read; nothing was sent, will retry""#))
+            }
+            #expect(try await store.queueCounts() == ["queued": 2])
+            // Not due again before the retry delay.
+            #expect(try await engine.runOnce() == false)
+
+            // Recovered: the next round (after the retry delay) applies each sender's real setting.
+            faulty.failing.store(false, ordering: .relaxed)
+            #expect(try await engine.runOnce(now: Date().addingTimeInterval(61)))
+            let events = try await store.events(userID: nil, limit: 100)
+            let strictFinal = events.filter { $0.userID == strict.id }.map(\.event)
+            let laxFinal = events.filter { $0.userID == lax.id }.map(\.event)
+            #expect(strictFinal == ["deferred", "bounce"])
+            #expect(laxFinal == ["deferred", "delivered"])
+            #expect(events.last(where: { $0.userID == strict.id })!.payload.contains(#""reason":"TLS required but not supported""#))
+            #expect(sink.received.contains("body of laxmsg"))
+            #expect(!sink.received.contains("strictmsg"), "the require_tls sender's message never went out in plaintext")
         }
-        #expect(try await store.queueCounts() == ["queued": 2])
-        // Not due again before the retry delay.
-        #expect(try await engine.runOnce() == false)
-
-        // Recovered: the next round (after the retry delay) applies each sender's real setting.
-        faulty.failing.store(false, ordering: .relaxed)
-        #expect(try await engine.runOnce(now: Date().addingTimeInterval(61)))
-        let events = try await store.events(userID: nil, limit: 100)
-        let strictFinal = events.filter { $0.userID == strict.id }.map(\.event)
-        let laxFinal = events.filter { $0.userID == lax.id }.map(\.event)
-        #expect(strictFinal == ["deferred", "bounce"])
-        #expect(laxFinal == ["deferred", "delivered"])
-        #expect(events.last(where: { $0.userID == strict.id })!.payload.contains(#""reason":"TLS required but not supported""#))
-        #expect(sink.received.contains("body of laxmsg"))
-        #expect(!sink.received.contains("strictmsg"), "the require_tls sender's message never went out in plaintext")
     }
 }

@@ -94,6 +94,8 @@ public final class DeliveryEngine: Service, Sendable {
     private let sink: OutcomeSink
     /// Called after results (and so events) were stored: the webhook poster's wake-up.
     private let stored = StoredListeners()
+    /// Session slots shared by the rounds in flight (`maxSessions`, `maxSessionsPerDestination`).
+    private let permits: SessionPermits<Destination>
 
     public init(
         store: any MailQueueStore & EnforcedTLSSource, client: SMTPDeliveryClient, resolver: NextHopResolver,
@@ -114,6 +116,7 @@ public final class DeliveryEngine: Service, Sendable {
         self.resolver = resolver
         self.configuration = configuration
         self.recorder = OutcomeRecorder(configuration: configuration)
+        self.permits = SessionPermits(limit: configuration.maxSessions, perKey: configuration.maxSessionsPerDestination)
         self.logger = logger
         let leased = self.leased
         let stored = self.stored
@@ -142,17 +145,29 @@ public final class DeliveryEngine: Service, Sendable {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.renewLeasesUntilCancelled() }
+                // At most two rounds at once: the next one claims as soon as the last one's
+                // first session is done, so sessions freed at a round's end get work at once
+                // (a round's end used to leave the sink idle for about a tenth of the time).
+                let rounds = SessionPermits<Int>(limit: Self.roundsInFlight, perKey: Self.roundsInFlight)
                 // While draining, rounds claim nothing; the loop itself ends on the engine's own turn.
                 while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                    let worked: Bool
-                    do {
-                        worked = try await runOnce()
-                    } catch {
-                        logger.error("delivery round failed", metadata: ["error": "\(error)"])
-                        worked = false
+                    await rounds.acquire(0)
+                    let signal = RoundSignal()
+                    group.addTask {
+                        defer { rounds.release(0) }
+                        let worked: Bool
+                        do {
+                            worked = try await self.runOnce(onFirstSessionDone: { signal.fire(true) })
+                        } catch {
+                            self.logger.error("delivery round failed", metadata: ["error": "\(error)"])
+                            worked = false
+                        }
+                        signal.fire(worked)
                     }
-                    if !worked { await idle() }
+                    if !(await signal.wait()) { await idle() }
                 }
+                // Every round in flight ends before the leases stop being renewed.
+                for _ in 0..<Self.roundsInFlight { await rounds.acquire(0) }
                 group.cancelAll()
             }
         } onGracefulShutdown: {
@@ -160,6 +175,9 @@ public final class DeliveryEngine: Service, Sendable {
         }
         logger.info("delivery engine stopped")
     }
+
+    /// Scheduling rounds in flight at once (see `run`).
+    static let roundsInFlight = 2
 
     /// The heartbeat: keeps the leases of deliveries in flight, so a long session (slow
     /// receivers, a lane with many messages) is never taken over by another node while this
@@ -204,9 +222,11 @@ public final class DeliveryEngine: Service, Sendable {
         return inFlight.withLock { $0 } == 0
     }
 
-    /// One scheduling round. Returns false when nothing was due.
+    /// One scheduling round. Returns false when nothing was due. `onFirstSessionDone` is
+    /// called once, when the first of the round's sessions has ended (the scheduler's cue to
+    /// claim the next round; the session slots are shared, so the two never exceed the limits).
     @discardableResult
-    public func runOnce(now: Date = Date()) async throws -> Bool {
+    public func runOnce(now: Date = Date(), onFirstSessionDone: (@Sendable () -> Void)? = nil) async throws -> Bool {
         if gate.isDraining { return false }
         inFlight.withLock { $0 += 1 }
         defer { inFlight.withLock { $0 -= 1 } }
@@ -276,7 +296,7 @@ public final class DeliveryEngine: Service, Sendable {
             for await result in group { out.append(result) }
             return out
         }
-        var jobs: [(String, EnforcedTLSSettings, PolicySet, [[QueuedDelivery]])] = []
+        var jobs: [(Destination, PolicySet, [[QueuedDelivery]])] = []
         for (destination, result) in prepared {
             let deliveries = groups[destination] ?? []
             let policy: PolicySet
@@ -308,29 +328,34 @@ public final class DeliveryEngine: Service, Sendable {
             }
             for lane in Self.lanes(deliveries, lanes: configuration.maxSessionsPerDestination, perSession: configuration.messagesPerSession)
             {
-                jobs.append((destination.domain, destination.sender.settings, policy, lane))
+                jobs.append((destination, policy, lane))
             }
         }
-        let maxSessions = configuration.maxSessions
         let observed = ObservationCollector()
         let reported = reportStore.map { _ in TLSRPTCollector() }
+        let permits = self.permits
         try await withThrowingTaskGroup(of: Void.self) { group in
-            var running = 0
-            for (domain, settings, policy, lane) in jobs {
-                if running >= maxSessions {
-                    try await group.next()
-                    running -= 1
-                }
+            for (destination, policy, lane) in jobs {
                 group.addTask {
+                    await permits.acquire(destination)
+                    defer { permits.release(destination) }
                     for session in lane {
+                        // After a failed write the round is cancelled: what is left stays leased
+                        // and is retried when the lease lapses.
+                        try Task.checkCancellation()
                         try await self.deliver(
-                            domain: domain, settings: settings, policy: policy, deliveries: session, wire: wireForms, observed: observed,
-                            reported: reported)
+                            domain: destination.domain, settings: destination.sender.settings, policy: policy, deliveries: session,
+                            wire: wireForms, observed: observed, reported: reported)
                     }
                 }
-                running += 1
             }
-            try await group.waitForAll()
+            var first = true
+            while try await group.next() != nil {
+                if first {
+                    first = false
+                    onFirstSessionDone?()
+                }
+            }
         }
         await flush(observed, reported)
         return true
