@@ -146,7 +146,7 @@ public final class DeliveryEngine: Service, Sendable {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.renewLeasesUntilCancelled() }
                 // At most two rounds at once: the next one claims as soon as the last one's
-                // first session is done, so sessions freed at a round's end get work at once
+                // first lane is done, so sessions freed at a round's end get work at once
                 // (a round's end used to leave the sink idle for about a tenth of the time).
                 let rounds = SessionPermits<Int>(limit: Self.roundsInFlight, perKey: Self.roundsInFlight)
                 // While draining, rounds claim nothing; the loop itself ends on the engine's own turn.
@@ -157,7 +157,7 @@ public final class DeliveryEngine: Service, Sendable {
                         defer { rounds.release(0) }
                         let worked: Bool
                         do {
-                            worked = try await self.runOnce(onFirstSessionDone: { signal.fire(true) })
+                            worked = try await self.runOnce(onFirstLaneDone: { signal.fire(true) })
                         } catch {
                             self.logger.error("delivery round failed", metadata: ["error": "\(error)"])
                             worked = false
@@ -222,11 +222,12 @@ public final class DeliveryEngine: Service, Sendable {
         return inFlight.withLock { $0 } == 0
     }
 
-    /// One scheduling round. Returns false when nothing was due. `onFirstSessionDone` is
-    /// called once, when the first of the round's sessions has ended (the scheduler's cue to
-    /// claim the next round; the session slots are shared, so the two never exceed the limits).
+    /// One scheduling round. Returns false when nothing was due. `onFirstLaneDone` is
+    /// called once, when the first of the round's lanes (its sessions to one destination, one
+    /// after another) has ended: the scheduler's cue to claim the next round (the session
+    /// slots are shared, so the two never exceed the limits).
     @discardableResult
-    public func runOnce(now: Date = Date(), onFirstSessionDone: (@Sendable () -> Void)? = nil) async throws -> Bool {
+    public func runOnce(now: Date = Date(), onFirstLaneDone: (@Sendable () -> Void)? = nil) async throws -> Bool {
         if gate.isDraining { return false }
         inFlight.withLock { $0 += 1 }
         defer { inFlight.withLock { $0 -= 1 } }
@@ -353,7 +354,7 @@ public final class DeliveryEngine: Service, Sendable {
             while try await group.next() != nil {
                 if first {
                     first = false
-                    onFirstSessionDone?()
+                    onFirstLaneDone?()
                 }
             }
         }

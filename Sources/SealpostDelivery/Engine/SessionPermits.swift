@@ -79,7 +79,7 @@ final class SessionPermits<Key: Hashable & Sendable>: Sendable {
 }
 
 /// A round's first news to the scheduler loop, given once: whether it claimed anything, and
-/// so whether the loop goes on or idles. A round gives it when its first session is done (the
+/// so whether the loop goes on or idles. A round gives it when its first lane is done (the
 /// next round may claim now) or when it ends, whichever comes first.
 final class RoundSignal: Sendable {
     private struct State {
