@@ -20,6 +20,27 @@ import Testing
         #expect(EventFactory.base64URL(.max, .max) == "_____________________w")
     }
 
+    /// The first 44 bits are the event's time in milliseconds (so events made together share a
+    /// prefix and a page of the unique index); the other 84 are random.
+    @Test func idsStartWithTheirMillisecond() throws {
+        let now = Date(timeIntervalSince1970: 1_796_593_451.125)
+        let ids = (0..<200).map { _ in EventFactory.newEventID(now: now) }
+        #expect(Set(ids).count == 200)
+        for id in ids {
+            var b64 = id.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+            b64 += "=="
+            let bytes = try #require(Data(base64Encoded: b64))
+            #expect(bytes.count == 16)
+            let high = bytes.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            #expect(high >> 20 == 1_796_593_451_125)
+        }
+        // Same millisecond: the same first seven characters (42 bits); the random part differs.
+        #expect(Set(ids.map { $0.prefix(7) }).count == 1)
+        #expect(Set(ids.map { $0.suffix(14) }).count == 200)
+        // A second later, a different prefix.
+        #expect(EventFactory.newEventID(now: now.addingTimeInterval(1)).prefix(7) != ids[0].prefix(7))
+    }
+
     @Test func newIDsAreURLSafeAndDistinct() {
         let ids = (0..<1000).map { _ in EventFactory.newEventID() }
         #expect(Set(ids).count == 1000)

@@ -38,7 +38,7 @@ public enum EventFactory {
 
     public static func make(_ event: String, _ s: Subject, fields: EventFields = EventFields(), now: Date = Date()) -> EventRecord {
         let payload = EventPayload(
-            event: event, subject: s, timestamp: Int(now.timeIntervalSince1970), sgEventID: newEventID(), fields: fields)
+            event: event, subject: s, timestamp: Int(now.timeIntervalSince1970), sgEventID: newEventID(now: now), fields: fields)
         var record = EventRecord(
             userID: s.userID, sgEventID: payload.sgEventID, event: event, email: s.email, payload: payload.json())
         record.counters = EventCounters.counters(event: event, fields: fields)
@@ -46,12 +46,19 @@ public enum EventFactory {
         return record
     }
 
-    /// URL-safe, unique, under 100 characters (SendGrid's contract for `sg_event_id`): 128
-    /// random bits as 22 base64url characters. Two draws of the system generator, not one per
-    /// byte (each draw is a `getrandom` call; per byte that was 5% of a delivery's CPU).
-    static func newEventID() -> String {
+    /// URL-safe, unique, under 100 characters (SendGrid's contract for `sg_event_id`): 22
+    /// base64url characters of 128 bits, the first 44 the event's time in milliseconds and the
+    /// other 84 random (two draws of the system generator, not one per byte: per byte that was
+    /// 5% of a delivery's CPU).
+    ///
+    /// Why the time first: `sg_event_id` is a unique index, and a fully random key puts every
+    /// new event on a different page of it, so each commit of a few outcomes wrote one more
+    /// database page per event. Events made together now share a prefix and land on the same
+    /// page. 84 random bits per millisecond keep the IDs unique (the index still checks).
+    static func newEventID(now: Date = Date()) -> String {
         var rng = SystemRandomNumberGenerator()
-        return base64URL(rng.next(), rng.next())
+        let milliseconds = UInt64(max(0, now.timeIntervalSince1970 * 1000)) & (1 << 44 - 1)
+        return base64URL(milliseconds << 20 | rng.next() >> 44, rng.next())
     }
 
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
