@@ -20,6 +20,8 @@ import Testing
         var sent: [String] = []
         var reported: [Int: [RecipientResult]] = [:]
         var end: SMTPClientStateMachine.SessionEnd?
+        /// What `.keepOpen` handed back, when the session kept its connection.
+        var kept: SMTPClientStateMachine.Resumption?
     }
 
     static let lax = PolicySet([EnforcedTLSPolicy(settings: .default)])
@@ -35,10 +37,12 @@ import Testing
     /// commands sent so far); `tls` answers STARTTLS's handshake.
     static func converse(
         _ messages: [OutboundMessage], policy: PolicySet = lax, useTLS: Bool = true,
-        tls: () -> TLSFacts? = { nil }, injected: Bool = false,
-        server: (SMTPClientStateMachine.Phase, [String]) -> Answer
+        tls: () -> TLSFacts? = { nil }, injected: Bool = false, resuming: SMTPClientStateMachine.Resumption? = nil,
+        keepOpen: Bool = false, server: (SMTPClientStateMachine.Phase, [String]) -> Answer
     ) -> Run {
-        var machine = SMTPClientStateMachine(messages: messages, heloName: "client.test", mxHost: "mx.test", policy: policy, useTLS: useTLS)
+        var machine = SMTPClientStateMachine(
+            messages: messages, heloName: "client.test", mxHost: "mx.test", policy: policy, useTLS: useTLS, resuming: resuming,
+            keepOpen: keepOpen)
         var run = Run()
         var actions = machine.start()
         var steps = 0
@@ -62,6 +66,9 @@ import Testing
                 case .messageDone(let index, let results, _):
                     #expect(run.reported[index] == nil, "a message is reported once")
                     run.reported[index] = results
+                case .keepOpen(let kept):
+                    #expect(run.kept == nil, "kept once")
+                    run.kept = kept
                 case .finish(let end): run.end = end
                 }
             }
@@ -486,5 +493,100 @@ import Testing
         let plain = Self.converse([Self.message("m", to: ["b@mx.test"])], server: Self.good(["REQUIRETLS"]))
         #expect(plain.sent.contains("MAIL FROM:<a@sender.test>|RCPT TO:<b@mx.test>|DATA") == false)
         #expect(plain.sent.first { $0.hasPrefix("MAIL") } == "MAIL FROM:<a@sender.test>")
+    }
+}
+
+/// A connection kept between sessions: the session that ends cleanly hands it back instead of
+/// QUIT, and the next session judges it under its own policies before it sends anything.
+@Suite struct KeptConnectionTests {
+    typealias T = SMTPClientStateMachineTests
+    static let pipelining = SMTPCapabilities(ehlo: SMTPReply(code: 250, lines: ["mx.test", "PIPELINING"]))
+    static let pipeliningAndSTARTTLS = SMTPCapabilities(ehlo: SMTPReply(code: 250, lines: ["mx.test", "PIPELINING", "STARTTLS"]))
+    static let verified = TLSFacts(version: .v1_3, certificate: .valid)
+    static let untrusted = TLSFacts(version: .v1_2, certificate: .untrusted)
+    static let validCert = PolicySet([
+        EnforcedTLSPolicy(settings: EnforcedTLSSettings(requireTLS: true, requireValidCert: true, version: .v1_2))
+    ])
+    static let tls13 = PolicySet([
+        EnforcedTLSPolicy(settings: EnforcedTLSSettings(requireTLS: true, requireValidCert: false, version: .v1_3))
+    ])
+
+    /// No QUIT: the machine hands back the EHLO after TLS and the handshake's facts.
+    @Test func aCleanSessionKeepsItsConnection() {
+        let m = T.message("m1", to: ["b@mx.test"])
+        let run = T.converse(
+            [m], policy: T.strict, tls: { Self.verified }, keepOpen: true,
+            server: { phase, sent in
+                phase == .startTLS ? .reply(220, ["2.0.0 ready"]) : T.good(["PIPELINING", "STARTTLS"])(phase, sent)
+            })
+        #expect(
+            run.sent == [
+                "EHLO client.test", "STARTTLS", "<tls>", "EHLO client.test", "MAIL FROM:<a@sender.test>|RCPT TO:<b@mx.test>|DATA",
+                "<data \(m.data.count)>",
+            ])
+        #expect(run.kept == SMTPClientStateMachine.Resumption(capabilities: Self.pipeliningAndSTARTTLS, tls: Self.verified))
+        guard case .outcome(.completed(let tls, let results)) = run.end else { Issue.record("\(String(describing: run.end))"); return }
+        #expect(results == [[T.accepted]])
+        #expect(tls.reached != .none && tls.version == .v1_3 && !tls.reusedConnection)
+    }
+
+    /// A session that ended after a refused transaction also keeps it, once RSET was answered.
+    @Test func keptAfterRSET() {
+        let run = T.converse([T.message("m1", to: ["b@mx.test"])], keepOpen: true) { phase, sent in
+            phase == .rcptTo ? .reply(550, ["5.1.1 no such user"]) : T.good()(phase, sent)
+        }
+        #expect(run.sent.suffix(2) == ["<data 3>", "RSET"])
+        #expect(run.kept != nil)
+    }
+
+    /// Resumed: straight to the first envelope; the TLS state is the kept one, marked reused.
+    @Test func aResumedSessionBeginsWithTheEnvelope() {
+        let m = T.message("m1", to: ["b@mx.test"])
+        let resumption = SMTPClientStateMachine.Resumption(capabilities: Self.pipeliningAndSTARTTLS, tls: Self.verified)
+        let run = T.converse([m], policy: Self.validCert, resuming: resumption, keepOpen: true) { phase, sent in
+            if phase == .greeting || phase == .ehlo { Issue.record("asked for \(phase)") }
+            return T.good()(phase, sent)
+        }
+        #expect(run.sent == ["MAIL FROM:<a@sender.test>|RCPT TO:<b@mx.test>|DATA", "<data \(m.data.count)>"])
+        guard case .outcome(.completed(let tls, _)) = run.end else { Issue.record("\(String(describing: run.end))"); return }
+        #expect(tls.reached == .verified && tls.reusedConnection)
+        #expect(run.kept == resumption)
+    }
+
+    /// Fail closed: a connection that was good enough for the last session's policy but not
+    /// for this one's is never used (QUIT, `.stale`: a new connection is judged from the start).
+    @Test(arguments: [
+        (SMTPClientStateMachine.Resumption(capabilities: pipelining, tls: nil), T.strict),
+        (SMTPClientStateMachine.Resumption(capabilities: pipeliningAndSTARTTLS, tls: nil), T.lax),
+        (SMTPClientStateMachine.Resumption(capabilities: pipeliningAndSTARTTLS, tls: untrusted), validCert),
+        (SMTPClientStateMachine.Resumption(capabilities: pipeliningAndSTARTTLS, tls: untrusted), tls13),
+    ])
+    func aKeptConnectionThisPolicyRefusesIsStale(_ resumption: SMTPClientStateMachine.Resumption, _ policy: PolicySet) {
+        let run = T.converse([T.message("m1", to: ["b@mx.test"])], policy: policy, resuming: resumption, keepOpen: true) { phase, _ in
+            Issue.record("asked for \(phase)")
+            return .fail("unexpected")
+        }
+        #expect(run.sent == ["QUIT"])
+        #expect(run.end == .stale)
+        #expect(run.reported.isEmpty)
+    }
+
+    /// The server closed the kept connection before answering anything: stale, not deferred.
+    @Test func brokenBeforeAnyReplyIsStale() {
+        let resumption = SMTPClientStateMachine.Resumption(capabilities: Self.pipelining, tls: nil)
+        let run = T.converse([T.message("m1", to: ["b@mx.test"])], resuming: resumption) { _, _ in .fail("connection reset") }
+        #expect(run.end == .stale)
+        #expect(run.reported.isEmpty)
+    }
+
+    /// Once the server has answered, a broken kept connection defers like any other.
+    @Test func brokenAfterAReplyDefers() {
+        let resumption = SMTPClientStateMachine.Resumption(capabilities: Self.pipelining, tls: nil)
+        let run = T.converse([T.message("m1", to: ["b@mx.test"])], resuming: resumption) { phase, sent in
+            phase == .mailFrom ? T.good()(phase, sent) : .fail("connection reset")
+        }
+        guard case .outcome(.completed(_, let results)) = run.end else { Issue.record("\(String(describing: run.end))"); return }
+        guard case .temporary(let reply) = results[0][0] else { Issue.record("\(results)"); return }
+        #expect(reply.code == 451)
     }
 }

@@ -173,6 +173,8 @@ public final class DeliveryEngine: Service, Sendable {
         } onGracefulShutdown: {
             self.wakeSignal.signal()
         }
+        // No session runs any more: the connections kept for the next one end with QUIT.
+        await client.connections?.closeAll()
         logger.info("delivery engine stopped")
     }
 

@@ -108,7 +108,8 @@ struct DestinationDelivery: Sendable {
                         policy: policy, level: level)
                 case .completed(let tls, let results):
                     observations?.add(pending, domain: domain, starttls: tls.reached != .none, tls: tls.facts, now: Date())
-                    reporting?.add(
+                    // RFC 8460 counts TLS connections: a kept one was counted when it was made.
+                    (tls.reusedConnection ? nil : reporting)?.add(
                         TLSRPTJudge.session(
                             domain: domain, mxHost: hop.host, policy: policy,
                             failure: TLSRPTJudge.failure(
@@ -229,6 +230,7 @@ struct DestinationDelivery: Sendable {
                 "tls_required": "\(level?.description ?? "-")", "tls_policy": "\(source ?? "-")",
                 "tls_level": "\(tls?.reached.rawValue ?? "none")",
                 "tls_version": "\(tls?.version?.rawValue ?? "-")", "tls_cipher": "\(tls?.cipher ?? "-")",
+                "connection": "\(tls.map { $0.reusedConnection ? "reused" : "new" } ?? "-")",
                 "recipient_policies": "\(policy.describe(mxHost: mx))", "result": "\(result)",
             ])
     }

@@ -10,7 +10,9 @@ import SealpostCore
 ///
 /// Covers the greeting, EHLO with HELO fallback, STARTTLS and the EHLO after it (RFC 3207
 /// §4.2: capabilities learnt before TLS are forgotten), MAIL/RCPT/DATA with PIPELINING
-/// (RFC 2920) or one command at a time, RSET after a failed transaction, and QUIT.
+/// (RFC 2920) or one command at a time, RSET after a failed transaction, and QUIT; and a
+/// connection kept open between sessions (`Resumption`, `keepOpen`), which each new session
+/// judges again under its own policies before it sends anything.
 public struct SMTPClientStateMachine: Sendable {
     /// What a reply answers; the driver maps it to an RFC 5321 §4.5.3.2 timeout.
     public enum Phase: String, Sendable, Equatable, CustomStringConvertible {
@@ -35,6 +37,9 @@ public struct SMTPClientStateMachine: Sendable {
         case startTLS
         /// A message's transaction ended: its results can be made durable now.
         case messageDone(index: Int, results: [RecipientResult], tls: SessionTLS)
+        /// Every message is done and the server waits for the next command: keep the
+        /// connection for the next session to this host instead of QUIT (`.finish` follows).
+        case keepOpen(Resumption)
         /// The session is over; close the connection.
         case finish(SessionEnd)
     }
@@ -44,6 +49,25 @@ public struct SMTPClientStateMachine: Sendable {
         /// Opportunistic only: the TLS handshake broke the connection; deliver over a new
         /// connection without STARTTLS.
         case retryWithoutTLS
+        /// A kept connection that cannot carry this session: this session's policies do not
+        /// accept what it was (plaintext, a certificate, a TLS version), or it broke before
+        /// the server answered anything. Nothing was sent that delivers mail; close it and
+        /// run the session on a new connection, judged from the start.
+        case stale
+    }
+
+    /// What a connection kept from an earlier session brings to the next one: the server's
+    /// extensions (from the EHLO after STARTTLS, when there was one) and the handshake's
+    /// facts, with DANE matched again against this session's expectation. `tls` is `nil` for
+    /// a plaintext connection.
+    public struct Resumption: Sendable, Equatable {
+        public var capabilities: SMTPCapabilities
+        public var tls: TLSFacts?
+
+        public init(capabilities: SMTPCapabilities, tls: TLSFacts?) {
+            self.capabilities = capabilities
+            self.tls = tls
+        }
     }
 
     enum State: Sendable, Equatable {
@@ -90,25 +114,68 @@ public struct SMTPClientStateMachine: Sendable {
     /// The handshake's facts, kept for the checks after the EHLO that follows it.
     private var tlsFacts: TLSFacts?
     private var results: [[RecipientResult]]
+    /// Set: the session runs on a kept connection, already past EHLO (and STARTTLS).
+    let resuming: Resumption?
+    /// Whether the connection may be kept for another session when this one is done.
+    let keepOpen: Bool
+    /// Whether the server has answered anything, or a message was reported, in this session:
+    /// a kept connection that breaks before either is stale, not a failed delivery.
+    private var progressed = false
 
-    public init(messages: [OutboundMessage], heloName: String, mxHost: String, policy: PolicySet, useTLS: Bool = true) {
+    public init(
+        messages: [OutboundMessage], heloName: String, mxHost: String, policy: PolicySet, useTLS: Bool = true,
+        resuming: Resumption? = nil, keepOpen: Bool = false
+    ) {
         self.messages = messages
         self.heloName = heloName
         self.mxHost = mxHost
         self.policy = policy
         self.useTLS = useTLS
+        self.resuming = resuming
+        self.keepOpen = keepOpen
         self.results = Array(repeating: [], count: messages.count)
     }
 
     // MARK: Events
 
-    /// The connection is open: wait for the greeting.
+    /// The connection is open: wait for the greeting; or, on a kept connection, judge it
+    /// under this session's policies and begin the first message.
     public mutating func start() -> [Action] {
-        state = .greeting
-        return [.awaitReply(.greeting)]
+        guard let resuming else {
+            state = .greeting
+            return [.awaitReply(.greeting)]
+        }
+        return resume(resuming)
+    }
+
+    /// A kept connection is used only if this session's policies accept it exactly as a new
+    /// one would have been accepted: plaintext only where they would have gone on in
+    /// plaintext after EHLO, TLS only where the handshake's facts (DANE matched anew) and the
+    /// extensions after it pass. Anything else is `.stale`, never a lower level.
+    private mutating func resume(_ r: Resumption) -> [Action] {
+        capabilities = r.capabilities
+        guard let facts = r.tls else {
+            guard policy.afterEHLO(starttlsOffered: capabilities.startTLS, mxHost: mxHost) == .plaintext else {
+                return [.send("QUIT"), end(.stale)]
+            }
+            tls = SessionTLS.plaintext
+            tls.reusedConnection = true
+            return beginMessages()
+        }
+        let connection = ConnectionFacts(starttlsOffered: true, tls: facts)
+        guard case .proceed(let reached) = policy.afterHandshake(connection, mxHost: mxHost),
+            policy.afterSecureEHLO(capabilities, facts: connection, mxHost: mxHost) == nil
+        else { return [.send("QUIT"), end(.stale)] }
+        tlsFacts = facts
+        tls = SessionTLS(
+            reached: reached, version: facts.version, cipher: facts.cipher, certificate: facts.certificate, summary: facts.summary,
+            daneAuthenticated: facts.daneAuthenticated)
+        tls.reusedConnection = true
+        return beginMessages()
     }
 
     public mutating func replied(_ reply: SMTPReply) -> [Action] {
+        progressed = true
         switch state {
         case .greeting:
             guard reply.code == 220 else { return finish(.unreachable("greeting: \(reply.summary)")) }
@@ -179,6 +246,8 @@ public struct SMTPClientStateMachine: Sendable {
     /// The connection broke or a read timed out. Before the first transaction the host counts
     /// as unreachable; during the transactions, this and every later message is deferred.
     public mutating func connectionFailed(_ reason: String) -> [Action] {
+        // A kept connection the server closed meanwhile: nothing was delivered on it.
+        if resuming != nil && !progressed && state != .done { return [end(.stale)] }
         let firstLost: Int
         switch state {
         case .transaction(let t): firstLost = t.index
@@ -259,6 +328,11 @@ public struct SMTPClientStateMachine: Sendable {
             return actions
         }
         state = .quitting
+        if keepOpen {
+            // Every transaction is closed and nothing is outstanding: the server waits for MAIL.
+            let kept = Resumption(capabilities: capabilities, tls: tlsFacts)
+            return actions + [.keepOpen(kept), end(.outcome(.completed(tls, results)))]
+        }
         return actions + [.send("QUIT"), .awaitReply(.quit)]
     }
 
@@ -285,6 +359,7 @@ public struct SMTPClientStateMachine: Sendable {
     }
 
     private mutating func report(_ index: Int, _ r: [RecipientResult]) -> [Action] {
+        progressed = true
         results[index] = r
         return [.messageDone(index: index, results: r, tls: tls)]
     }

@@ -14,7 +14,7 @@ import SealpostCore
 /// certificate's judgement after STARTTLS (async, once per session).
 ///
 /// Every decision stays the machine's; this type has no protocol logic of its own.
-final class SMTPConversationHandler: ChannelInboundHandler {
+final class SMTPConversationHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = SMTPReply
     typealias OutboundOut = ByteBuffer
 
@@ -55,15 +55,24 @@ final class SMTPConversationHandler: ChannelInboundHandler {
     private var needsFlush = false
     private var finished = false
     private let endpoints: SessionEndpoints?
+    /// The certificates the server presented (kept with the connection: DANE is matched
+    /// again for every session that reuses it).
+    private var presentedChain: [[UInt8]]
+    /// Set by `.keepOpen`: the session ends without QUIT and the connection is handed back.
+    private var kept: SMTPClientStateMachine.Resumption?
+    private let keptIdle: TimeAmount
 
     static let slice = 64 * 1024
 
     init(
         machine: SMTPClientStateMachine, timeouts: SMTPTimeouts, host: String, injection: InjectionFlag,
         onMessage: SMTPDeliveryClient.MessageDone?, judgeTLS: @escaping JudgeTLS, logger: Logger,
-        result: EventLoopPromise<SMTPDeliveryClient.Attempt>, endpoints: SessionEndpoints? = nil
+        result: EventLoopPromise<SMTPDeliveryClient.Attempt>, endpoints: SessionEndpoints? = nil, chain: [[UInt8]] = [],
+        keptIdle: TimeAmount = .seconds(2)
     ) {
         self.endpoints = endpoints
+        self.presentedChain = chain
+        self.keptIdle = keptIdle
         self.machine = machine
         self.timeouts = timeouts
         self.host = host
@@ -195,13 +204,27 @@ final class SMTPConversationHandler: ChannelInboundHandler {
             unstored += 1
             let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
             wait.hop(to: context.eventLoop).whenComplete { _ in bound.value.stored() }
+        case .keepOpen(let resumption):
+            kept = resumption
         case .finish(let end):
             finished = true
             cancelTimer()
             flushIfNeeded(context)
             switch end {
             case .retryWithoutTLS: result.succeed(.retryWithoutTLS)
-            case .outcome(let outcome): result.succeed(.done(outcome))
+            case .stale: result.succeed(.stale)
+            case .outcome(let outcome):
+                if let kept, context.channel.isActive {
+                    // The connection outlives this session: a watcher takes over until the
+                    // next session to this host replaces it (or the idle time closes it).
+                    let pipeline = context.pipeline.syncOperations
+                    if (try? pipeline.addHandler(KeptConnectionWatcher(idle: keptIdle))) != nil {
+                        result.succeed(.kept(outcome, KeptConnection(resumption: kept, chain: presentedChain)))
+                        pipeline.removeHandler(context: context, promise: nil)
+                        return
+                    }
+                }
+                result.succeed(.done(outcome))
             }
             context.close(promise: nil)
         }
@@ -355,6 +378,7 @@ final class SMTPConversationHandler: ChannelInboundHandler {
                     return
                 }
                 let presented = chain.value
+                handler.presentedChain = presented
                 Task {
                     let facts = await judge(version, presented)
                     eventLoop.execute { bound.value.resume(bound.value.machine.tlsEstablished(facts)) }

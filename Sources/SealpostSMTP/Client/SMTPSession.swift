@@ -15,15 +15,19 @@ public struct SMTPDeliveryClient: Sendable {
     public var timeouts: SMTPTimeouts
     public var evaluator: CertificateEvaluator
     public var group: any EventLoopGroup
+    /// Where sessions keep their connections for the next session to the same host; `nil`:
+    /// every session opens its own and ends it with QUIT.
+    public var connections: SMTPConnectionCache?
 
     public init(
         heloName: String, timeouts: SMTPTimeouts = .init(), evaluator: CertificateEvaluator,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, connections: SMTPConnectionCache? = nil
     ) {
         self.heloName = heloName
         self.timeouts = timeouts
         self.evaluator = evaluator
         self.group = group
+        self.connections = connections
     }
 
     /// Called on the connection's event loop after each message's transaction, so its outcome
@@ -60,18 +64,106 @@ public struct SMTPDeliveryClient: Sendable {
     enum Attempt: Sendable {
         case done(SessionOutcome)
         case retryWithoutTLS
+        /// A kept connection could not carry the session (see `SessionEnd.stale`).
+        case stale
+        /// Done, and the connection is clean for another session (a watcher holds it).
+        case kept(SessionOutcome, KeptConnection)
     }
 
-    /// One connection: the state machine runs on its event loop (`SMTPConversationHandler`)
-    /// until it finishes; this task only waits for the end.
+    /// One session: on a kept connection to the same address when there is one that this
+    /// session's policies accept, else on a new connection. Only sessions that try STARTTLS
+    /// keep theirs (not the plaintext retry after a failed handshake), and only when the
+    /// client has a cache.
     private func attempt(
         _ messages: [OutboundMessage], host: String, port: Int, connectAddress: String?, policy: PolicySet,
         useTLS: Bool, logger: Logger, onMessage: MessageDone?, endpoints: SessionEndpoints?
     ) async -> Attempt {
-        let machine = SMTPClientStateMachine(messages: messages, heloName: heloName, mxHost: host, policy: policy, useTLS: useTLS)
+        let key = SMTPConnectionCache.Key(host: host, port: port, address: connectAddress)
+        let cache = useTLS && !messages.isEmpty ? connections : nil
+        if let cache {
+            while let entry = cache.take(key) {
+                let outcome = await resume(
+                    entry, messages, host: host, policy: policy, logger: logger, onMessage: onMessage, endpoints: endpoints)
+                if case .stale = outcome { continue }
+                return await settle(outcome, entry.channel, key: key, opened: entry.opened, cache: cache)
+            }
+        }
+        return await connect(
+            messages, host: host, port: port, connectAddress: connectAddress, policy: policy, useTLS: useTLS, logger: logger,
+            onMessage: onMessage, endpoints: endpoints, keepOpen: cache != nil, key: key)
+    }
+
+    /// After a session on `channel`: keeps it when the session handed it back and the cache
+    /// takes it, else ends it (QUIT when it was kept, close otherwise).
+    private func settle(
+        _ attempt: Attempt, _ channel: any Channel, key: SMTPConnectionCache.Key, opened: ContinuousClock.Instant,
+        cache: SMTPConnectionCache?
+    ) async -> Attempt {
+        guard case .kept(let outcome, let kept) = attempt else {
+            channel.close(promise: nil)
+            try? await channel.closeFuture.get()
+            return attempt
+        }
+        if cache?.put(key, .init(channel: channel, kept: kept, opened: opened)) != true { await SMTPConnectionCache.quit(channel) }
+        return .done(outcome)
+    }
+
+    /// A session on a kept connection: DANE is matched again against this session's
+    /// expectation (the certificate's verdict under the trust roots and the host name does
+    /// not depend on the policy), the watcher is replaced by the conversation, and the
+    /// machine judges the rest (`SMTPClientStateMachine.resume`).
+    private func resume(
+        _ entry: SMTPConnectionCache.Entry, _ messages: [OutboundMessage], host: String, policy: PolicySet, logger: Logger,
+        onMessage: MessageDone?, endpoints: SessionEndpoints?
+    ) async -> Attempt {
+        var resumption = entry.kept.resumption
+        if var facts = resumption.tls {
+            facts.dane = nil
+            if let expectation = policy.expectation(mxHost: host) {
+                facts.dane = await DANEMatcher.match(chain: entry.kept.chain, expectation: expectation)
+            }
+            resumption.tls = facts
+        }
+        let machine = SMTPClientStateMachine(
+            messages: messages, heloName: heloName, mxHost: host, policy: policy, resuming: resumption, keepOpen: true)
+        let channel = entry.channel
+        let evaluator = self.evaluator
+        let result = channel.eventLoop.makePromise(of: Attempt.self)
+        let handler = SMTPConversationHandler(
+            machine: machine, timeouts: timeouts, host: host, injection: InjectionFlag(), onMessage: onMessage,
+            judgeTLS: { version, chain in
+                // Never asked: a kept connection does not start TLS again.
+                TLSFacts(version: version, certificate: await evaluator.verdict(chain: chain, hostname: host))
+            }, logger: logger, result: result, endpoints: endpoints, chain: entry.kept.chain,
+            keptIdle: connections?.idle ?? .seconds(2))
+        let installed = channel.eventLoop.submit {
+            guard channel.isActive else { throw SMTPClientError.connectionClosed }
+            let pipeline = channel.pipeline.syncOperations
+            pipeline.removeHandler(try pipeline.handler(type: KeptConnectionWatcher.self), promise: nil)
+            try pipeline.addHandler(handler)
+        }
+        do {
+            try await installed.get()
+        } catch {
+            result.succeed(.stale)
+            channel.close(promise: nil)
+        }
+        return (try? await result.futureResult.get()) ?? .stale
+    }
+
+    /// One new connection: the state machine runs on its event loop (`SMTPConversationHandler`)
+    /// until it finishes; this task only waits for the end.
+    private func connect(
+        _ messages: [OutboundMessage], host: String, port: Int, connectAddress: String?, policy: PolicySet,
+        useTLS: Bool, logger: Logger, onMessage: MessageDone?, endpoints: SessionEndpoints?, keepOpen: Bool,
+        key: SMTPConnectionCache.Key
+    ) async -> Attempt {
+        let machine = SMTPClientStateMachine(
+            messages: messages, heloName: heloName, mxHost: host, policy: policy, useTLS: useTLS, keepOpen: keepOpen)
         let injection = InjectionFlag()
         let evaluator = self.evaluator
         let timeouts = self.timeouts
+        let keptIdle = connections?.idle ?? .seconds(2)
         // The certificate's verdict and DANE, judged off the event loop once per session.
         let judge: SMTPConversationHandler.JudgeTLS = { version, chain in
             let verdict = await evaluator.verdict(chain: chain, hostname: host)
@@ -95,22 +187,22 @@ public struct SMTPDeliveryClient: Sendable {
                         try ch.pipeline.syncOperations.addHandler(
                             SMTPConversationHandler(
                                 machine: machine, timeouts: timeouts, host: host, injection: injection, onMessage: onMessage,
-                                judgeTLS: judge, logger: logger, result: result, endpoints: endpoints))
+                                judgeTLS: judge, logger: logger, result: result, endpoints: endpoints, keptIdle: keptIdle))
                         return (ch, result.futureResult)
                     }
                 }
         } catch {
             return .done(.unreachable("connect to \(host):\(port) failed: \(error)"))
         }
+        let opened = ContinuousClock.now
         let attempt: Attempt
         do {
             attempt = try await ended.get()
         } catch {
             attempt = .done(.unreachable(Self.describe(error)))
         }
-        channel.close(promise: nil)
-        try? await channel.closeFuture.get()
-        return attempt
+        // A new connection is never stale; the machine only says so for kept ones.
+        return await settle(attempt, channel, key: key, opened: opened, cache: keepOpen ? connections : nil)
     }
 
     static func describe(_ error: any Error) -> String {

@@ -111,6 +111,9 @@ public struct SessionTLS: Sendable, Equatable {
     public var summary: CertificateSummary?
     /// Whether the chain matched a usable TLSA record.
     public var daneAuthenticated = false
+    /// Whether the session ran on a connection kept from an earlier session (no new
+    /// handshake: TLS reporting counts connections, not sessions).
+    public var reusedConnection = false
 
     public init(
         reached: ReachedLevel, version: TLSVersion?, cipher: String?, certificate: CertificateVerdict? = nil,

@@ -42,6 +42,11 @@ struct ServeCommand: AsyncParsableCommand {
     var lease: Double?
     @Option(help: "API connections served at once; a request on one more gets 503 (env SEALPOST_MAX_CONNECTIONS; default 1024).")
     var maxConnections: Int?
+    @Option(
+        help:
+            "Seconds an SMTP connection stays open after a session for the next session to the same host (no new connect, EHLO or TLS handshake; each session judges it under its own TLS policy first); 0 turns reuse off (env SEALPOST_CONNECTION_CACHE_TIME; default 2)."
+    )
+    var connectionCacheTime: Double?
     @Option(help: "Pre-flight TLS checks per minute per API key (env SEALPOST_CHECK_RATE_LIMIT; default 10).")
     var checkRateLimit: Int?
     @Flag(
@@ -162,10 +167,23 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.retryBase = try Self.seconds(
             retryBase, env: "SEALPOST_RETRY_BASE", default: configuration.retryBase, name: "retry base")
         configuration.lease = try Self.seconds(lease, env: "SEALPOST_LEASE", default: configuration.lease, name: "lease")
+        var client = stack.client
+        let keep = try connectionCacheSeconds()
+        if keep > 0 { client.connections = SMTPConnectionCache(idle: .milliseconds(Int64((keep * 1000).rounded()))) }
         let engine = DeliveryEngine(
-            store: store, client: stack.client, resolver: stack.resolver, configuration: configuration, logger: logger, gate: gate,
+            store: store, client: client, resolver: stack.resolver, configuration: configuration, logger: logger, gate: gate,
             recipientPolicies: stack.policies, observationStore: store, reportStore: try tlsReports.enabled() ? store : nil)
         return (engine, stack)
+    }
+
+    /// `--connection-cache-time`: 0 (no reuse) up to an hour.
+    func connectionCacheSeconds() throws -> Double {
+        let text = Environment.value(
+            flag: connectionCacheTime.map { String($0) }, env: "SEALPOST_CONNECTION_CACHE_TIME", default: "2")
+        guard let n = Double(text), n >= 0, n <= 3600 else {
+            throw ValidationError("connection cache time must be a number of seconds from 0 to 3600, got \(text)")
+        }
+        return n
     }
 
     func checkRateLimitValue() throws -> Int {
