@@ -100,5 +100,36 @@ import Testing
         #expect(!waives("TLS-Required: Yes\r\n\r\nbody\r\n"))
         #expect(!waives("From: a@b.test\r\n\r\nTLS-Required: No\r\n"), "in the body it is text")
         #expect(!waives("X-TLS-Required: No\r\n\r\n"))
+        #expect(waives("From: a@b.test\r\ntLs-ReQuIrEd: nO\r\n\r\n"))
+    }
+
+    /// The byte scan only skips the parse when the parse would find nothing: over seeded random
+    /// header blocks made of pieces of the field (any case, folded, near misses), the answer is
+    /// the parse's, and every block the parse finds the field in is one the scan lets through.
+    @Test func theScanNeverHidesTheField() {
+        let seed = UInt64.random(in: 0...UInt64.max)
+        print("TLSRequiredHeaderTests seed \(seed)")
+        var rng = SplitMix(state: seed)
+        let names = ["TLS-Required", "tls-required", "TlS-rEqUiReD", "TLS-Require", "TLS_Required", "X-TLS-Required", "Subject", "t"]
+        let separators = [":", ": ", " :", ":\r\n ", ":\t", ""]
+        let values = ["No", "no", " NO ", "Yes", "N o", "no\r\n more", "é", ""]
+        let ends = ["\r\n", "\n", "\r\n\t"]
+        var found = 0
+        for _ in 0..<3000 {
+            var text = ""
+            for _ in 0..<Int.random(in: 1...5, using: &rng) {
+                for part in [names, separators, values, ends] { text += part[Int.random(in: 0..<part.count, using: &rng)] }
+            }
+            text += "\r\n\r\nbody TLS-Required: No\r\n"
+            let bytes = Array(text.utf8)
+            let header = bytes[..<SubmittedMessage.headerBlockEnd(bytes)]
+            let parsed = TLSRequiredHeader.parsedWaiver(header)
+            if parsed {
+                found += 1
+                #expect(TLSRequiredHeader.mentionsName(header), "\(text.debugDescription)")
+            }
+            #expect(TLSRequiredHeader.waivesRecipientPolicies(bytes) == parsed, "\(text.debugDescription)")
+        }
+        #expect(found > 20, "the generator must produce the field often enough to test anything")
     }
 }
