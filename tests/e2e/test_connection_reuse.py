@@ -21,6 +21,14 @@ def disconnects(peers, name):
     return [re.sub(r"^.* disconnect from \S+ ", "", line) for line in text.splitlines() if tag in line and " disconnect from " in line]
 
 
+def start(sealpost, peers, cache_time, domain, receiver):
+    """Sealpost with `--connection-cache-time cache_time`, `domain` routed to the receiver; a client of acme's."""
+    sealpost.cli("accounts", "create", "acme")
+    sealpost.start("--trust-roots", peers.ca, "--helo-name", "relay.test", "--connection-cache-time", cache_time,
+                   "--route", f"{domain}=localhost:{peers.port_of(receiver)}")
+    return SendGridAPIClient(api_key=sealpost.key("acme"), host=sealpost.url)
+
+
 def send(sg, email, token):
     r = sg.client.mail.send.post(request_body={
         "personalizations": [{"to": [{"email": email}]}], "from": {"email": "s@relay.test"},
@@ -30,10 +38,7 @@ def send(sg, email, token):
 
 def test_sessions_share_a_kept_connection_that_each_judges_under_its_own_policy(sealpost, postfix_peers):
     peers = postfix_peers
-    sealpost.cli("accounts", "create", "acme")
-    sealpost.start("--trust-roots", peers.ca, "--helo-name", "relay.test", "--connection-cache-time", "5",
-                   "--route", f"reuse.test=localhost:{peers.port_of('selfsigned')}")
-    sg = SendGridAPIClient(api_key=sealpost.key("acme"), host=sealpost.url)
+    sg = start(sealpost, peers, "5", "reuse.test", "selfsigned")
     connects0, tallies0 = peers.connections("selfsigned"), len(disconnects(peers, "selfsigned"))
 
     tokens = [uuid.uuid4().hex for _ in range(3)]
@@ -67,10 +72,7 @@ def test_sessions_share_a_kept_connection_that_each_judges_under_its_own_policy(
 
 def test_an_idle_kept_connection_ends_with_quit(sealpost, postfix_peers):
     peers = postfix_peers
-    sealpost.cli("accounts", "create", "acme")
-    sealpost.start("--trust-roots", peers.ca, "--helo-name", "relay.test", "--connection-cache-time", "1",
-                   "--route", f"idle.test=localhost:{peers.port_of('plain')}")
-    sg = SendGridAPIClient(api_key=sealpost.key("acme"), host=sealpost.url)
+    sg = start(sealpost, peers, "1", "idle.test", "plain")
     tallies0 = len(disconnects(peers, "plain"))
     token = uuid.uuid4().hex
     email = f"idle-{token[:8]}@idle.test"

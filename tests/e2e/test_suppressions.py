@@ -56,7 +56,10 @@ def test_bounces_invalid_and_unsubscribes_drop_later_sends(sealpost, postfix_pee
     key, sub_key = sealpost.key("acme"), sealpost.key("acme-sub")
     certs = postfix_peers.base / "certs"
     sub_port = free_port()
-    sealpost.start(*dnssec_lab.serve_args, "--route", f"reject.test=localhost:{postfix_peers.port_of('reject')}",
+    # Every session on a connection of its own (no kept connections), so the receiver's count of
+    # connections is the count of delivery attempts.
+    sealpost.start(*dnssec_lab.serve_args, "--connection-cache-time", "0",
+                   "--route", f"reject.test=localhost:{postfix_peers.port_of('reject')}",
                    "--submission", f"127.0.0.1:{sub_port}", "--smtp-tls-cert", str(certs / "localhost.chain.crt"),
                    "--smtp-tls-key", str(certs / "localhost.key"))
     api, sub = API(sealpost, key), API(sealpost, sub_key)
