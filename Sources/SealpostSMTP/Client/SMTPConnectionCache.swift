@@ -47,11 +47,15 @@ public final class SMTPConnectionCache: Sendable {
     public let maxAge: Duration
     /// At most this many kept connections to one host (its sessions' limit is lower).
     public let perHost: Int
+    /// At most this many in all: mail to many domains, one session each, would otherwise keep a
+    /// connection (a file descriptor, TLS state) per host that nobody takes.
+    public let total: Int
 
-    public init(idle: TimeAmount = .seconds(2), maxAge: Duration = .seconds(300), perHost: Int = 32) {
+    public init(idle: TimeAmount = .seconds(2), maxAge: Duration = .seconds(300), perHost: Int = 32, total: Int = 128) {
         self.idle = idle
         self.maxAge = maxAge
         self.perHost = perHost
+        self.total = total
     }
 
     /// The most recently kept connection to `key` that is still open.
@@ -73,6 +77,14 @@ public final class SMTPConnectionCache: Sendable {
             guard !s.closed else { return false }
             var list = (s.entries[key] ?? []).filter { $0.channel.isActive }
             guard list.count < perHost else { return false }
+            if s.entries.values.reduce(0, { $0 + $1.count }) >= total {
+                // Full: drop what the server closed meanwhile, then decide.
+                s.entries = s.entries.compactMapValues { l in
+                    let open = l.filter { $0.channel.isActive }
+                    return open.isEmpty ? nil : open
+                }
+                guard s.entries.values.reduce(0, { $0 + $1.count }) < total else { return false }
+            }
             list.append(entry)
             s.entries[key] = list
             return true
