@@ -106,11 +106,16 @@ public final class SMTPConnectionCache: Sendable {
 
     /// QUIT (not waiting for its reply) and close.
     static func quit(_ channel: any Channel) async {
+        quitAndClose(channel)
+        try? await channel.closeFuture.get()
+    }
+
+    /// Writes QUIT and closes, without waiting for either.
+    static func quitAndClose(_ channel: any Channel) {
         var buffer = channel.allocator.buffer(capacity: 6)
         buffer.writeString("QUIT\r\n")
         channel.writeAndFlush(buffer, promise: nil)
         channel.close(promise: nil)
-        try? await channel.closeFuture.get()
     }
 }
 
@@ -128,12 +133,7 @@ final class KeptConnectionWatcher: ChannelInboundHandler, RemovableChannelHandle
 
     func handlerAdded(context: ChannelHandlerContext) {
         let channel = context.channel
-        timer = context.eventLoop.scheduleTask(in: idle) {
-            var buffer = channel.allocator.buffer(capacity: 6)
-            buffer.writeString("QUIT\r\n")
-            channel.writeAndFlush(buffer, promise: nil)
-            channel.close(promise: nil)
-        }
+        timer = context.eventLoop.scheduleTask(in: idle) { SMTPConnectionCache.quitAndClose(channel) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {

@@ -117,25 +117,17 @@ public struct SMTPDeliveryClient: Sendable {
         onMessage: MessageDone?, endpoints: SessionEndpoints?
     ) async -> Attempt {
         var resumption = entry.kept.resumption
-        if var facts = resumption.tls {
-            facts.dane = nil
-            if let expectation = policy.expectation(mxHost: host) {
-                facts.dane = await DANEMatcher.match(chain: entry.kept.chain, expectation: expectation)
-            }
-            resumption.tls = facts
+        if resumption.tls != nil {
+            resumption.tls?.dane = await Self.dane(chain: entry.kept.chain, host: host, policy: policy)
         }
         let machine = SMTPClientStateMachine(
             messages: messages, heloName: heloName, mxHost: host, policy: policy, resuming: resumption, keepOpen: true)
         let channel = entry.channel
-        let evaluator = self.evaluator
         let result = channel.eventLoop.makePromise(of: Attempt.self)
         let handler = SMTPConversationHandler(
             machine: machine, timeouts: timeouts, host: host, injection: InjectionFlag(), onMessage: onMessage,
-            judgeTLS: { version, chain in
-                // Never asked: a kept connection does not start TLS again.
-                TLSFacts(version: version, certificate: await evaluator.verdict(chain: chain, hostname: host))
-            }, logger: logger, result: result, endpoints: endpoints, chain: entry.kept.chain,
-            keptIdle: connections?.idle ?? .seconds(2))
+            judgeTLS: judge(host: host, policy: policy), logger: logger, result: result, endpoints: endpoints,
+            chain: entry.kept.chain, keptIdle: keptIdle)
         let installed = channel.eventLoop.submit {
             guard channel.isActive else { throw SMTPClientError.connectionClosed }
             let pipeline = channel.pipeline.syncOperations
@@ -161,18 +153,9 @@ public struct SMTPDeliveryClient: Sendable {
         let machine = SMTPClientStateMachine(
             messages: messages, heloName: heloName, mxHost: host, policy: policy, useTLS: useTLS, keepOpen: keepOpen)
         let injection = InjectionFlag()
-        let evaluator = self.evaluator
         let timeouts = self.timeouts
-        let keptIdle = connections?.idle ?? .seconds(2)
-        // The certificate's verdict and DANE, judged off the event loop once per session.
-        let judge: SMTPConversationHandler.JudgeTLS = { version, chain in
-            let verdict = await evaluator.verdict(chain: chain, hostname: host)
-            var dane: DANEMatch?
-            if let expectation = policy.expectation(mxHost: host) {
-                dane = await DANEMatcher.match(chain: chain, expectation: expectation)
-            }
-            return TLSFacts(version: version, certificate: verdict, dane: dane, summary: CertificateEvaluator.summary(chain: chain))
-        }
+        let keptIdle = self.keptIdle
+        let judge = judge(host: host, policy: policy)
         let channel: any Channel
         let ended: EventLoopFuture<Attempt>
         do {
@@ -203,6 +186,27 @@ public struct SMTPDeliveryClient: Sendable {
         }
         // A new connection is never stale; the machine only says so for kept ones.
         return await settle(attempt, channel, key: key, opened: opened, cache: keepOpen ? connections : nil)
+    }
+
+    /// How long a kept connection waits for the next session (the watcher's timer).
+    private var keptIdle: TimeAmount { connections?.idle ?? .seconds(2) }
+
+    /// The certificate's verdict and DANE, judged off the event loop once per handshake.
+    private func judge(host: String, policy: PolicySet) -> SMTPConversationHandler.JudgeTLS {
+        let evaluator = self.evaluator
+        return { version, chain in
+            let verdict = await evaluator.verdict(chain: chain, hostname: host)
+            let dane = await Self.dane(chain: chain, host: host, policy: policy)
+            return TLSFacts(version: version, certificate: verdict, dane: dane, summary: CertificateEvaluator.summary(chain: chain))
+        }
+    }
+
+    /// The chain matched against the policies' TLSA expectation for `host`; `nil` without one.
+    /// Asked after every handshake, and again by every session on a kept connection (the
+    /// expectation is this session's, the chain the one presented when it was made).
+    static func dane(chain: [[UInt8]], host: String, policy: PolicySet) async -> DANEMatch? {
+        guard let expectation = policy.expectation(mxHost: host) else { return nil }
+        return await DANEMatcher.match(chain: chain, expectation: expectation)
     }
 
     static func describe(_ error: any Error) -> String {
